@@ -1,0 +1,35 @@
+/**
+ * A run plan: an ordered list of stages with validated parameters. The same
+ * schema is accepted by the UI (wizard), the API and `workbench run --plan`.
+ */
+import { z } from 'zod';
+import { ConvertParams } from './convert.js';
+import { MergeParams } from './merge.js';
+import { PackageParams } from './package.js';
+import { SelftestParams } from './selftest.js';
+import { VerifyParams } from './verify.js';
+
+export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify']);
+export type StageKind = z.infer<typeof StageKind>;
+
+export const StagePlan = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('selftest'), params: SelftestParams }),
+  z.object({ kind: z.literal('merge'), params: MergeParams }),
+  z.object({ kind: z.literal('convert'), params: ConvertParams }),
+  z.object({ kind: z.literal('package'), params: PackageParams }),
+  z.object({ kind: z.literal('verify'), params: VerifyParams }),
+]);
+export type StagePlan = z.infer<typeof StagePlan>;
+export type StagePlanInput = z.input<typeof StagePlan>;
+
+export const RunPlan = z.object({
+  name: z.string().max(200).optional(),
+  stages: z.array(StagePlan).min(1).max(20),
+  /**
+   * Expert override of the memory block: run even though the estimator
+   * predicts the host will run out of memory. Recorded with the run.
+   */
+  allowPredictedOom: z.boolean().default(false),
+});
+export type RunPlan = z.infer<typeof RunPlan>;
+export type RunPlanInput = z.input<typeof RunPlan>;

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests sit next to the code they test (`*.test.ts`); integration and
+// end-to-end tests live in `test/`. Everything runs in plain Node: the
+// renderer is exercised through real Chromium in `test/e2e`, not jsdom.
+export default defineConfig({
+  test: {
+    include: ['main/**/*.test.ts', 'renderer/**/*.test.ts', 'test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores here and in CI: e2e files start servers and Chromium.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
