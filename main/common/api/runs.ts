@@ -1,0 +1,44 @@
+/**
+ * API methods for runs: start, cancel, retry, list, search and read logs.
+ */
+import { z } from 'zod';
+import { LogLevel } from '../stageProtocol.js';
+import { LogLine, LogSearchHit, RunDetail, RunStatus, RunSummary } from '../runs.js';
+import { MemorySample } from '../memory.js';
+import { RunPlan } from '../stages/plan.js';
+import { method } from './define.js';
+
+const RunId = z.object({ id: z.number().int().positive() });
+
+export const runsMethods = {
+  'runs.start': method(z.object({ plan: RunPlan }), z.object({ id: z.number() })),
+  'runs.list': method(
+    z.object({
+      status: z.array(RunStatus).optional(),
+      logQuery: z.string().max(500).optional(),
+      limit: z.number().int().min(1).max(1000).default(100),
+      offset: z.number().int().min(0).default(0),
+    }),
+    z.object({ runs: z.array(RunSummary), total: z.number() }),
+  ),
+  'runs.get': method(RunId, RunDetail),
+  'runs.cancel': method(RunId, z.object({ ok: z.literal(true) })),
+  'runs.retry': method(RunId, z.object({ id: z.number() })),
+  'runs.rerun': method(RunId, z.object({ id: z.number() })),
+  'runs.delete': method(RunId, z.object({ ok: z.literal(true) })),
+  'runs.logs': method(
+    z.object({
+      id: z.number().int().positive(),
+      afterId: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(50_000).default(10_000),
+      stageId: z.number().int().positive().optional(),
+      levels: z.array(LogLevel).optional(),
+    }),
+    z.object({ lines: z.array(LogLine) }),
+  ),
+  'runs.searchLogs': method(
+    z.object({ query: z.string().min(1).max(500), runId: z.number().int().positive().optional(), limit: z.number().int().min(1).max(1000).default(200) }),
+    z.object({ hits: z.array(LogSearchHit) }),
+  ),
+  'runs.memory': method(RunId, z.object({ samples: z.array(MemorySample.extend({ stageId: z.number().nullable() })) })),
+};

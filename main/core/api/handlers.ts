@@ -1,0 +1,15 @@
+/**
+ * All API handlers, merged from the domain files. The `satisfies` check makes
+ * a method declared in the contract without a handler a compile error.
+ */
+import type { Engine } from '../engine.js';
+import { appHandlers } from './appHandlers.js';
+import type { Handlers } from './handlerTypes.js';
+import { runsHandlers } from './runsHandlers.js';
+
+export function createHandlers(engine: Engine): Handlers {
+  return {
+    ...appHandlers(engine),
+    ...runsHandlers(engine),
+  } satisfies Handlers;
+}

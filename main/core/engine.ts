@@ -1,0 +1,82 @@
+/**
+ * The engine: one history, one runner, one event bus, one settings store for
+ * a data directory. The Electron app, serve mode and the CLI each create one
+ * and talk to it only through the API handlers (or, in the CLI, directly).
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { EventBus } from './events.js';
+import { History } from './history/history.js';
+import { hostSnapshot } from './host.js';
+import { resolveDataDir } from './paths.js';
+import { isAlive } from './process/killTree.js';
+import type { StageMonitorFactory } from './runner/monitor.js';
+import { Runner } from './runner/runner.js';
+import { SettingsStore } from './settingsStore.js';
+import { stageDefinition } from './stages/registry.js';
+
+export interface EngineOptions {
+  dataDir?: string;
+  mode: 'electron' | 'serve' | 'cli';
+  /** Serve mode bound to a non-loopback address. */
+  remote?: boolean;
+  monitors?: StageMonitorFactory[];
+  killGraceMs?: number;
+}
+
+export interface Engine {
+  readonly dataDir: string;
+  readonly databaseFile: string;
+  readonly mode: EngineOptions['mode'];
+  readonly remote: boolean;
+  readonly history: History;
+  readonly events: EventBus;
+  readonly runner: Runner;
+  readonly settings: SettingsStore;
+  /** Runs found interrupted (left running by a crash) when this engine started. */
+  readonly recoveredRunIds: number[];
+  availableMemBytes(): number;
+  close(): Promise<void>;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const dataDir = resolveDataDir(options.dataDir);
+  const databaseFile = path.join(dataDir, 'history.sqlite');
+  const history = new History(databaseFile);
+  const ownerToken = randomUUID();
+  // Another live process (the app, a CLI run) may own running runs in the same database.
+  const recoveredRunIds = history.recoverInterrupted((pid, token) => (pid === process.pid ? token === ownerToken : isAlive(pid)));
+  const events = new EventBus();
+  const settings = new SettingsStore(history);
+  const runner = new Runner({
+    history,
+    events,
+    dataDir,
+    settings: () => settings.get(),
+    host: hostSnapshot,
+    stageDefinition,
+    monitors: options.monitors ?? [],
+    ownerToken,
+    ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
+  });
+  let closed = false;
+  return {
+    dataDir,
+    databaseFile,
+    mode: options.mode,
+    remote: options.remote ?? false,
+    history,
+    events,
+    runner,
+    settings,
+    recoveredRunIds,
+    availableMemBytes: () => os.freemem(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runner.shutdown();
+      history.close();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * How watchers (the memory sampler and guard) plug into a running stage
+ * without the runner knowing what they watch.
+ */
+import type { MemorySample } from '../../common/memory.js';
+import type { Settings } from '../../common/settings.js';
+import type { LogLevel } from '../../common/stageProtocol.js';
+import type { StagePlan } from '../../common/stages/plan.js';
+
+export interface StageMonitorContext {
+  runId: number;
+  stageId: number;
+  /** Kind and validated parameters of the stage being watched. */
+  stage: StagePlan;
+  /** Root pid of the stage's process tree. */
+  pid: number;
+  settings: Settings;
+  /** Store the sample with the run and stream it to the UI. */
+  recordSample(sample: MemorySample): void;
+  /** Append a line to the stage's log (e.g. crossing the warn level). */
+  log(level: LogLevel, text: string): void;
+  /** Ask the runner to stop the stage's process tree and record it with this outcome. */
+  stop(outcome: { status: 'stopped_by_guard'; message: string; details: Record<string, unknown> }): void;
+}
+
+export interface StageMonitor {
+  dispose(): void;
+}
+
+export type StageMonitorFactory = (ctx: StageMonitorContext) => StageMonitor;

@@ -1,0 +1,31 @@
+/**
+ * Reads and writes the user's settings in the history database, always
+ * returning a complete, valid Settings object (defaults fill the gaps).
+ */
+import { DEFAULT_SETTINGS, Settings, type SettingsPatch } from '../common/settings.js';
+import type { History } from './history/history.js';
+
+const KEY = 'settings';
+
+export class SettingsStore {
+  constructor(private readonly history: History) {}
+
+  get(): Settings {
+    const stored = this.history.getSetting<unknown>(KEY);
+    const parsed = Settings.safeParse(stored ?? {});
+    // A value written by an older version that no longer validates falls back to defaults.
+    return parsed.success ? parsed.data : DEFAULT_SETTINGS;
+  }
+
+  update(patch: SettingsPatch): Settings {
+    const current = this.get();
+    const next = Settings.parse({ ...current, ...patch, memory: { ...current.memory, ...(patch.memory ?? {}) } });
+    this.history.setSetting(KEY, next);
+    return next;
+  }
+
+  reset(): Settings {
+    this.history.deleteSetting(KEY);
+    return this.get();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What the runner needs to know about a kind of stage: how to check its plan
+ * before anything starts, and which process to launch. Each kind lives in its
+ * own module (selftest.ts, merge.ts, convert.ts, …) and is listed in registry.ts.
+ */
+import type { Settings } from '../../common/settings.js';
+import type { StageKind, StagePlan } from '../../common/stages/plan.js';
+import type { HostSnapshot } from '../../common/runs.js';
+
+export interface StageLaunch {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface StageContext {
+  runId: number;
+  stageId: number;
+  /** The run's work folder (parameter files, default outputs). */
+  runDir: string;
+  /** JSON file holding the stage's validated parameters. */
+  paramsFile: string;
+  dataDir: string;
+  settings: Settings;
+  host: HostSnapshot;
+}
+
+export interface PreflightContext {
+  dataDir: string;
+  settings: Settings;
+  host: HostSnapshot;
+  /** The expert override for predicted out-of-memory is in force for this run. */
+  allowPredictedOom: boolean;
+}
+
+export interface PreflightFinding {
+  level: 'info' | 'warn';
+  message: string;
+  /** Recorded with the run (e.g. the predicted peak and the override used). */
+  details?: Record<string, unknown>;
+}
+
+export interface StageDefinition<K extends StageKind = StageKind> {
+  kind: K;
+  /** Human name for logs and the UI. */
+  title: string;
+  /**
+   * Runs before the run is created; throws a WorkbenchError to refuse the plan
+   * (e.g. a context length predicted to run out of memory).
+   */
+  preflight?(params: Extract<StagePlan, { kind: K }>['params'], ctx: PreflightContext): Promise<PreflightFinding[]>;
+  launch(params: Extract<StagePlan, { kind: K }>['params'], ctx: StageContext): Promise<StageLaunch>;
+}
+
+/** Launches a Node stage script with the same Node (or Electron-as-Node) as this process. */
+export function nodeLaunch(script: string, ctx: StageContext): StageLaunch {
+  return {
+    file: process.execPath,
+    args: [script, '--params', ctx.paramsFile],
+    env: { ELECTRON_RUN_AS_NODE: '1' },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Every kind of stage the runner can execute. A kind without a definition here
+ * is refused before a run starts, with a message naming it.
+ */
+import { WorkbenchError } from '../../common/errors.js';
+import type { StageKind } from '../../common/stages/plan.js';
+import type { StageDefinition } from './definition.js';
+import { selftestStage } from './selftest.js';
+
+const definitions = new Map<StageKind, StageDefinition>([[selftestStage.kind, selftestStage as StageDefinition]]);
+
+export function registerStage(definition: StageDefinition): void {
+  definitions.set(definition.kind, definition);
+}
+
+export function stageDefinition(kind: StageKind): StageDefinition {
+  const definition = definitions.get(kind);
+  if (!definition) throw new WorkbenchError('stage_unavailable', `This build cannot run "${kind}" stages yet.`);
+  return definition;
+}
