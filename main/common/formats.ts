@@ -285,6 +285,8 @@ export const SamplerParamsJson = z.object({
   p: z.number().optional(),
   temperature: z.number().optional(),
   seed: int.optional(),
+  backend: z.enum(['UNSPECIFIED', 'CPU', 'GPU']).optional(),
+  computeExactLogProbs: z.boolean().optional(),
 });
 export type SamplerParamsJson = z.infer<typeof SamplerParamsJson>;
 
