@@ -1,10 +1,18 @@
 /**
- * Parameters of the conversion stage (Python, AI Edge Torch / LiteRT Torch).
- * Owned by the conversion capability; see docs/conversion.md.
+ * Parameters of the conversion stage (Python, AI Edge Torch / LiteRT Torch:
+ * python-env/stages/convert.py). Owned by the conversion capability; the
+ * option-to-converter mapping for each route is in docs/conversion.md, and the
+ * same rules are enforced again by the Python stage before it converts.
  */
 import { z } from 'zod';
 
+/**
+ * example: AI Edge Torch 0.7.x generative example builders (.tflite out);
+ * export_hf: LiteRT Torch 0.10.x export_hf (HF folder in, .litertlm out).
+ */
 export const ConvertRoute = z.enum(['example', 'export_hf']);
+export type ConvertRoute = z.infer<typeof ConvertRoute>;
+
 export const Quantization = z.enum([
   'none',
   'dynamic_int8',
@@ -15,20 +23,70 @@ export const Quantization = z.enum([
 ]);
 export type Quantization = z.infer<typeof Quantization>;
 
+/** The converter's own default prefill lengths (generative/utilities/converter.py). */
 export const DEFAULT_PREFILL_SEQ_LENS = [8, 64, 128, 256, 512, 1024] as const;
 
-export const ConvertParams = z.object({
-  modelDir: z.string().min(1),
-  outDir: z.string().min(1),
-  route: ConvertRoute.default('example'),
-  kvCacheMaxLen: z.number().int().min(16).max(262_144).default(4096),
-  prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).default([...DEFAULT_PREFILL_SEQ_LENS]),
-  quantize: Quantization.default('dynamic_int8'),
-  outputNamePrefix: z.string().min(1).max(200).optional(),
-  /** export_hf only: the converter's experimental low-memory path. */
-  lightweightConversion: z.boolean().default(false),
-  /** Pass the causal mask as an input instead of baking a kv×kv buffer in. */
-  maskAsInput: z.boolean().default(false),
-  transposeKvCache: z.boolean().default(false),
-});
+/**
+ * ai_edge_quantizer recipe names export_hf looks up for each choice; fp16 and
+ * int4 block-128 have none, so they are refused on that route.
+ */
+export const EXPORT_HF_RECIPES: Partial<Record<Quantization, string | null>> = {
+  none: null,
+  dynamic_int8: 'dynamic_wi8_afp32',
+  weight_only_int8: 'weight_only_wi8_afp32',
+  dynamic_int4_block32: 'dynamic_wi4b32_afp32',
+};
+
+/** File-name suffix the example route's converter uses (create_quantize_suffix). */
+export const QUANT_SUFFIX: Record<Quantization, string> = {
+  none: 'f32',
+  dynamic_int8: 'q8',
+  weight_only_int8: 'q8_wo',
+  fp16: 'fp16',
+  dynamic_int4_block32: 'q4_block32',
+  dynamic_int4_block128: 'q4_block128',
+};
+
+export const ConvertParams = z
+  .object({
+    /** HF model folder (merged when the run starts from base + LoRA). */
+    modelDir: z.string().min(1),
+    outDir: z.string().min(1),
+    route: ConvertRoute.default('example'),
+    /** Context length: KV-cache entries (prompt + answer) the model can hold. */
+    kvCacheMaxLen: z.number().int().min(16).max(262_144).default(4096),
+    /** One prefill signature per length; a prompt is fed in chunks of these sizes. */
+    prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).max(16).default([...DEFAULT_PREFILL_SEQ_LENS]),
+    quantize: Quantization.default('dynamic_int8'),
+    /** File name prefix (no folders); default <module>_<size>, e.g. qwen_1_5b. */
+    outputNamePrefix: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^/\\]+$/, 'a file name prefix without folders')
+      .optional(),
+    /** export_hf only: the converter's experimental low-memory path. */
+    lightweightConversion: z.boolean().default(false),
+    /** example only: pass the causal mask as an input instead of baking a kv×kv buffer in. */
+    maskAsInput: z.boolean().default(false),
+    /** example only: KV cache in the transposed layout. */
+    transposeKvCache: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    const longest = Math.max(...p.prefillSeqLens);
+    if (longest > p.kvCacheMaxLen) {
+      ctx.addIssue({ code: 'custom', path: ['prefillSeqLens'], message: `The longest prefill length (${longest}) exceeds the context length (${p.kvCacheMaxLen}).` });
+    }
+    if (p.route === 'example' && p.lightweightConversion) {
+      ctx.addIssue({ code: 'custom', path: ['lightweightConversion'], message: 'Lightweight conversion exists only on the export_hf route.' });
+    }
+    if (p.route === 'export_hf') {
+      if (!(p.quantize in EXPORT_HF_RECIPES)) {
+        ctx.addIssue({ code: 'custom', path: ['quantize'], message: `The export_hf route has no quantization recipe matching ${p.quantize}.` });
+      }
+      if (p.maskAsInput) ctx.addIssue({ code: 'custom', path: ['maskAsInput'], message: 'Mask-as-input is an option of the example route only.' });
+      if (p.transposeKvCache) ctx.addIssue({ code: 'custom', path: ['transposeKvCache'], message: 'Transposed KV cache is an option of the example route only.' });
+    }
+  });
 export type ConvertParams = z.infer<typeof ConvertParams>;
+export type ConvertParamsInput = z.input<typeof ConvertParams>;

@@ -3,13 +3,14 @@
  * schema is accepted by the UI (wizard), the API and `workbench run --plan`.
  */
 import { z } from 'zod';
+import { BootstrapParams } from './bootstrap.js';
 import { ConvertParams } from './convert.js';
 import { MergeParams } from './merge.js';
 import { PackageParams } from './package.js';
 import { SelftestParams } from './selftest.js';
 import { VerifyParams } from './verify.js';
 
-export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify']);
+export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap']);
 export type StageKind = z.infer<typeof StageKind>;
 
 export const StagePlan = z.discriminatedUnion('kind', [
@@ -18,6 +19,7 @@ export const StagePlan = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('convert'), params: ConvertParams }),
   z.object({ kind: z.literal('package'), params: PackageParams }),
   z.object({ kind: z.literal('verify'), params: VerifyParams }),
+  z.object({ kind: z.literal('bootstrap'), params: BootstrapParams }),
 ]);
 export type StagePlan = z.infer<typeof StagePlan>;
 export type StagePlanInput = z.input<typeof StagePlan>;

@@ -5,9 +5,15 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { StageKind } from '../../common/stages/plan.js';
 import type { StageDefinition } from './definition.js';
+import { bootstrapStage } from './bootstrap.js';
+import { convertStage } from './convert.js';
 import { selftestStage } from './selftest.js';
 
-const definitions = new Map<StageKind, StageDefinition>([[selftestStage.kind, selftestStage as StageDefinition]]);
+const definitions = new Map<StageKind, StageDefinition>([
+  [selftestStage.kind, selftestStage as StageDefinition],
+  [convertStage.kind, convertStage as StageDefinition],
+  [bootstrapStage.kind, bootstrapStage as StageDefinition],
+]);
 
 export function registerStage(definition: StageDefinition): void {
   definitions.set(definition.kind, definition);

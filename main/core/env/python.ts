@@ -1,0 +1,167 @@
+/**
+ * Finds Python interpreters for the stages and the doctor, in the order the
+ * workbench uses them: the one chosen in Settings, the bootstrapped virtual
+ * environment (`<dataDir>/python/venv`), then python3 / python on PATH.
+ * Each is asked for its version by running it, so a broken or foreign file
+ * shows up as such instead of failing later inside a stage.
+ */
+import { execFile } from 'node:child_process';
+import { access, constants, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkbenchError } from '../../common/errors.js';
+
+export const MIN_PYTHON: readonly [number, number] = [3, 10];
+
+export type PythonSource = 'settings' | 'venv' | 'path';
+
+export interface PythonCandidate {
+  path: string;
+  source: PythonSource;
+  /** "3.11.2", or null when it did not run. */
+  version: string | null;
+  /** Runs and is >= 3.10. */
+  usable: boolean;
+  /** Why it is not usable, one sentence. */
+  problem: string | null;
+}
+
+export function venvDir(dataDir: string): string {
+  return path.join(dataDir, 'python', 'venv');
+}
+
+export function venvPython(dataDir: string, platform: NodeJS.Platform = process.platform): string {
+  return platform === 'win32' ? path.join(venvDir(dataDir), 'Scripts', 'python.exe') : path.join(venvDir(dataDir), 'bin', 'python');
+}
+
+/** How to get a suitable Python on each platform (shown when none is found). */
+export function installPythonHint(platform: NodeJS.Platform = process.platform): string {
+  switch (platform) {
+    case 'darwin':
+      return 'Install Python 3.11: `brew install python@3.11`, the installer from python.org, or `uv python install 3.11`.';
+    case 'win32':
+      return 'Install Python 3.11: `winget install Python.Python.3.11`, the installer from python.org, or `uv python install 3.11`.';
+    default:
+      return 'Install Python 3.11: `sudo apt install python3.11 python3.11-venv` (Debian/Ubuntu), `sudo dnf install python3.11` (Fedora), or `uv python install 3.11`.';
+  }
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, process.platform === 'win32' ? constants.F_OK : constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves a command name against PATH like a shell would (first hit wins). */
+export async function whichOnPath(name: string, envPath = process.env.PATH ?? ''): Promise<string | null> {
+  const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
+  for (const dir of envPath.split(path.delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const file = path.join(dir, name + ext);
+      if (await isExecutable(file)) return file;
+    }
+  }
+  return null;
+}
+
+/** Runs `python -c` and returns its version, or an error sentence. */
+export function probePython(file: string, timeoutMs = 20_000): Promise<{ version: string | null; error: string | null }> {
+  return new Promise((resolve) => {
+    execFile(file, ['-c', "import sys; print('%d.%d.%d' % sys.version_info[:3])"], { timeout: timeoutMs, windowsHide: true }, (error, stdout) => {
+      const version = stdout.trim();
+      if (error || !/^\d+\.\d+\.\d+$/.test(version)) {
+        resolve({ version: null, error: error ? error.message.split('\n')[0] ?? 'it did not run' : `it printed "${version.slice(0, 80)}" instead of a version` });
+      } else {
+        resolve({ version, error: null });
+      }
+    });
+  });
+}
+
+export function versionAtLeast(version: string, min: readonly [number, number] = MIN_PYTHON): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > min[0] || (major === min[0] && minor >= min[1]);
+}
+
+export interface FindPythonsOptions {
+  dataDir: string;
+  settingsPath: string | null;
+  envPath?: string;
+}
+
+/** Every interpreter the workbench would consider, in preference order, deduplicated. */
+export async function findPythons(options: FindPythonsOptions): Promise<PythonCandidate[]> {
+  const raw: Array<{ path: string; source: PythonSource }> = [];
+  if (options.settingsPath) raw.push({ path: options.settingsPath, source: 'settings' });
+  raw.push({ path: venvPython(options.dataDir), source: 'venv' });
+  for (const name of ['python3', 'python']) {
+    const found = await whichOnPath(name, options.envPath);
+    if (found) raw.push({ path: found, source: 'path' });
+  }
+  const seen = new Set<string>();
+  const result: PythonCandidate[] = [];
+  for (const candidate of raw) {
+    const exists = await isExecutable(candidate.path);
+    if (!exists && candidate.source === 'venv') continue; // not bootstrapped yet: not a problem of its own
+    const key = exists ? await realpath(candidate.path).catch(() => candidate.path) : candidate.path;
+    // A venv's python is a symlink to its base interpreter: keep both entries, they differ in packages.
+    const dedupeKey = `${candidate.source === 'venv' ? 'venv:' : ''}${key}`;
+    if (seen.has(dedupeKey)) continue;
+    seen.add(dedupeKey);
+    if (!exists) {
+      result.push({ ...candidate, version: null, usable: false, problem: `${candidate.path} does not exist or is not executable.` });
+      continue;
+    }
+    const { version, error } = await probePython(candidate.path);
+    const usable = version !== null && versionAtLeast(version);
+    result.push({
+      ...candidate,
+      version,
+      usable,
+      problem: version === null ? `${candidate.path} does not run (${error}).` : usable ? null : `Python ${version} is older than ${MIN_PYTHON.join('.')}.`,
+    });
+  }
+  return result;
+}
+
+/**
+ * The interpreter a Python conversion stage runs with: Settings, else the
+ * bootstrapped venv, else the first usable Python on PATH (which then reports
+ * its missing packages with the fix, through the stage's own error event).
+ */
+export async function stagePython(options: FindPythonsOptions): Promise<string> {
+  const candidates = await findPythons(options);
+  const fromSettings = candidates.find((c) => c.source === 'settings');
+  if (fromSettings) {
+    if (!fromSettings.usable) {
+      throw new WorkbenchError('python_unsuitable', `The Python chosen in Settings cannot be used: ${fromSettings.problem}`, {
+        hint: 'Clear or change the Python interpreter in Settings.',
+      });
+    }
+    return fromSettings.path;
+  }
+  const chosen = candidates.find((c) => c.usable);
+  if (!chosen) {
+    throw new WorkbenchError('python_not_found', `No Python ${MIN_PYTHON.join('.')} or newer was found.`, { hint: installPythonHint() });
+  }
+  return chosen.path;
+}
+
+/**
+ * The interpreter that runs bootstrap.py (and builds the venv from itself
+ * unless Settings names another): never the venv it may be about to delete.
+ */
+export async function bootstrapPython(options: FindPythonsOptions): Promise<string> {
+  const candidates = (await findPythons(options)).filter((c) => c.source !== 'venv');
+  const chosen = candidates.find((c) => c.usable);
+  if (!chosen) {
+    const seen = candidates.map((c) => c.problem ?? c.path).join(' ');
+    throw new WorkbenchError('python_not_found', `No Python ${MIN_PYTHON.join('.')} or newer was found to set up the environment.${seen ? ` ${seen}` : ''}`, {
+      hint: installPythonHint(),
+    });
+  }
+  return chosen.path;
+}
