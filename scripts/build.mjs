@@ -41,7 +41,7 @@ async function buildNode() {
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
     .map((name) => path.join(root, 'main', 'stages', name));
   const workerEntries = filesUnder(path.join(root, 'main'), (file) => file.endsWith('.worker.ts'));
-  const appEntries = [path.join(root, 'main', 'cli', 'cli.ts'), path.join(root, 'main', 'app', 'app.ts')];
+  const appEntries = { cli: path.join(root, 'main', 'cli', 'cli.ts'), app: path.join(root, 'main', 'app', 'app.ts') };
   await Promise.all([
     build({ ...nodeCommon, entryPoints: appEntries, outdir: path.join(root, 'dist', 'main'), external: ['electron'] }),
     build({ ...nodeCommon, entryPoints: stageEntries, outdir: path.join(root, 'dist', 'stages') }),

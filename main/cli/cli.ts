@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * The `workbench` command: the same engine and history as the app, from a
+ * terminal (and over SSH on a remote host).
+ */
+import { WorkbenchError } from '../common/errors.js';
+import { commands } from './commands/index.js';
+import { createCliContext, EXIT } from './context.js';
+
+function usage(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'Convert Workbench — LoRA merge → LiteRT conversion → .litertlm packaging → verification',
+    '',
+    'Usage: workbench [--data-dir DIR] <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Global options:',
+    '  --data-dir DIR  where the history and Python environment live (or WORKBENCH_DATA_DIR)',
+    '  --help          this text; `workbench <command> --help` for a command',
+    '',
+    'Exit codes: 0 ok, 1 failed, 2 usage, 3 bad input, 4 stopped by the memory guard, 5 refused (predicted out of memory), 130 cancelled.',
+  ].join('\n');
+}
+
+/** Pulls the global --data-dir out of argv wherever it appears. */
+function extractDataDir(argv: string[]): { dataDir: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let dataDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--data-dir') dataDir = argv[++i];
+    else if (arg.startsWith('--data-dir=')) dataDir = arg.slice('--data-dir='.length);
+    else rest.push(arg);
+  }
+  return { dataDir, rest };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { dataDir, rest } = extractDataDir(argv);
+  const [name, ...args] = rest;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    process.stderr.write(`Unknown command "${name}".\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.summary}\n\nUsage:\n${command.usage}\n`);
+    return EXIT.ok;
+  }
+  const ctx = createCliContext(dataDir);
+  try {
+    return await command.run(args, ctx);
+  } catch (error) {
+    if (error instanceof WorkbenchError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      const hint = (error.details as { hint?: string } | undefined)?.hint;
+      if (hint) process.stderr.write(`hint: ${hint}\n`);
+      return error.code === 'usage' ? EXIT.usage : error.code === 'predicted_oom' ? EXIT.refused : EXIT.badInput;
+    }
+    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error: ${error.message}\n\nUsage:\n${command.usage}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof Error && error.name === 'ZodError') {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.failed;
+  } finally {
+    await ctx.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

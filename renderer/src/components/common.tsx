@@ -1,0 +1,72 @@
+/**
+ * Small building blocks every page uses: status badges, progress bars, error
+ * boxes, highlighted search snippets, labelled fields.
+ */
+import type { ReactNode } from 'react';
+import { STATUS_LABELS } from '../../../main/common/format';
+import { HIGHLIGHT_END, HIGHLIGHT_START } from '../../../main/common/runs';
+import type { ApiError } from '../api/client';
+
+export function StatusBadge({ status, selftest }: { status: string; selftest?: boolean }) {
+  return (
+    <span className="status-wrap">
+      <span className={`badge badge-${status}`} data-status={status}>
+        {STATUS_LABELS[status] ?? status}
+      </span>
+      {selftest ? <span className="badge badge-selftest">self-test</span> : null}
+    </span>
+  );
+}
+
+export function ProgressBar({ value, label }: { value: number | null; label?: string }) {
+  const pct = value === null ? null : Math.round(value * 100);
+  return (
+    <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined} aria-label={label}>
+      <div className={`progress-fill${pct === null ? ' indeterminate' : ''}`} style={{ width: pct === null ? '30%' : `${pct}%` }} />
+    </div>
+  );
+}
+
+export function ErrorBox({ error, title }: { error: Pick<ApiError, 'message' | 'code'> & { hint?: string }; title?: string }) {
+  return (
+    <div className="error-box" role="alert">
+      <strong>{title ?? 'Something went wrong'}</strong>
+      <p>{error.message}</p>
+      {error.hint ? <p className="hint">{error.hint}</p> : null}
+      <code className="muted">{error.code}</code>
+    </div>
+  );
+}
+
+/** Renders a snippet with \u0002…\u0003 match markers as <mark>. */
+export function Highlighted({ text }: { text: string }) {
+  const parts: ReactNode[] = [];
+  let rest = text;
+  let key = 0;
+  while (rest.length > 0) {
+    const start = rest.indexOf(HIGHLIGHT_START);
+    if (start < 0) {
+      parts.push(rest);
+      break;
+    }
+    const end = rest.indexOf(HIGHLIGHT_END, start);
+    parts.push(rest.slice(0, start));
+    parts.push(<mark key={key++}>{rest.slice(start + 1, end < 0 ? undefined : end)}</mark>);
+    rest = end < 0 ? '' : rest.slice(end + 1);
+  }
+  return <>{parts}</>;
+}
+
+export function Field({ label, help, children, htmlFor }: { label: string; help?: ReactNode; children: ReactNode; htmlFor?: string }) {
+  return (
+    <div className="field">
+      <label htmlFor={htmlFor}>{label}</label>
+      {children}
+      {help ? <div className="help">{help}</div> : null}
+    </div>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <div className="empty">{children}</div>;
+}

@@ -1,0 +1,170 @@
+/**
+ * One run: what it did (stage timeline with durations and live progress),
+ * how it ended (errors with hints, guard stops with figures), what it made
+ * (artifacts), how it used memory, and every log line.
+ */
+import { useState } from 'react';
+import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../../main/common/format';
+import type { RunDetail, StageRecord } from '../../../main/common/runs';
+import { useApi, useAction, useCall, useEvents } from '../api/hooks';
+import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
+import { LogViewer } from '../components/LogViewer';
+import { RunExtras } from '../components/RunExtras';
+import { navigate } from '../router';
+import { useNow } from '../useNow';
+import { keyParamsText } from './RunsPage';
+
+const ACTIVE = new Set(['running', 'queued']);
+const STAGE_TITLES: Record<string, string> = {
+  selftest: 'Self-test',
+  merge: 'LoRA merge',
+  convert: 'Conversion',
+  package: 'Packaging',
+  verify: 'Verification',
+  bootstrap: 'Python environment',
+};
+
+export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLineId?: number }) {
+  const api = useApi();
+  const run = useCall('runs.get', { id: runId });
+  const [liveStages, setLiveStages] = useState<Record<number, StageRecord>>({});
+  const now = useNow(1000);
+
+  useEvents((event) => {
+    if (event.type === 'stage' && event.stage.runId === runId) setLiveStages((prev) => ({ ...prev, [event.stage.id]: event.stage }));
+    if (event.type === 'run' && event.run.id === runId && !ACTIVE.has(event.run.status)) run.reload();
+    if (event.type === 'run' && event.run.id === runId && event.run.status === 'running' && run.data?.status === 'queued') run.reload();
+  });
+
+  const cancel = useAction(() => api.call('runs.cancel', { id: runId }));
+  const retry = useAction(async () => navigate(`/runs/${(await api.call('runs.retry', { id: runId })).id}`));
+  const rerun = useAction(async () => navigate(`/runs/${(await api.call('runs.rerun', { id: runId })).id}`));
+  const remove = useAction(async () => {
+    await api.call('runs.delete', { id: runId });
+    navigate('/runs');
+  });
+
+  if (run.error) return <div className="page"><ErrorBox error={run.error} title={`Run ${runId}`} /></div>;
+  if (!run.data) return <div className="page muted">Loading run {runId}…</div>;
+  const detail: RunDetail = run.data;
+  const stages = detail.stages.map((stage) => liveStages[stage.id] ?? stage);
+  const active = ACTIVE.has(detail.status) && stages.some((stage) => stage.status === 'running' || stage.status === 'pending');
+  const failedStage = stages.find((stage) => stage.error && stage.status !== 'succeeded');
+  const retryable = !active && ['failed', 'cancelled', 'interrupted', 'stopped_by_guard'].includes(detail.status);
+  const actionError = cancel.error ?? retry.error ?? rerun.error ?? remove.error;
+
+  return (
+    <div className="page" data-testid="run-detail" data-run-status={detail.status}>
+      <header className="page-header">
+        <div>
+          <a href="#/runs" className="back">← Runs</a>
+          <h1>
+            Run {detail.id}
+            {detail.name ? <span className="muted"> — {detail.name}</span> : null} <StatusBadge status={active ? 'running' : detail.status} selftest={detail.isSelftest} />
+          </h1>
+        </div>
+        <div className="actions">
+          {active ? (
+            <button type="button" className="danger" onClick={() => void cancel.run()} disabled={cancel.pending} data-testid="cancel-run">
+              {cancel.pending ? 'Cancelling…' : 'Cancel'}
+            </button>
+          ) : null}
+          {retryable ? (
+            <button type="button" onClick={() => void retry.run()} disabled={retry.pending} data-testid="retry-run" title="Reuse the stages that finished and start from the first that did not">
+              Retry from failed stage
+            </button>
+          ) : null}
+          {!active ? (
+            <button type="button" className="secondary" onClick={() => void rerun.run()} disabled={rerun.pending} data-testid="rerun">
+              Run again
+            </button>
+          ) : null}
+          {!active ? (
+            <button
+              type="button"
+              className="secondary danger-text"
+              onClick={() => {
+                if (window.confirm(`Delete run ${detail.id} and its ${detail.logCount.toLocaleString()} log lines? Output files stay on disk.`)) void remove.run();
+              }}
+              data-testid="delete-run"
+            >
+              Delete
+            </button>
+          ) : null}
+        </div>
+      </header>
+      {actionError ? <ErrorBox error={actionError} /> : null}
+      {detail.isSelftest ? <p className="selftest-note">This is a self-test run: it exercises the workbench without a model and produces no model files.</p> : null}
+
+      <section className="summary-grid">
+        <div><span className="k">Model</span><span className="v">{detail.model ?? '—'}</span></div>
+        <div><span className="k">Parameters</span><span className="v">{keyParamsText(detail) || '—'}</span></div>
+        <div><span className="k">Started</span><span className="v">{formatTimestamp(detail.startedAt ?? detail.createdAt)}</span></div>
+        <div><span className="k">Duration</span><span className="v">{formatDuration(detail.startedAt ? (detail.finishedAt ?? now) - detail.startedAt : null)}</span></div>
+        <div><span className="k">Peak RAM (stage tree)</span><span className="v">{formatBytes(detail.peakRssBytes)}</span></div>
+        <div><span className="k">Host</span><span className="v">{detail.host.hostname} · {detail.host.cpuCount} CPUs · {formatBytes(detail.host.totalMemBytes)}</span></div>
+        {detail.parentRunId ? <div><span className="k">From run</span><span className="v"><a href={`#/runs/${detail.parentRunId}`}>{detail.parentRunId}</a></span></div> : null}
+        {detail.overrides ? <div className="wide"><span className="k">Overrides</span><span className="v warn-text">{Object.keys(detail.overrides).join(', ')}</span></div> : null}
+      </section>
+
+      {failedStage?.error && !active ? (
+        <ErrorBox
+          title={`${STAGE_TITLES[failedStage.kind] ?? failedStage.kind} ${STATUS_LABELS[failedStage.status] ?? failedStage.status}`}
+          error={{ code: failedStage.error.code, message: failedStage.error.message, ...(failedStage.error.hint ? { hint: failedStage.error.hint } : {}) }}
+        />
+      ) : null}
+
+      <section className="card">
+        <h2>Stages</h2>
+        <ol className="timeline" data-testid="stage-timeline">
+          {stages.map((stage) => (
+            <li key={stage.id} className={`stage stage-${stage.status}`} data-testid="stage" data-stage-status={stage.status}>
+              <div className="stage-head">
+                <span className="stage-index">{stage.idx + 1}</span>
+                <span className="stage-title">{STAGE_TITLES[stage.kind] ?? stage.kind}</span>
+                <StatusBadge status={stage.status} />
+                <span className="muted">{formatDuration(stage.startedAt ? (stage.finishedAt ?? now) - stage.startedAt : null)}</span>
+                {stage.peakRssBytes ? <span className="muted">peak {formatBytes(stage.peakRssBytes)}</span> : null}
+              </div>
+              {stage.status === 'running' ? (
+                <div className="stage-progress">
+                  <ProgressBar value={stage.progress} label={`${stage.kind} progress`} />
+                  <span className="muted" data-testid="stage-phase">
+                    {stage.progress !== null ? `${Math.round(stage.progress * 100)} %` : ''} {stage.phase ?? ''} {stage.message ? `— ${stage.message}` : ''}
+                  </span>
+                </div>
+              ) : stage.message && stage.status !== 'pending' ? (
+                <div className="muted stage-message">{stage.message}</div>
+              ) : null}
+            </li>
+          ))}
+        </ol>
+      </section>
+
+      <RunExtras run={{ ...detail, stages }} />
+
+      {detail.artifacts.length > 0 ? (
+        <section className="card">
+          <h2>Artifacts</h2>
+          <table className="artifacts">
+            <tbody>
+              {detail.artifacts.map((artifact) => (
+                <tr key={artifact.id}>
+                  <td>{artifact.kind}</td>
+                  <td className="mono">{artifact.path}</td>
+                  <td>{formatBytes(artifact.sizeBytes)}</td>
+                  <td className="mono muted" title={artifact.sha256 ?? ''}>{artifact.sha256 ? `${artifact.sha256.slice(0, 12)}…` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+
+      <section className="card">
+        <h2>Log</h2>
+        <LogViewer runId={runId} live={active} {...(focusLineId !== undefined ? { focusLineId } : {})} />
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * Pages contributed by capabilities beyond the core (Inspect, …), listed in
+ * the navigation between Runs and Environment.
+ */
+import type { ComponentType } from 'react';
+import type { Route } from '../router';
+
+export interface ExtraPage {
+  path: string;
+  label: string;
+  component: ComponentType<{ route: Route }>;
+}
+
+export const extraPages: ExtraPage[] = [];

@@ -1,0 +1,41 @@
+/**
+ * Step 2: merge the LoRA adapter into the base weights, natively and
+ * streaming (one tensor in memory at a time).
+ */
+import { Field } from '../components/common';
+import { PathField } from '../components/PathField';
+import { derivedPaths, type StepProps } from './draft';
+
+export function MergeStep({ draft, update }: StepProps) {
+  const paths = derivedPaths(draft);
+  if (!draft.adapterDir.trim()) {
+    return (
+      <div className="step" data-testid="step-merge">
+        <h2>LoRA merge</h2>
+        <p className="lead">No adapter was chosen, so the model is used as it is (already merged). Go back to the model step to add an adapter.</p>
+      </div>
+    );
+  }
+  return (
+    <div className="step" data-testid="step-merge">
+      <h2>LoRA merge</h2>
+      <p className="lead">W′ = W + scale · (B · A) for every targeted layer, computed in float32 and rounded back to the model's dtype, one tensor at a time.</p>
+      <label className="check">
+        <input type="checkbox" checked={draft.merge.enabled} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, enabled: event.target.checked } }))} />
+        Merge the adapter
+      </label>
+      <PathField label="Merged model output folder" kind="folder" value={draft.merge.outDir} placeholder={paths.mergeOut} onChange={(outDir) => update((d) => ({ ...d, merge: { ...d.merge, outDir } }))} />
+      <label className="check">
+        <input type="checkbox" checked={draft.merge.verify} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, verify: event.target.checked } }))} />
+        Verify merged tensors against an independent float64 computation (recommended)
+      </label>
+      <Field label="Shard size (MiB)">
+        <input type="number" min={64} value={draft.merge.shardSizeMiB} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, shardSizeMiB: Number(event.target.value) } }))} />
+      </Field>
+      <label className="check">
+        <input type="checkbox" checked={draft.merge.allowBaseMismatch} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, allowBaseMismatch: event.target.checked } }))} />
+        Merge even if the adapter names a different base model (expert)
+      </label>
+    </div>
+  );
+}

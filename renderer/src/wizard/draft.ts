@@ -1,0 +1,151 @@
+/**
+ * The wizard's state: every choice a user makes across the steps, and the
+ * one function that turns it into a run plan (the same JSON the CLI takes).
+ * Output paths chain: the merge's output is the conversion's input, the
+ * conversion's .tflite is the package's input, the package is verified.
+ */
+import type { RunPlanInput, StagePlanInput } from '../../../main/common/stages/plan';
+import type { Quantization } from '../../../main/common/stages/convert';
+
+export interface WizardDraft {
+  name: string;
+  modelDir: string;
+  /** Empty when the model is already merged (no merge stage). */
+  adapterDir: string;
+  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean };
+  convert: {
+    enabled: boolean;
+    outDir: string;
+    route: 'example' | 'export_hf';
+    kvCacheMaxLen: number;
+    prefillSeqLens: number[];
+    quantize: Quantization;
+    lightweightConversion: boolean;
+    maskAsInput: boolean;
+    outputNamePrefix: string;
+  };
+  package: { enabled: boolean; tflitePath: string; outPath: string };
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean };
+  allowPredictedOom: boolean;
+}
+
+export const DEFAULT_DRAFT: WizardDraft = {
+  name: '',
+  modelDir: '',
+  adapterDir: '',
+  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false },
+  convert: {
+    enabled: true,
+    outDir: '',
+    route: 'example',
+    kvCacheMaxLen: 4096,
+    prefillSeqLens: [8, 64, 128, 256, 512, 1024],
+    quantize: 'dynamic_int8',
+    lightweightConversion: false,
+    maskAsInput: false,
+    outputNamePrefix: '',
+  },
+  package: { enabled: true, tflitePath: '', outPath: '' },
+  verify: { enabled: true, bundlePath: '', intendedContext: 4096, numeric: false },
+  allowPredictedOom: false,
+};
+
+export type DraftUpdate = (update: (draft: WizardDraft) => WizardDraft) => void;
+
+export interface StepProps {
+  draft: WizardDraft;
+  update: DraftUpdate;
+}
+
+function joinPath(dir: string, name: string): string {
+  if (!dir) return '';
+  const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
+  return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
+}
+
+function basename(p: string): string {
+  return p.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '';
+}
+
+function parentDir(p: string): string {
+  const trimmed = p.replace(/[\\/]+$/, '');
+  const at = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
+  return at > 0 ? trimmed.slice(0, at) : trimmed;
+}
+
+const QUANT_SUFFIX: Record<Quantization, string> = {
+  none: 'f32',
+  dynamic_int8: 'q8',
+  weight_only_int8: 'q8_wo',
+  fp16: 'f16',
+  dynamic_int4_block32: 'q4_block32',
+  dynamic_int4_block128: 'q4_block128',
+};
+
+/** The file name the example converter scripts write: <prefix>_<quant>_ekv<kv>.tflite. */
+export function expectedTfliteName(prefix: string, quantize: Quantization, kv: number): string {
+  return `${prefix}_${QUANT_SUFFIX[quantize]}_ekv${kv}.tflite`;
+}
+
+export function mergeEnabled(draft: WizardDraft): boolean {
+  return draft.adapterDir.trim() !== '' && draft.merge.enabled;
+}
+
+/** Fills derived paths the user has not set themselves. */
+export function derivedPaths(draft: WizardDraft) {
+  const model = draft.modelDir.trim();
+  const base = basename(model) || 'model';
+  const workRoot = model ? joinPath(parentDir(model), `${base}-workbench`) : '';
+  const mergeOut = draft.merge.outDir || (workRoot ? joinPath(workRoot, 'merged') : '');
+  const convertInput = mergeEnabled(draft) ? mergeOut : model;
+  const convertOut = draft.convert.outDir || (workRoot ? joinPath(workRoot, 'tflite') : '');
+  const prefix = draft.convert.outputNamePrefix || base.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+  const tflite = draft.package.tflitePath || (convertOut ? joinPath(convertOut, expectedTfliteName(prefix, draft.convert.quantize, draft.convert.kvCacheMaxLen)) : '');
+  const bundle = draft.package.outPath || (workRoot ? joinPath(workRoot, `${prefix}.litertlm`) : '');
+  const verifyBundle = draft.verify.bundlePath || bundle;
+  return { mergeOut, convertInput, convertOut, prefix, tflite, bundle, verifyBundle, metadataModelDir: convertInput };
+}
+
+export function buildPlan(draft: WizardDraft): RunPlanInput {
+  const paths = derivedPaths(draft);
+  const stages: StagePlanInput[] = [];
+  if (mergeEnabled(draft)) {
+    stages.push({
+      kind: 'merge',
+      params: {
+        baseDir: draft.modelDir.trim(),
+        adapterDir: draft.adapterDir.trim(),
+        outDir: paths.mergeOut,
+        verify: draft.merge.verify,
+        shardSizeMiB: draft.merge.shardSizeMiB,
+        allowBaseMismatch: draft.merge.allowBaseMismatch,
+      },
+    });
+  }
+  if (draft.convert.enabled) {
+    stages.push({
+      kind: 'convert',
+      params: {
+        modelDir: paths.convertInput,
+        outDir: paths.convertOut,
+        route: draft.convert.route,
+        kvCacheMaxLen: draft.convert.kvCacheMaxLen,
+        prefillSeqLens: draft.convert.prefillSeqLens,
+        quantize: draft.convert.quantize,
+        lightweightConversion: draft.convert.lightweightConversion,
+        maskAsInput: draft.convert.maskAsInput,
+        outputNamePrefix: paths.prefix,
+      },
+    });
+  }
+  if (draft.package.enabled) {
+    stages.push({ kind: 'package', params: { tflitePath: paths.tflite, modelDir: paths.metadataModelDir, outPath: paths.bundle } });
+  }
+  if (draft.verify.enabled) {
+    stages.push({
+      kind: 'verify',
+      params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext, numeric: draft.verify.numeric },
+    });
+  }
+  return { ...(draft.name.trim() ? { name: draft.name.trim() } : {}), stages, allowPredictedOom: draft.allowPredictedOom };
+}
