@@ -26,6 +26,7 @@ import errno
 import glob
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -492,14 +493,21 @@ def import_or_fail(name: str, pypi: str, route: str) -> Any:
     ) from exc
 
 
+def require_installed(name: str, pypi: str, route: str) -> None:
+  """Presence check without importing (torch alone takes seconds to import)."""
+  if importlib.util.find_spec(name) is None:
+    raise StageFailure(
+        "missing_package",
+        f"The Python package {pypi} is not installed in {sys.executable}.",
+        BOOTSTRAP_HINT.format(route=route),
+    )
+
+
 def example_package() -> str:
   """ai_edge_torch (0.7.x) when installed, else litert_torch (same module layout)."""
   for name in ("ai_edge_torch", "litert_torch"):
-    try:
-      importlib.import_module(name)
+    if importlib.util.find_spec(name) is not None:
       return name
-    except ImportError:
-      continue
   raise StageFailure(
       "missing_package",
       f"Neither ai-edge-torch nor litert-torch is installed in {sys.executable}.",
@@ -575,11 +583,9 @@ class PhaseReporter:
     self.enter("build/trace", fraction, f"torch.export of signature {min(self.traced, self.signatures)} of {self.signatures}")
 
   def install_common(self) -> None:
-    try:
-      import torch.export as torch_export  # noqa: WPS433
-      self.hook(torch_export, "export", self.on_trace)
-    except ImportError:
-      pass
+    # The converter imported torch already; importing it here would only cost time.
+    if "torch" in sys.modules:
+      self.hook(getattr(sys.modules["torch"], "export", None), "export", self.on_trace)
     try:
       from ai_edge_quantizer import quantizer as aeq  # noqa: WPS433
       self.hook(getattr(aeq, "Quantizer", None), "quantize", lambda: self.enter("quantize", 0.80, "ai-edge-quantizer"))
@@ -756,7 +762,7 @@ def convert(raw: Dict[str, Any], emitter: Emitter = out, describe_only: bool = F
   checkpoint = check_checkpoint(options.model_dir)
   # The environment is checked before anything slow, so a missing package fails at once.
   for module, pypi in REQUIRED_PACKAGES[options.route]:
-    import_or_fail(module, pypi, options.route)
+    require_installed(module, pypi, options.route)
   package = example_package() if options.route == "example" else "litert_torch"
   plan = make_plan(options, config, package)
   emitter.log("info", f"Equivalent command: {plan['equivalentCommand']}")
