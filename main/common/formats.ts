@@ -197,7 +197,11 @@ export const SignatureSummary = z.object({
 });
 export type SignatureSummary = z.infer<typeof SignatureSummary>;
 
-/** Tensors grouped by element type. Constants are tensors backed by a non-empty buffer (weights). */
+/**
+ * Tensors grouped by element type. Constants are tensors backed by a
+ * non-empty buffer (weights); constantCount/constantBytes count each buffer
+ * once, since prefill and decode subgraphs share their weights.
+ */
 export const QuantizationEntry = z.object({
   type: z.string(),
   tensorCount: count,

@@ -144,6 +144,7 @@ function summarise(model: FbTable, path: string, base: number, size: number): Tf
   let operatorCount = 0;
   let nonConstantInt8 = 0;
   let nonConstantFloat = 0;
+  const countedBuffers = new Set<string>();
   const subgraphs = model.tables(F.Model.subgraphs);
   for (const subgraph of subgraphs) {
     for (const op of subgraph.tables(F.SubGraph.operators)) {
@@ -156,12 +157,18 @@ function summarise(model: FbTable, path: string, base: number, size: number): Tf
       const type = enumName(tensorTypes, tensor.int8(F.Tensor.type), 'TYPE_');
       const entry = byType.get(type) ?? { type, tensorCount: 0, constantCount: 0, constantBytes: 0, quantizedCount: 0 };
       entry.tensorCount++;
-      const buffer = buffers[tensor.uint32(F.Tensor.buffer)];
+      const bufferIndex = tensor.uint32(F.Tensor.buffer);
+      const buffer = buffers[bufferIndex];
       const externalId = tensor.uint32(F.Tensor.external_buffer);
       const bytes = externalId > 0 ? (externalBufferBytes.get(externalId) ?? 0) : buffer ? buffer.inlineBytes + buffer.externalBytes : 0;
       if (bytes > 0) {
-        entry.constantCount++;
-        entry.constantBytes += bytes;
+        // Prefill and decode subgraphs share their weight buffers: count each buffer once.
+        const key = externalId > 0 ? `x${externalId}` : `b${bufferIndex}`;
+        if (!countedBuffers.has(key)) {
+          countedBuffers.add(key);
+          entry.constantCount++;
+          entry.constantBytes += bytes;
+        }
       } else if (type === 'INT8' || type === 'UINT8' || type === 'INT16') {
         nonConstantInt8++;
       } else if (type === 'FLOAT32' || type === 'FLOAT16') {

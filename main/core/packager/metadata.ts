@@ -1,0 +1,78 @@
+/**
+ * The LlmMetadata a bundle should carry, derived from the model's own files
+ * (shown editable before packaging). The rules live in one place, the
+ * fidelity analyzer's model intent (main/core/fidelity/intent.ts), so a
+ * freshly packaged bundle passes the same checks `workbench check` runs:
+ *   - start token only when the model's prompts start with a BOS;
+ *   - stop tokens: every EOS id of generation_config.json plus the chat
+ *     template's end-of-turn token;
+ *   - jinja_prompt_template from tokenizer_config.json, prefix/suffix prompt
+ *     templates derived from it;
+ *   - sampler params from generation_config.json;
+ *   - max_num_tokens = the .tflite's KV-cache length;
+ *   - llm_model_type from the architecture.
+ * This module adds, for each field, one sentence saying where it came from.
+ */
+import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
+import { expectedModelType, expectedSampler, correctedMetadata, modelIntent } from '../fidelity/intent.js';
+import { loadModelSide } from '../fidelity/load.js';
+
+export interface DerivedMetadata {
+  metadata: LlmMetadataJson;
+  /** Field name (camelCase, as in LlmMetadataJson) → where its value came from. */
+  sources: Record<string, string>;
+  /** Things the user should decide before packaging, one sentence each. */
+  warnings: string[];
+}
+
+export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary | null): Promise<DerivedMetadata> {
+  const model = await loadModelSide(modelDir);
+  const intent = modelIntent(model);
+  const metadata = correctedMetadata(model, intent, tflite, null);
+  const sources: Record<string, string> = {};
+  const warnings: string[] = [];
+
+  if (metadata.startToken) {
+    sources.startToken = `BOS ${intent.bos?.text ?? ''} (id ${intent.bos?.id ?? '?'}): tokenizer_config.json prepends it (add_bos_token).`;
+  } else if (intent.bos && intent.templateWritesBos) {
+    sources.startToken = `None: the chat template already writes ${intent.bos.text} itself, so a start token would double it.`;
+  } else {
+    sources.startToken = 'None: the model does not start prompts with a BOS token.';
+  }
+
+  const eos = intent.eosIds.length > 0 ? `EOS id(s) ${intent.eosIds.join(', ')} from ${intent.eosSource}` : 'no EOS ids';
+  const eot = intent.endOfTurn ? ` plus the end-of-turn token ${intent.endOfTurn.text} (id ${intent.endOfTurn.id}) the chat template closes replies with` : '';
+  sources.stopTokens = `${eos}${eot}.`;
+  if (!metadata.stopTokens || metadata.stopTokens.length === 0) {
+    warnings.push('No stop tokens could be derived (no EOS ids and no end-of-turn token); the LiteRT-LM runtime refuses to start a session without them.');
+  }
+  if (!intent.endOfTurn && model.render) {
+    warnings.push('The end-of-turn token could not be read from the chat template; check that the stop tokens end an assistant reply.');
+  }
+
+  if (metadata.jinjaPromptTemplate) {
+    sources.jinjaPromptTemplate = `The chat template from ${model.folder.tokenizerConfig?.chatTemplateSource ?? 'the model folder'}.`;
+  } else {
+    warnings.push('The model folder has no chat template; the runtime will send prompts without turn markers.');
+  }
+  sources.promptTemplates = metadata.promptTemplates
+    ? 'Prefix/suffix per role, read off the chat template by rendering marker turns (used by the Session API).'
+    : 'None: the chat template does not reduce to fixed per-role prefixes and suffixes.';
+
+  const sampler = expectedSampler(model);
+  sources.samplerParams = `From generation_config.json: ${sampler.basis}.`;
+  const penalty = model.folder.generationConfig?.repetitionPenalty ?? null;
+  if (penalty !== null && penalty !== 1) {
+    warnings.push(`generation_config.json asks for repetition_penalty ${penalty}, which LlmMetadata cannot carry and the LiteRT-LM runtime does not apply; long answers may repeat.`);
+  }
+
+  if (tflite?.derived.kvCacheMaxLen) {
+    sources.maxNumTokens = `The KV-cache length of the .tflite (${tflite.derived.kvCacheMaxLen} tokens).`;
+  } else {
+    sources.maxNumTokens = 'Not set: the .tflite has no KV-cache inputs to read the length from.';
+    warnings.push('max_num_tokens is not set; the runtime will size the context from the prompt in steps of 4096 tokens.');
+  }
+  sources.llmModelType = `${expectedModelType(model)}, from config.json (architectures ${JSON.stringify(model.folder.config?.architectures ?? [])}).`;
+
+  return { metadata, sources, warnings };
+}

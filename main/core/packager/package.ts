@@ -1,0 +1,194 @@
+/**
+ * Packaging entry points used by the package stage, the CLI and the API:
+ *   - `packageModel`: .tflite + the model folder's tokenizer + LlmMetadata
+ *     (given, or derived from the folder) → .litertlm;
+ *   - `rewriteBundleMetadata`: an existing .litertlm with its LlmMetadata
+ *     replaced (or added), every other section copied byte for byte — the
+ *     "fix metadata without re-converting" path, seconds for any model size.
+ * Inputs are validated with the format readers before anything is written.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
+import { WorkbenchError } from '../../common/errors.js';
+import { readHfTokenizerJson } from '../formats/hfFolder.js';
+import { readLitertlmHeader, SectionType } from '../formats/litertlm.js';
+import { encodeLlmMetadata } from '../formats/llmMetadata.js';
+import { parseSentencePiece } from '../formats/sentencepiece.js';
+import { readTflite } from '../formats/tflite.js';
+import type { HeaderEntry } from './header.js';
+import { deriveLlmMetadata } from './metadata.js';
+import { writeLitertlm } from './writer.js';
+import type { SectionInput, WriteProgress, WrittenBundle } from './writer.js';
+
+/** Section item upstream builders put on the main model (litertlm_builder.py TfLiteModelType). */
+export const PREFILL_DECODE_MODEL_TYPE = 'tf_lite_prefill_decode';
+export const GENERATOR = 'Convert Workbench';
+
+export interface PackageRequest {
+  tflitePath: string;
+  modelDir: string;
+  outPath: string;
+  /** The complete LlmMetadata to write; absent = derived from modelDir. */
+  metadata?: LlmMetadataJson;
+  onProgress?: (progress: WriteProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface PackageResult {
+  outPath: string;
+  sizeBytes: number;
+  metadata: LlmMetadataJson;
+  /** How each derived field was obtained (empty when the metadata was given). */
+  metadataSources: Record<string, string>;
+  warnings: string[];
+  tokenizerKind: 'hf-json' | 'sentencepiece';
+  tflite: Pick<TfliteSummary['derived'], 'kvCacheMaxLen' | 'prefillLengths' | 'quantScheme'>;
+  sections: { dataType: number; dataTypeName: string; beginOffset: number; endOffset: number }[];
+}
+
+export async function packageModel(request: PackageRequest): Promise<PackageResult> {
+  const { tflitePath, modelDir, outPath } = request;
+  await checkOutPath(outPath, [tflitePath]);
+  const tflite = readTflite(tflitePath);
+  const tokenizer = await modelTokenizer(modelDir);
+  let metadata: LlmMetadataJson;
+  let metadataSources: Record<string, string> = {};
+  const warnings: string[] = [];
+  if (request.metadata) {
+    metadata = request.metadata;
+  } else {
+    const derived = await deriveLlmMetadata(modelDir, tflite);
+    metadata = derived.metadata;
+    metadataSources = derived.sources;
+    warnings.push(...derived.warnings);
+  }
+  const metadataBytes = encodeLlmMetadata(metadata);
+  if (!tflite.derived.hasDecodeSignature) {
+    warnings.push(`${path.basename(tflitePath)} has no decode signature; the LiteRT-LM runtime expects prefill and decode signatures in the main model.`);
+  }
+
+  const sections: SectionInput[] = [
+    { dataType: SectionType.LlmMetadataProto, payload: { kind: 'bytes', bytes: metadataBytes } },
+    tokenizer.section,
+    { dataType: SectionType.TFLiteModel, items: [{ key: 'model_type', value: PREFILL_DECODE_MODEL_TYPE }], payload: { kind: 'file', path: tflitePath } },
+  ];
+  const written = await writeLitertlm(outPath, {
+    systemMetadata: systemMetadata(),
+    sections,
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return {
+    outPath,
+    sizeBytes: written.sizeBytes,
+    metadata,
+    metadataSources,
+    warnings,
+    tokenizerKind: tokenizer.kind,
+    tflite: { kvCacheMaxLen: tflite.derived.kvCacheMaxLen, prefillLengths: tflite.derived.prefillLengths, quantScheme: tflite.derived.quantScheme },
+    sections: sectionList(written),
+  };
+}
+
+export interface RewriteRequest {
+  bundlePath: string;
+  outPath: string;
+  metadata: LlmMetadataJson;
+  onProgress?: (progress: WriteProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RewriteResult {
+  outPath: string;
+  sizeBytes: number;
+  /** Whether the bundle had an LlmMetadata section to replace (false: one was added). */
+  replaced: boolean;
+  /** Non-string header values rewritten as strings, one sentence each. */
+  notes: string[];
+  sections: PackageResult['sections'];
+}
+
+/**
+ * Copies a bundle with a new LlmMetadata. `outPath` may equal `bundlePath`:
+ * the new file is complete and verified before it replaces the old one.
+ */
+export async function rewriteBundleMetadata(request: RewriteRequest): Promise<RewriteResult> {
+  const { bundlePath, outPath } = request;
+  const header = readLitertlmHeader(bundlePath);
+  const metadataBytes = encodeLlmMetadata(request.metadata);
+  const notes: string[] = [];
+  const asStrings = (entries: { key: string; type: string; value: number | string | boolean }[], where: string): HeaderEntry[] =>
+    entries.map((e) => {
+      if (e.type !== 'string') notes.push(`${where} value ${e.key} (${e.type}) is now stored as the string "${String(e.value)}".`);
+      return { key: e.key, value: String(e.value) };
+    });
+
+  let replaced = false;
+  const sections: SectionInput[] = [];
+  for (const section of header.sections) {
+    const items = asStrings(section.items, `Section ${section.index}`);
+    if (section.dataType === SectionType.LlmMetadataProto && !replaced) {
+      replaced = true;
+      sections.push({ dataType: section.dataType, items, payload: { kind: 'bytes', bytes: metadataBytes } });
+    } else {
+      sections.push({ dataType: section.dataType, items, payload: { kind: 'file', path: bundlePath, start: section.beginOffset, end: section.endOffset } });
+    }
+  }
+  if (!replaced) sections.unshift({ dataType: SectionType.LlmMetadataProto, payload: { kind: 'bytes', bytes: metadataBytes } });
+
+  const system = asStrings(header.systemMetadata.filter((e) => e.key !== 'creation_timestamp'), 'System metadata');
+  system.push({ key: 'creation_timestamp', value: new Date().toISOString() });
+  const written = await writeLitertlm(outPath, {
+    systemMetadata: system,
+    sections,
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  return { outPath, sizeBytes: written.sizeBytes, replaced, notes, sections: sectionList(written) };
+}
+
+type TokenizerSection = { kind: 'hf-json' | 'sentencepiece'; section: SectionInput };
+
+/** The model folder's tokenizer as a section: tokenizer.json (zlib) first, else a SentencePiece tokenizer.model. */
+async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
+  let entries: string[];
+  try {
+    entries = await readdir(modelDir);
+  } catch {
+    throw new WorkbenchError('file_not_found', `The model folder ${modelDir} does not exist.`, { path: modelDir });
+  }
+  if (entries.includes('tokenizer.json')) {
+    await readHfTokenizerJson(modelDir); // validates: a broken tokenizer.json must not be packaged
+    return { kind: 'hf-json', section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: path.join(modelDir, 'tokenizer.json') } } };
+  }
+  if (entries.includes('tokenizer.model')) {
+    const file = path.join(modelDir, 'tokenizer.model');
+    parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
+    return { kind: 'sentencepiece', section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } } };
+  }
+  throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
+}
+
+async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
+  const resolved = path.resolve(outPath);
+  if (inputs.some((input) => path.resolve(input) === resolved)) {
+    throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
+  }
+  const dir = path.dirname(resolved);
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new WorkbenchError('file_not_found', `The output folder ${dir} does not exist.`, { path: dir });
+}
+
+function systemMetadata(): HeaderEntry[] {
+  return [
+    { key: 'uuid', value: randomUUID() },
+    { key: 'creation_timestamp', value: new Date().toISOString() },
+    { key: 'generator', value: GENERATOR },
+  ];
+}
+
+function sectionList(written: WrittenBundle): PackageResult['sections'] {
+  return written.header.sections.map((s) => ({ dataType: s.dataType, dataTypeName: s.dataTypeName, beginOffset: s.beginOffset, endOffset: s.endOffset }));
+}
