@@ -79,7 +79,9 @@ export function RunsPage() {
       {debounced && hits.data ? (
         <section className="card search-hits" data-testid="search-hits">
           <h2>
-            {hits.data.hits.length === 0 ? 'No log line matches' : `${hits.data.hits.length}${hits.data.hits.length === 100 ? '+' : ''} matching log lines`} “{debounced}”
+            {hits.data.hits.length === 0
+              ? 'No log line matches'
+              : `${hits.data.hits.length}${hits.data.hits.length === 100 ? '+' : ''} matching log line${hits.data.hits.length === 1 ? '' : 's'}`} “{debounced}”
           </h2>
           <ul>
             {hits.data.hits.map((hit) => (
@@ -124,7 +126,7 @@ export function RunsPage() {
                     </div>
                   ) : null}
                 </td>
-                <td>{run.name ? `${run.name} — ` : ''}{run.model ?? '—'}</td>
+                <td>{run.isSelftest ? (run.name ?? 'self-test') : `${run.name ? `${run.name} — ` : ''}${run.model ?? '—'}`}</td>
                 <td className="muted">{keyParamsText(run)}</td>
                 <td>{formatDuration(run.startedAt ? (run.finishedAt ?? now) - run.startedAt : null)}</td>
                 <td>{formatBytes(run.peakRssBytes)}</td>

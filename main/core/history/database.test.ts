@@ -1,0 +1,76 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WorkbenchError } from '../../common/errors.js';
+import { migrate, openDatabase, schemaVersion } from './database.js';
+import { migrations, SCHEMA_VERSION } from './migrations/index.js';
+
+const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'wb-db-')), 'history.sqlite');
+
+describe('database', () => {
+  it('creates a new database at the current schema version with WAL and foreign keys', () => {
+    const db = openDatabase(tempFile());
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it('migration 1 creates every table and the FTS index, and the index follows inserts and deletes', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.slice(0, 1));
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    for (const table of ['runs', 'stages', 'log_lines', 'log_fts', 'memory_samples', 'artifacts', 'metrics', 'settings']) expect(tables).toContain(table);
+    db.prepare("INSERT INTO runs (id, status, plan_json, host_json, created_at) VALUES (1, 'running', '{}', '{}', 0)").run();
+    db.prepare("INSERT INTO log_lines (run_id, ts, level, source, text) VALUES (1, 0, 'info', 'stdout', 'lowering attention to MLIR')").run();
+    expect(db.prepare("SELECT rowid FROM log_fts WHERE log_fts MATCH 'attention'").all()).toHaveLength(1);
+    db.prepare('DELETE FROM runs WHERE id = 1').run();
+    expect(db.prepare("SELECT rowid FROM log_fts WHERE log_fts MATCH 'attention'").all()).toHaveLength(0);
+    db.close();
+  });
+
+  it('applies pending migrations one transaction each and is idempotent', () => {
+    const file = tempFile();
+    const extra = [...migrations, 'CREATE TABLE extra_test (x INTEGER);'];
+    openDatabase(file).close();
+    const db = openDatabase(file, extra);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION + 1);
+    db.close();
+    const again = openDatabase(file, extra);
+    expect(schemaVersion(again)).toBe(SCHEMA_VERSION + 1);
+    again.close();
+  });
+
+  it('rolls back a failing migration and leaves the version unchanged', () => {
+    const file = tempFile();
+    openDatabase(file).close();
+    expect(() => openDatabase(file, [...migrations, 'CREATE TABLE ok_part (x INTEGER); THIS IS NOT SQL;'])).toThrow();
+    const db = openDatabase(file);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'ok_part'").get()).toBeUndefined();
+    db.close();
+  });
+
+  it('refuses a database written by a newer version, with a clear message, and does not touch it', () => {
+    const file = tempFile();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    raw.exec('CREATE TABLE future (x)');
+    raw.close();
+    let error: unknown;
+    try {
+      openDatabase(file);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(WorkbenchError);
+    expect((error as WorkbenchError).code).toBe('db_too_new');
+    expect((error as WorkbenchError).message).toMatch(/newer Convert Workbench/);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 5);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'future'").get()).toBeDefined();
+    check.close();
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * End to end in real headless Chromium against serve mode, with a fresh data
+ * directory: start a self-test and watch it progress, cancel a second run,
+ * find both in Runs, search a log line, open the log viewer at that line.
+ * Also: no token, no access.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+
+const SHOTS = path.join(REPO_ROOT, 'test-results');
+let server: ServeProcess;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startServe();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function startSelftest(p: Page, seconds: number, lines: number): Promise<number> {
+  await p.click('[data-testid=nav-new]');
+  await p.click('[data-testid=selftest-card] summary');
+  await p.fill('[data-testid=selftest-seconds]', String(seconds));
+  await p.fill('[data-testid=selftest-lines]', String(lines));
+  await p.click('[data-testid=start-selftest]');
+  await p.waitForSelector('[data-testid=run-detail]');
+  return Number(/#\/runs\/(\d+)/.exec(p.url())![1]);
+}
+
+describe('foundation in the browser', () => {
+  it('runs a self-test with live progress, cancels a second run, finds both, searches logs', async () => {
+    await page.goto(server.openUrl);
+    await page.waitForSelector('[data-testid=runs-page]');
+    expect(await page.textContent('body')).toContain('No runs yet');
+
+    const first = await startSelftest(page, 5, 400);
+    // Live progress: the stage shows a percentage while running.
+    await page.waitForSelector('[data-testid=stage-phase]:has-text("%")');
+    await page.screenshot({ path: path.join(SHOTS, 'foundation-running.png') });
+    await page.waitForSelector('[data-testid=run-detail][data-run-status=succeeded]', { timeout: 20_000 });
+    expect(await page.textContent('[data-testid=log-count]')).toMatch(/4\d\d \/ 4\d\d lines/);
+
+    const second = await startSelftest(page, 120, 100);
+    await page.waitForSelector('[data-testid=cancel-run]');
+    await page.waitForSelector('[data-testid=stage-phase]');
+    await page.click('[data-testid=cancel-run]');
+    await page.waitForSelector('[data-testid=run-detail][data-run-status=cancelled]', { timeout: 10_000 });
+
+    await page.click('[data-testid=nav-runs]');
+    await page.waitForSelector(`[data-testid=run-row][data-run-id="${first}"]`);
+    await page.waitForSelector(`[data-testid=run-row][data-run-id="${second}"]`);
+    expect(await page.textContent(`[data-testid=run-row][data-run-id="${first}"]`)).toContain('succeeded');
+    expect(await page.textContent(`[data-testid=run-row][data-run-id="${second}"]`)).toContain('cancelled');
+    await page.click('[data-testid=filter-cancelled]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=run-row]').length === 1);
+    await page.click('[data-testid=filter-all]');
+
+    await page.fill('[data-testid=log-search]', 'log line 321');
+    await page.waitForSelector('[data-testid=search-hit] mark');
+    expect(await page.textContent('[data-testid=search-hits]')).toContain(`Run ${first}`);
+    await page.screenshot({ path: path.join(SHOTS, 'foundation-search.png') });
+    await page.click('[data-testid=search-hit]');
+    await page.waitForSelector('[data-testid=log-viewer] .log-line.focused');
+    expect(await page.textContent('[data-testid=log-viewer] .log-line.focused')).toContain('self-test log line 321 of 400');
+    await page.screenshot({ path: path.join(SHOTS, 'foundation-log.png') });
+  });
+
+  it('refuses the API without the token, over HTTP and WebSocket', async () => {
+    const plain = await fetch(`${server.url}api/runs.list`, { method: 'POST', body: '{}' });
+    expect(plain.status).toBe(401);
+    const wrong = await fetch(`${server.url}api/runs.list`, { method: 'POST', body: '{}', headers: { Authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    const crossOrigin = await fetch(`${server.url}api/runs.list`, { method: 'POST', body: '{}', headers: { Authorization: `Bearer ${server.token}`, Origin: 'http://evil.example' } });
+    expect(crossOrigin.status).toBe(403);
+    const fresh = await browser.newPage();
+    await fresh.goto(server.url);
+    await fresh.waitForSelector('[data-testid=unauthorized]');
+    await fresh.close();
+  });
+});
