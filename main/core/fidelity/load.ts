@@ -1,0 +1,155 @@
+/**
+ * Reads the two sides of a fidelity check from disk through the format
+ * readers (main/core/formats/): the HF model folder and the bundle (a
+ * .litertlm, or a bare .tflite with its metadata in a separate file), and
+ * prepares tokenizers and template renderers once for all checks.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { LlmMetadataJson } from '../../common/formats.js';
+import type { TfliteSummary } from '../../common/formats.js';
+import { WorkbenchError } from '../../common/errors.js';
+import { readHfFolder, readHfTokenizerJson } from '../formats/hfFolder.js';
+import { SectionType, readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, readSectionBytes } from '../formats/litertlm.js';
+import type { SectionHeader } from '../formats/litertlm.js';
+import { decodeLlmMetadata } from '../formats/llmMetadata.js';
+import { parseSentencePiece } from '../formats/sentencepiece.js';
+import { readTflite, readTfliteAt } from '../formats/tflite.js';
+import { HfTokenizer } from '../tokenizer/hfTokenizer.js';
+import type { BundleSide, BundleTokenizer, ModelSide } from './input.js';
+import { hfTemplateRenderer } from './templates.js';
+
+export async function loadModelSide(dir: string): Promise<ModelSide> {
+  const folder = await readHfFolder(dir);
+  if (folder.isAdapter && !folder.config) {
+    throw new WorkbenchError('model_is_adapter', `${dir} is a LoRA adapter, not a model; check the merged model folder instead.`);
+  }
+  const tokenizerFile = await readHfTokenizerJson(dir);
+  const tokenizerText = tokenizerFile ? new TextDecoder().decode(tokenizerFile.bytes) : null;
+  let tokenizer: HfTokenizer | null = null;
+  let tokenizerProblem: string | null = tokenizerText ? null : 'the model folder has no tokenizer.json';
+  if (tokenizerText) {
+    try {
+      tokenizer = cachedTokenizer(tokenizerText);
+    } catch (error) {
+      if (!(error instanceof WorkbenchError)) throw error;
+      tokenizerProblem = error.message;
+    }
+  }
+  const chatTemplate = folder.tokenizerConfig?.chatTemplate ?? null;
+  const vars = { bosToken: folder.tokenizerConfig?.bosToken ?? '', eosToken: folder.tokenizerConfig?.eosToken ?? '' };
+  let render: ModelSide['render'] = null;
+  let renderProblem: string | null = chatTemplate ? null : 'The model folder has no chat template.';
+  if (chatTemplate) {
+    try {
+      render = hfTemplateRenderer(chatTemplate, vars);
+    } catch (error) {
+      if (!(error instanceof WorkbenchError)) throw error;
+      renderProblem = error.message;
+    }
+  }
+  return { dir, folder, tokenizer, tokenizerProblem, tokenizerText, chatTemplate, vars, render, renderProblem };
+}
+
+/**
+ * Metadata for a bare .tflite: LlmMetadata as JSON (the protobuf JSON
+ * mapping, as `workbench inspect --json` prints it) or binary (.pb).
+ */
+export async function readMetadataFile(file: string): Promise<LlmMetadataJson> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw new WorkbenchError('file_not_found', `${file} does not exist.`, { path: file });
+  }
+  if (file.endsWith('.json')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new WorkbenchError('bad_json', `${file} is not valid JSON (${(error as Error).message}).`, { path: file });
+    }
+    const parsed = LlmMetadataJson.safeParse(json);
+    if (!parsed.success) {
+      throw new WorkbenchError('bad_metadata', `${file} is not LlmMetadata JSON: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}.`, { path: file });
+    }
+    return parsed.data;
+  }
+  if (file.endsWith('.pbtext') || file.endsWith('.textproto')) {
+    throw new WorkbenchError('unsupported_metadata_file', `${file} is protobuf text format; give the binary .pb or the JSON form instead.`, { path: file });
+  }
+  return decodeLlmMetadata(bytes, file);
+}
+
+export async function loadBundleSide(bundlePath: string, model: ModelSide, metadataPath?: string): Promise<BundleSide> {
+  if (bundlePath.toLowerCase().endsWith('.tflite')) {
+    const tflite: TfliteSummary = readTflite(bundlePath);
+    const metadata = metadataPath ? await readMetadataFile(metadataPath) : null;
+    return { path: bundlePath, kind: 'tflite', metadata, tokenizer: null, tflite };
+  }
+  // Each section is read once: the header, the .tflite in place (header
+  // only), the tokenizer inflated once, the metadata decoded.
+  const header = readLitertlmHeader(bundlePath);
+  const tfliteSection = header.sections.find((s) => s.dataType === SectionType.TFLiteModel);
+  const tflite = tfliteSection ? readTfliteSection(bundlePath, tfliteSection) : null;
+  const metadata = metadataPath ? await readMetadataFile(metadataPath) : await readLlmMetadata(bundlePath);
+
+  let tokenizer: BundleTokenizer | null = null;
+  const hf = await readBundleTokenizerJson(bundlePath);
+  if (hf) {
+    const encoder = model.tokenizer && model.tokenizerText === hf.text ? model.tokenizer : tryTokenizer(hf.text);
+    tokenizer = { kind: 'hf-json', text: hf.text, summary: hf.summary, tokenizer: encoder };
+  } else {
+    const sp = header.sections.find((s) => s.dataType === SectionType.SP_Tokenizer);
+    if (sp) {
+      const bytes = await readSectionBytes(bundlePath, sp, MAX_SENTENCEPIECE_BYTES);
+      tokenizer = { kind: 'sentencepiece', summary: parseSentencePiece(bytes, `section ${sp.index} of ${bundlePath}`) };
+    }
+  }
+  return { path: bundlePath, kind: 'litertlm', metadata, tokenizer, tflite };
+}
+
+/** SentencePiece models are a few MB; a larger section is corrupt. */
+const MAX_SENTENCEPIECE_BYTES = 256 * 1024 * 1024;
+
+function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSummary {
+  const fd = openSync(bundlePath, 'r');
+  try {
+    return readTfliteAt(fd, bundlePath, section.beginOffset, section.endOffset - section.beginOffset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Building an encoder from the 11 MB Qwen tokenizer.json takes most of a
+ * second; the app checks the same model repeatedly (check, fix, re-check),
+ * so the last few are kept by content hash.
+ */
+const encoders = new Map<string, HfTokenizer>();
+const MAX_CACHED_ENCODERS = 3;
+
+function cachedTokenizer(text: string): HfTokenizer {
+  const key = createHash('sha256').update(text).digest('hex');
+  const hit = encoders.get(key);
+  if (hit) {
+    encoders.delete(key);
+    encoders.set(key, hit);
+    return hit;
+  }
+  const encoder = HfTokenizer.fromJson(text);
+  encoders.set(key, encoder);
+  while (encoders.size > MAX_CACHED_ENCODERS) encoders.delete(encoders.keys().next().value!);
+  return encoder;
+}
+
+/** The encoder for a tokenizer.json, or null when its kind cannot be reproduced exactly. */
+function tryTokenizer(text: string): HfTokenizer | null {
+  try {
+    return cachedTokenizer(text);
+  } catch (error) {
+    if (error instanceof WorkbenchError) return null;
+    throw error;
+  }
+}
