@@ -130,3 +130,36 @@ export const CalibrationFit = z.object({
 export type CalibrationFit = z.infer<typeof CalibrationFit>;
 
 export const PRIOR_SCALES: CalibrationScales = { weights: 1, context: 1, fixed: 1, duration: 1 };
+
+/** The context-length table: each candidate context with its estimate and fit on this host. */
+export const ContextRow = z.object({
+  kvCacheMaxLen: z.number().int().positive(),
+  /** Prefill lengths used for this row (those longer than the context are dropped). */
+  prefillSeqLens: z.array(z.number().int().positive()),
+  estimate: MemoryEstimate,
+  verdict: FitVerdict,
+});
+export type ContextRow = z.infer<typeof ContextRow>;
+
+export const HostRam = z.object({
+  totalBytes: z.number().nonnegative(),
+  availableBytes: z.number().nonnegative(),
+  /** What a stage may use before the guard's stop level. */
+  budgetBytes: z.number().nonnegative(),
+  stopUsedFraction: z.number(),
+});
+export type HostRam = z.infer<typeof HostRam>;
+
+export const ContextTable = z.object({
+  host: HostRam,
+  rows: z.array(ContextRow),
+  /** Largest context that fits (high end of the band under budget); null when none or unknown. */
+  largestSafe: z.number().int().nullable(),
+  /** Largest context whose expected peak fits (may be tight). */
+  largestTight: z.number().int().nullable(),
+  model: z.object({ family: z.string(), params: z.number() }).nullable(),
+  /** Set when no estimate is possible at all (missing config, unknown architecture). */
+  noEstimate: NoEstimate.nullable(),
+  calibration: z.object({ calibrated: z.boolean(), runs: z.number().int().nonnegative() }),
+});
+export type ContextTable = z.infer<typeof ContextTable>;

@@ -5,11 +5,13 @@
  */
 import type { z } from 'zod';
 import { appMethods } from './app.js';
+import { memoryMethods } from './memory.js';
 import { runsMethods } from './runs.js';
 
 export const contract = {
   ...appMethods,
   ...runsMethods,
+  ...memoryMethods,
 };
 
 export type Contract = typeof contract;

@@ -5,11 +5,13 @@
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
 import type { Handlers } from './handlerTypes.js';
+import { memoryHandlers } from './memoryHandlers.js';
 import { runsHandlers } from './runsHandlers.js';
 
 export function createHandlers(engine: Engine): Handlers {
   return {
     ...appHandlers(engine),
     ...runsHandlers(engine),
+    ...memoryHandlers(engine),
   } satisfies Handlers;
 }

@@ -1,0 +1,67 @@
+/**
+ * The memory capability attached to an engine: one calibration service per
+ * history database, the stage monitor that uses it, and the recorder that
+ * turns each finished or guard-stopped conversion into a calibration point.
+ * The engine (app, serve mode, CLI) calls `attachMemory(engine)` once.
+ */
+import type { Engine } from '../engine.js';
+import { readHfFolder } from '../formats/hfFolder.js';
+import type { History } from '../history/history.js';
+import type { StageMonitorFactory } from '../runner/monitor.js';
+import { ConvertParams } from '../../common/stages/convert.js';
+import { CalibrationService, calibrationPoint, settingsCalibrationStore } from './calibration.js';
+import { createMemoryMonitor } from './monitor.js';
+import type { MemoryMonitorDeps } from './monitor.js';
+
+const services = new WeakMap<History, CalibrationService>();
+
+/** The calibration of the host behind this history database, loaded once. */
+export async function calibrationFor(history: History): Promise<CalibrationService> {
+  let service = services.get(history);
+  if (!service) {
+    service = new CalibrationService(settingsCalibrationStore(history));
+    services.set(history, service);
+    await service.load();
+  }
+  return service;
+}
+
+/** The memory monitor for an engine's runner, with the host's calibration applied to its suggestions. */
+export function memoryMonitorFor(history: History, deps: Omit<MemoryMonitorDeps, 'calibration'> = {}): StageMonitorFactory {
+  let applied: CalibrationService | undefined;
+  void calibrationFor(history).then((s) => (applied = s));
+  return createMemoryMonitor({ ...deps, calibration: () => applied?.applied() });
+}
+
+/**
+ * Records a calibration point whenever a conversion stage finishes or is
+ * stopped by the guard. Returns the unsubscribe function.
+ */
+export function attachCalibrationRecorder(engine: Pick<Engine, 'history' | 'events'>): () => void {
+  return engine.events.subscribe((event) => {
+    if (event.type !== 'stage') return;
+    const stage = event.stage;
+    if (stage.kind !== 'convert' || (stage.status !== 'succeeded' && stage.status !== 'stopped_by_guard')) return;
+    if (stage.reusedFromStageId !== null || stage.startedAt === null || stage.finishedAt === null) return;
+    const params = ConvertParams.safeParse(stage.params);
+    if (!params.success) return;
+    void (async () => {
+      const samples = engine.history.memorySamples(stage.runId).filter((s) => s.stageId === stage.id);
+      const peak = Math.max(stage.peakRssBytes ?? 0, ...samples.map((s) => s.treeRss));
+      const config = await readHfFolder(params.data.modelDir).then((s) => s.config).catch(() => null);
+      const point = calibrationPoint({
+        runId: stage.runId,
+        stageId: stage.id,
+        at: stage.finishedAt!,
+        params: params.data,
+        config,
+        peakBytes: peak,
+        durationSec: (stage.finishedAt! - stage.startedAt!) / 1000,
+        status: stage.status as 'succeeded' | 'stopped_by_guard',
+      });
+      if (point) await (await calibrationFor(engine.history)).record(point);
+    })().catch(() => {
+      // Calibration is an improvement, never a reason to disturb a run's bookkeeping.
+    });
+  });
+}
