@@ -59,9 +59,12 @@ export function encodeLlmMetadata(json: unknown): Uint8Array {
     );
   }
   const type = llmMetadataType();
-  const problem = type.verify(parsed.data);
+  // fromObject maps enum names to numbers; verify then checks against the .proto
+  // (zod above has already refused values fromObject would silently coerce).
+  const message = type.fromObject(parsed.data);
+  const problem = type.verify(message);
   if (problem) throw new WorkbenchError('bad_metadata', `The LlmMetadata does not fit llm_metadata.proto: ${problem}.`);
-  return type.encode(type.fromObject(parsed.data)).finish();
+  return type.encode(message).finish();
 }
 
 /**

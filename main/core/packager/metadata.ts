@@ -41,7 +41,11 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
   }
 
   const eos = intent.eosIds.length > 0 ? `EOS id(s) ${intent.eosIds.join(', ')} from ${intent.eosSource}` : 'no EOS ids';
-  const eot = intent.endOfTurn ? ` plus the end-of-turn token ${intent.endOfTurn.text} (id ${intent.endOfTurn.id}) the chat template closes replies with` : '';
+  const eot = !intent.endOfTurn
+    ? ''
+    : intent.eosIds.includes(intent.endOfTurn.id)
+      ? `, which include the end-of-turn token ${intent.endOfTurn.text} the chat template closes replies with`
+      : ` plus the end-of-turn token ${intent.endOfTurn.text} (id ${intent.endOfTurn.id}) the chat template closes replies with`;
   sources.stopTokens = `${eos}${eot}.`;
   if (!metadata.stopTokens || metadata.stopTokens.length === 0) {
     warnings.push('No stop tokens could be derived (no EOS ids and no end-of-turn token); the LiteRT-LM runtime refuses to start a session without them.');
