@@ -2,8 +2,9 @@
  * Every CLI command. One line per command; each lives in its own file.
  */
 import type { CliCommand } from '../context.js';
+import { estimateCommand } from './estimate.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, estimateCommand];
