@@ -7,12 +7,14 @@ import type { StageKind } from '../../common/stages/plan.js';
 import type { StageDefinition } from './definition.js';
 import { bootstrapStage } from './bootstrap.js';
 import { convertStage } from './convert.js';
+import { mergeStage } from './merge.js';
 import { selftestStage } from './selftest.js';
 
 const definitions = new Map<StageKind, StageDefinition>([
   [selftestStage.kind, selftestStage as StageDefinition],
   [convertStage.kind, convertStage as StageDefinition],
   [bootstrapStage.kind, bootstrapStage as StageDefinition],
+  [mergeStage.kind, mergeStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {

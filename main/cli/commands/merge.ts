@@ -1,0 +1,134 @@
+/**
+ * `workbench merge --base DIR --adapter DIR --out DIR`: merges a PEFT LoRA
+ * adapter into its base model with the native streaming merge, as a one-stage
+ * run (same runner, memory guard and history as the app). Progress goes to
+ * stderr; the summary (or, with --json, the run and the merge summary as JSON)
+ * to stdout. Ctrl-C cancels and leaves no partial output.
+ */
+import { parseArgs } from 'node:util';
+import { WorkbenchError } from '../../common/errors.js';
+import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
+import { MergeParams, MergeSummary } from '../../common/stages/merge.js';
+import { memoryMonitors } from '../../core/memory/monitors.js';
+import { EXIT, type CliCommand } from '../context.js';
+
+/** Error codes that mean "your inputs are wrong", not "the merge broke". */
+const BAD_INPUT = /^(adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new WorkbenchError('usage', `--${name} expects a whole number, got "${value}".`);
+  return n;
+}
+
+export const mergeCommand: CliCommand = {
+  name: 'merge',
+  summary: 'Merge a LoRA adapter into its base model (streaming, bounded memory, verified)',
+  usage: `workbench merge --base DIR --adapter DIR --out DIR [--shard-size-mib N] [--no-verify]
+                [--allow-base-mismatch] [--threads N] [--json]
+  --base DIR             Hugging Face model folder (safetensors, single file or sharded)
+  --adapter DIR          PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)
+  --out DIR              new folder for the merged model (must not exist or be empty)
+  --shard-size-mib N     output shard size (default 4096)
+  --no-verify            skip the float64 verify pass
+  --allow-base-mismatch  merge although the adapter names another base model
+  --threads N            worker threads for the products (default: one per core)
+  --json                 print the run and the merge summary as JSON`,
+  async run(argv, ctx) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        base: { type: 'string' },
+        adapter: { type: 'string' },
+        out: { type: 'string' },
+        'shard-size-mib': { type: 'string' },
+        'no-verify': { type: 'boolean', default: false },
+        'allow-base-mismatch': { type: 'boolean', default: false },
+        threads: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!values.base || !values.adapter || !values.out) {
+      ctx.err(`Usage: ${this.usage}`);
+      return EXIT.usage;
+    }
+    const params = MergeParams.parse({
+      baseDir: values.base,
+      adapterDir: values.adapter,
+      outDir: values.out,
+      shardSizeMiB: positiveInt('shard-size-mib', values['shard-size-mib'], 4096),
+      verify: !values['no-verify'],
+      allowBaseMismatch: values['allow-base-mismatch'],
+      threads: positiveInt('threads', values.threads, 0),
+    });
+    const engine = ctx.engine({ monitors: memoryMonitors() });
+    let lastLine = '';
+    let lastPrinted = 0;
+    const unsubscribe = engine.events.subscribe((event) => {
+      if (values.json) return;
+      if (event.type === 'stage') {
+        const { stage } = event;
+        const line = stage.status === 'running' ? `merge: ${stage.phase ?? 'starting'}${stage.message ? ` — ${stage.message}` : ''}` : `merge: ${STATUS_LABELS[stage.status] ?? stage.status}`;
+        const now = Date.now();
+        if (line !== lastLine && (stage.status !== 'running' || now - lastPrinted >= 1000 || !line.startsWith(lastLine.slice(0, 12)))) {
+          ctx.err(line);
+          lastPrinted = now;
+          lastLine = line;
+        }
+        if (stage.error) ctx.err(`error: ${stage.error.message}${stage.error.hint ? `\nhint: ${stage.error.hint}` : ''}`);
+      } else if (event.type === 'logs') {
+        for (const entry of event.lines) if (entry.level === 'warn' || entry.level === 'error') ctx.err(`${entry.level}: ${entry.text}`);
+      }
+    });
+    let id: number;
+    try {
+      id = await engine.runner.start({ name: `merge → ${params.outDir}`, stages: [{ kind: 'merge', params }] });
+    } catch (error) {
+      // Refused before the run started (preflight): inputs missing, output not empty, …
+      if (!values.json || !(error instanceof WorkbenchError)) throw error;
+      unsubscribe();
+      ctx.out(JSON.stringify({ runId: null, status: 'refused', error: error.toData(), peakRssBytes: null, summary: null }, null, 2));
+      return EXIT.badInput;
+    }
+    if (!values.json) ctx.err(`Run ${id} started. Ctrl-C cancels it and removes the partial output.`);
+    const onSignal = () => {
+      if (!values.json) ctx.err('Cancelling…');
+      void engine.runner.cancel(id).catch(() => undefined);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    await engine.runner.whenIdle();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    unsubscribe();
+    const run = engine.history.getRun(id);
+    const stage = run.stages[0];
+    const parsed = stage?.result ? MergeSummary.safeParse(stage.result) : undefined;
+    const summary = parsed?.success ? parsed.data : null;
+    if (values.json) {
+      ctx.out(JSON.stringify({ runId: id, status: run.status, error: stage?.error ?? null, peakRssBytes: run.peakRssBytes, summary }, null, 2));
+    } else if (summary) {
+      ctx.out(`Merged model: ${summary.outDir}`);
+      ctx.out(`  tensors: ${summary.tensorsTouched} of ${summary.tensorsTotal} changed (${summary.modules} LoRA modules)`);
+      for (const s of summary.scales) ctx.out(`  scale ${s.scale} (r=${s.r}, alpha=${s.alpha}${summary.adapter.useRslora ? ', rsLoRA' : ''}) on ${s.modules} module(s)`);
+      ctx.out(`  output: ${formatBytes(summary.outputBytes)} in ${summary.files.length} file(s); ${summary.copiedFiles.length} other file(s) copied`);
+      for (const f of summary.files) ctx.out(`    ${f.fileName}  sha256 ${f.sha256}`);
+      if (summary.verify) ctx.out(`  verify: ${summary.verify.checkedValues} values in ${summary.verify.checkedTensors} tensors match float64 (max ${summary.verify.maxUlpError.toFixed(2)} ulp)`);
+      ctx.out(`  time: ${formatDuration(summary.durationMs)} (${formatBytes(summary.bytesPerSecond)}/s), peak RSS ${formatBytes(summary.peakRssBytes)}`);
+      for (const w of summary.warnings) ctx.out(`  warning: ${w}`);
+    } else {
+      ctx.out(`Run ${id} ${STATUS_LABELS[run.status] ?? run.status}.`);
+    }
+    switch (run.status) {
+      case 'succeeded':
+        return EXIT.ok;
+      case 'cancelled':
+        return EXIT.cancelled;
+      case 'stopped_by_guard':
+        return EXIT.stoppedByGuard;
+      default:
+        return stage?.error && BAD_INPUT.test(stage.error.code) ? EXIT.badInput : EXIT.failed;
+    }
+  },
+};

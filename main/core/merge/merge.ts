@@ -1,0 +1,381 @@
+/**
+ * The streaming LoRA merge: base model + PEFT adapter → merged model folder,
+ * one tensor in flight. For each base tensor in file order it reads the bytes,
+ * applies the planned change (LoRA update in worker threads, replacement,
+ * bias), and appends the result to the output shard being written; tensors
+ * that do not change are copied in bounded chunks. Peak memory is about the
+ * largest updated tensor plus its factors plus a constant, whatever the model
+ * size. The output appears under its final name only once complete and (by
+ * default) verified; see outputFolder.ts and docs/merge.md.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkbenchError } from '../../common/errors.js';
+import type { MergeSummary } from '../../common/stages/merge.js';
+import { decodeToF32, encodeFromF32, isFloatDtype, type FloatDtype } from '../safetensors/dtypes.js';
+import { readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader } from '../safetensors/header.js';
+import { SafetensorsReader } from '../safetensors/reader.js';
+import { SafetensorsModelWriter, type WrittenFile } from '../safetensors/writer.js';
+import { readAdapterConfig, type AdapterConfig } from './adapterConfig.js';
+import { kernelLayout } from './kernel.js';
+import {
+  checkOutputTarget,
+  copyFiles,
+  createPartialDir,
+  freeBytes,
+  listFilesToCopy,
+  publishPartialDir,
+  removePartialDir,
+  requireDirectory,
+  type CopiedFile,
+} from './outputFolder.js';
+import { buildMergePlan, planDtype, type AdapterTensorRef, type MergePlan, type TensorPlan } from './plan.js';
+import { verifyMergedModel, type VerifyResult } from './verify.js';
+import { LoraWorkerPool } from './workerPool.js';
+
+export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+/** Unchanged tensors are copied through a buffer of this size. */
+const COPY_CHUNK_BYTES = 16 * 1024 * 1024;
+
+export interface MergeOptions {
+  baseDir: string;
+  adapterDir: string;
+  outDir: string;
+  shardSizeMiB: number;
+  verify: boolean;
+  allowBaseMismatch: boolean;
+  /** Worker threads for the products; 0 = one per core. */
+  threads: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: MergeProgress) => void;
+  onLog?: (level: 'info' | 'warn', text: string) => void;
+  /** Overrides the built worker script (tests bundle their own). */
+  workerScript?: string;
+}
+
+export interface MergeProgress {
+  phase: 'plan' | 'merge' | 'copy' | 'verify' | 'done';
+  tensorsDone: number;
+  tensorsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Output bytes per second since the merge phase started. */
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  currentTensor?: string;
+  rssBytes: number;
+}
+
+export interface MergeResult {
+  outDir: string;
+  files: WrittenFile[];
+  copiedFiles: CopiedFile[];
+  /** Bytes of all written files (shards, index, copied files). */
+  outputBytes: number;
+  tensorsTotal: number;
+  tensorsTouched: number;
+  modules: MergePlan['modules'];
+  /** Distinct scales in use, with how many modules use each. */
+  scales: { scale: number; r: number; alpha: number; modules: number }[];
+  warnings: string[];
+  verify: VerifyResult | null;
+  adapter: { baseModelNameOrPath: string | null; r: number; loraAlpha: number; useRslora: boolean; fanInFanOut: boolean };
+  durationMs: number;
+  mergeSeconds: number;
+  bytesPerSecond: number;
+  peakRssBytes: number;
+}
+
+function cancelled(): WorkbenchError {
+  return new WorkbenchError('cancelled', 'The merge was stopped; no output was left behind.');
+}
+
+/** Peak resident set size of this process (all threads) so far. */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
+  const started = Date.now();
+  const baseDir = path.resolve(options.baseDir);
+  const adapterDir = path.resolve(options.adapterDir);
+  const outDir = path.resolve(options.outDir);
+  const log = options.onLog ?? (() => undefined);
+  const check = (): void => {
+    if (options.signal?.aborted) throw cancelled();
+  };
+
+  await requireDirectory(baseDir, 'base model');
+  await requireDirectory(adapterDir, 'adapter');
+  await checkOutputTarget(outDir, [baseDir, adapterDir]);
+  const config = await readAdapterConfig(adapterDir);
+  const adapter = await readAdapterWeights(adapterDir);
+  const base = await readSafetensorsModel(baseDir);
+  const warnings: string[] = [];
+  const mismatch = await baseMismatch(config, baseDir);
+  if (mismatch) {
+    if (!options.allowBaseMismatch) {
+      throw new WorkbenchError('adapter_base_mismatch', `${mismatch} Merge anyway only if you know the adapter fits this base (allow base mismatch).`, { hint: 'Pass --allow-base-mismatch (CLI) or tick "merge anyway" to override.', adapterBase: config.baseModelNameOrPath });
+    }
+    warnings.push(`${mismatch} Merging anyway as requested.`);
+  } else if (!config.baseModelNameOrPath) {
+    warnings.push('adapter_config.json does not name its base model; only tensor names and shapes were checked.');
+  }
+  const plan = buildMergePlan(config, adapter, base);
+  warnings.push(...plan.warnings);
+  for (const w of warnings) log('warn', w);
+  if (plan.touched === 0) throw new WorkbenchError('adapter_empty', 'The adapter changes no tensor of the base model.');
+
+  const toCopy = await listFilesToCopy(baseDir, adapterDir);
+  const needed = base.totalBytes + toCopy.reduce((s, f) => s + f.bytes, 0);
+  const free = await freeBytes(path.dirname(outDir)).catch(() => null);
+  if (free !== null && free < needed * 1.01 + 16 * 1024 * 1024) {
+    throw new WorkbenchError('disk_full', `The merged model needs about ${formatBytes(needed)} but only ${formatBytes(free)} are free next to ${outDir}.`, { needed, free });
+  }
+
+  const partial = await createPartialDir(outDir);
+  const reader = new SafetensorsReader();
+  let pool: LoraWorkerPool | undefined;
+  const writer = SafetensorsModelWriter.create(
+    partial,
+    base.tensors.map((t) => ({ name: t.entry.name, dtype: t.entry.dtype, shape: t.entry.shape, byteLength: t.entry.byteLength })),
+    { maxShardBytes: options.shardSizeMiB * 1024 * 1024, metadata: base.files[0]?.metadata ?? null },
+  );
+  try {
+    pool = LoraWorkerPool.start(options.threads, options.workerScript);
+    log('info', `Merging ${plan.touched} of ${base.tensors.length} tensors (${plan.modules.length} LoRA modules) with ${pool.size} worker thread(s) into ${writer.shards.length} shard(s).`);
+    const bytesTotal = base.totalBytes;
+    const mergeStart = Date.now();
+    let bytesDone = 0;
+    let tensorsDone = 0;
+    const report = (phase: MergeProgress['phase'], currentTensor?: string): void => {
+      const seconds = (Date.now() - mergeStart) / 1000;
+      const bytesPerSecond = seconds > 0 ? bytesDone / seconds : 0;
+      options.onProgress?.({
+        phase,
+        tensorsDone,
+        tensorsTotal: plan.tensors.length,
+        bytesDone,
+        bytesTotal,
+        bytesPerSecond,
+        etaSeconds: bytesPerSecond > 0 ? (bytesTotal - bytesDone) / bytesPerSecond : null,
+        ...(currentTensor ? { currentTensor } : {}),
+        rssBytes: process.memoryUsage.rss(),
+      });
+    };
+    report('plan');
+    const scratch = new ScratchBuffers();
+    for (const tensorPlan of plan.tensors) {
+      check();
+      if (tensorPlan.lora) {
+        await writer.write(tensorPlan.name, await applyLora(tensorPlan, reader, pool, scratch));
+      } else if (tensorPlan.replaceWith || tensorPlan.loraBias) {
+        await writer.write(tensorPlan.name, await replaceOrAddBias(tensorPlan, reader));
+      } else {
+        const entry = tensorPlan.base.entry;
+        if (entry.byteLength === 0) await writer.write(tensorPlan.name, new Uint8Array(0));
+        for (let offset = 0; offset < entry.byteLength; offset += COPY_CHUNK_BYTES) {
+          check();
+          const length = Math.min(COPY_CHUNK_BYTES, entry.byteLength - offset);
+          const chunk = await reader.readRange(tensorPlan.base.file, entry, scratch.copyBuffer(length), offset, length);
+          await writer.write(tensorPlan.name, chunk);
+          bytesDone += length;
+          if (offset + length < entry.byteLength) report('merge', tensorPlan.name);
+        }
+      }
+      if (tensorPlan.lora || tensorPlan.replaceWith || tensorPlan.loraBias) bytesDone += tensorPlan.base.entry.byteLength;
+      tensorsDone += 1;
+      report('merge', tensorPlan.name);
+    }
+    const mergeSeconds = (Date.now() - mergeStart) / 1000;
+    await pool.close();
+    pool = undefined;
+    scratch.release();
+    const files = await writer.finish();
+    check();
+    report('copy');
+    const copiedFiles = await copyFiles(toCopy, partial);
+    check();
+    let verify: VerifyResult | null = null;
+    if (options.verify) {
+      report('verify');
+      verify = await verifyMergedModel(partial, plan, base, options.signal ? { signal: options.signal } : {});
+      if (!verify.ok) {
+        throw new WorkbenchError('merge_verify_failed', `The verify pass found ${verify.failures.length} mismatch(es) in the merged model (first: ${verify.failures[0]}); no output was kept.`, { failures: verify.failures });
+      }
+      log('info', `Verified ${verify.checkedValues} values in ${verify.checkedTensors} tensors against float64 (max ${verify.maxUlpError.toFixed(3)} ulp).`);
+    }
+    check();
+    await publishPartialDir(partial, outDir);
+    report('done');
+    const outputBytes = files.reduce((s, f) => s + f.bytes, 0) + copiedFiles.reduce((s, f) => s + f.bytes, 0);
+    return {
+      outDir,
+      files,
+      copiedFiles,
+      outputBytes,
+      tensorsTotal: plan.tensors.length,
+      tensorsTouched: plan.touched,
+      modules: plan.modules,
+      scales: summariseScales(plan),
+      warnings,
+      verify,
+      adapter: { baseModelNameOrPath: config.baseModelNameOrPath, r: config.r, loraAlpha: config.loraAlpha, useRslora: config.useRslora, fanInFanOut: config.fanInFanOut },
+      durationMs: Date.now() - started,
+      mergeSeconds,
+      bytesPerSecond: mergeSeconds > 0 ? bytesTotal / mergeSeconds : 0,
+      peakRssBytes: peakRssBytes(),
+    };
+  } catch (error) {
+    await pool?.close().catch(() => undefined);
+    await writer.abort().catch(() => undefined);
+    await removePartialDir(partial).catch(() => undefined);
+    throw error;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readAdapterWeights(adapterDir: string): Promise<SafetensorsHeader> {
+  const file = path.join(adapterDir, ADAPTER_WEIGHTS_FILE);
+  try {
+    return await readSafetensorsHeader(file);
+  } catch (error) {
+    if (error instanceof WorkbenchError && error.code === 'safetensors_not_found') {
+      const legacy = await readFile(path.join(adapterDir, 'adapter_model.bin')).then(() => true, () => false);
+      throw new WorkbenchError(
+        legacy ? 'adapter_unsupported_format' : 'adapter_weights_missing',
+        legacy
+          ? `${adapterDir} holds adapter_model.bin (a pickle); save the adapter as safetensors (PEFT's default, safe_serialization=True) to merge it.`
+          : `${adapterDir} has no ${ADAPTER_WEIGHTS_FILE}.`,
+        { path: file },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Why the adapter seems to belong to another base model, or null when the names agree (or cannot be compared). */
+async function baseMismatch(config: AdapterConfig, baseDir: string): Promise<string | null> {
+  const named = config.baseModelNameOrPath;
+  if (!named) return null;
+  if (path.resolve(named) === baseDir) return null;
+  const tail = (p: string): string => p.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
+  const candidates = new Set([tail(baseDir)]);
+  try {
+    const baseConfig = JSON.parse(await readFile(path.join(baseDir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
+    if (typeof baseConfig._name_or_path === 'string' && baseConfig._name_or_path) candidates.add(tail(baseConfig._name_or_path));
+  } catch {
+    // No or unreadable config.json: the folder name is all there is to compare.
+  }
+  if (candidates.has(tail(named))) return null;
+  return `The adapter was trained on "${named}", but the base folder is ${baseDir}.`;
+}
+
+function summariseScales(plan: MergePlan): MergeResult['scales'] {
+  const groups = new Map<string, { scale: number; r: number; alpha: number; modules: number }>();
+  for (const m of plan.modules) {
+    const key = `${m.scale}|${m.r}|${m.alpha}`;
+    const g = groups.get(key);
+    if (g) g.modules += 1;
+    else groups.set(key, { scale: m.scale, r: m.r, alpha: m.alpha, modules: 1 });
+  }
+  return [...groups.values()];
+}
+
+/** Reusable buffers, sized to the largest tensor seen, so memory does not churn. */
+class ScratchBuffers {
+  private weight: SharedArrayBuffer | undefined;
+  private copy: Uint8Array | undefined;
+
+  weightBuffer(bytes: number): SharedArrayBuffer {
+    if (!this.weight || this.weight.byteLength < bytes) this.weight = new SharedArrayBuffer(bytes);
+    return this.weight;
+  }
+
+  copyBuffer(bytes: number): Uint8Array {
+    if (!this.copy || this.copy.byteLength < bytes) this.copy = new Uint8Array(Math.max(bytes, Math.min(COPY_CHUNK_BYTES, 1 << 20)));
+    return this.copy;
+  }
+
+  release(): void {
+    this.weight = undefined;
+    this.copy = undefined;
+  }
+}
+
+async function readFactor(reader: SafetensorsReader, ref: AdapterTensorRef): Promise<Float32Array> {
+  const out = new Float32Array(ref.entry.elementCount);
+  const bytes = await reader.readTensor(ref.file, ref.entry);
+  decodeToF32(ref.entry.dtype as FloatDtype, bytes, out);
+  return out;
+}
+
+async function applyLora(plan: TensorPlan, reader: SafetensorsReader, pool: LoraWorkerPool, scratch: ScratchBuffers): Promise<Uint8Array> {
+  const lora = plan.lora!;
+  const entry = plan.base.entry;
+  const [rows, cols] = entry.shape as [number, number];
+  const weight = scratch.weightBuffer(entry.byteLength);
+  const bytes = await reader.readRange(plan.base.file, entry, new Uint8Array(weight, 0, entry.byteLength));
+  const a = await readFactor(reader, lora.a); // r × in
+  const b = await readFactor(reader, lora.b); // out × r
+  const r = lora.r;
+  const inDim = lora.a.entry.shape[1]!;
+  const outDim = lora.b.entry.shape[0]!;
+  const layout = kernelLayout(r, cols);
+  // Arrange P (rows × rank) and Q (rank × colsPadded) so that W += P·Q in the stored orientation.
+  const p = new SharedArrayBuffer(rows * layout.rank * 4);
+  const q = new SharedArrayBuffer(layout.rank * layout.colsPadded * 4);
+  const pf = new Float32Array(p);
+  const qf = new Float32Array(q);
+  if (!lora.transposed) {
+    // W (out × in) += B (out × r) · A (r × in)
+    for (let i = 0; i < outDim; i++) for (let k = 0; k < r; k++) pf[i * layout.rank + k] = b[i * r + k]!;
+    for (let k = 0; k < r; k++) qf.set(a.subarray(k * inDim, (k + 1) * inDim), k * layout.colsPadded);
+  } else {
+    // W (in × out) += Aᵀ (in × r) · Bᵀ (r × out)
+    for (let i = 0; i < inDim; i++) for (let k = 0; k < r; k++) pf[i * layout.rank + k] = a[k * inDim + i]!;
+    for (let k = 0; k < r; k++) for (let j = 0; j < outDim; j++) qf[k * layout.colsPadded + j] = b[j * r + k]!;
+  }
+  await pool.apply({ weight, dtype: planDtype(plan), rows, cols, rank: layout.rank, colsPadded: layout.colsPadded, p, q, scale: lora.scale });
+  return bytes;
+}
+
+/** Replacement tensors and lora_bias: small (embeddings at most), done on the main thread. */
+async function replaceOrAddBias(plan: TensorPlan, reader: SafetensorsReader): Promise<Uint8Array> {
+  const entry = plan.base.entry;
+  const source = plan.replaceWith ?? plan.base;
+  const sourceBytes = await reader.readTensor(source.file, source.entry);
+  if (!isFloatDtype(entry.dtype)) {
+    // Same dtype guaranteed by the plan: non-float replacements are copied as they are.
+    return sourceBytes;
+  }
+  const values = new Float32Array(entry.elementCount);
+  decodeToF32(source.entry.dtype as FloatDtype, sourceBytes, values);
+  if (plan.loraBias) {
+    const bias = await readFactor(reader, plan.loraBias.bias);
+    const scale = Math.fround(plan.loraBias.scale);
+    for (let i = 0; i < values.length; i++) values[i] = values[i]! + Math.fround(bias[i]! * scale);
+  }
+  const out = new Uint8Array(entry.byteLength);
+  encodeFromF32(entry.dtype, values, out);
+  return out;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** The stage's stored result: the merge result with the module list reduced to a count. */
+export function summariseMerge(result: MergeResult): MergeSummary {
+  const { modules, ...rest } = result;
+  return { ...rest, modules: modules.length };
+}
