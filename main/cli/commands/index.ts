@@ -3,8 +3,9 @@
  */
 import type { CliCommand } from '../context.js';
 import { estimateCommand } from './estimate.js';
+import { mergeCommand } from './merge.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, estimateCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, estimateCommand, mergeCommand];
