@@ -5,13 +5,13 @@
  * class of defect. Each defect must fail (or warn) exactly the check meant
  * for it; the clean bundle must pass every item.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckItem, FidelityReport } from '../../common/fidelity.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
-import { writeTestBundle } from '../../../test/support/bundles.js';
+import { withMetadata, writeTestBundle } from '../../../test/support/bundles.js';
 import { CHATML_TEMPLATE, FIXTURES, QWEN25_GENERATION_CONFIG, QWEN25_TEMPLATE, writeQwenModelFolder } from '../../../test/support/fidelityModels.js';
 import type { TinyLlmOptions } from '../../../test/support/fidelityModels.js';
 import { analyze } from './analyze.js';
@@ -35,9 +35,21 @@ let chatmlModel: ModelSide;
 let penaltyModel: ModelSide;
 let counter = 0;
 
-async function check(model: ModelSide, metadata: LlmMetadataJson, options: { intendedContext?: number; tokenizerJson?: Uint8Array; tflite?: TinyLlmOptions } = {}): Promise<FidelityReport> {
+/** One packaged bundle per model folder; metadata variants are rewrites of it, as the fix does. */
+const bases = new Map<string, string>();
+
+async function check(model: ModelSide, metadata: LlmMetadataJson, options: { intendedContext?: number; tokenizerFrom?: string; tflite?: TinyLlmOptions } = {}): Promise<FidelityReport> {
   const file = path.join(tmp, `bundle-${counter++}.litertlm`);
-  writeTestBundle(file, model.dir, { metadata, tokenizerJson: options.tokenizerJson, tflite: options.tflite });
+  if (options.tokenizerFrom || options.tflite) {
+    await writeTestBundle(file, model.dir, { metadata, ...(options.tokenizerFrom ? { tokenizerFrom: options.tokenizerFrom } : {}), ...(options.tflite ? { tflite: options.tflite } : {}) });
+  } else {
+    let base = bases.get(model.dir);
+    if (!base) {
+      base = await writeTestBundle(path.join(tmp, `base-${bases.size}.litertlm`), model.dir, { metadata });
+      bases.set(model.dir, base);
+    }
+    await withMetadata(base, file, metadata);
+  }
   const bundle = await loadBundleSide(file, model);
   return analyze({ model, bundle, intendedContext: options.intendedContext ?? 4096 });
 }
@@ -195,7 +207,11 @@ describe('one defect at a time', () => {
   });
 
   it('a different tokenizer in the bundle', async () => {
-    const report = await check(qwen25, CLEAN, { tokenizerJson: readFileSync(path.join(FIXTURES, 'litertlm/tokenizer.json')) });
+    // Packaged from a sibling folder that holds another model's tokenizer.
+    const sibling = path.join(tmp, 'sibling');
+    mkdirSync(sibling);
+    copyFileSync(path.join(FIXTURES, 'litertlm/tokenizer.json'), path.join(sibling, 'tokenizer.json'));
+    const report = await check(qwen25, CLEAN, { tokenizerFrom: sibling });
     const tok = item(report, 'tokenizer.identical');
     expect(tok.status).toBe('fail');
     expect(tok.explanation).toMatch(/vocabulary differs/);

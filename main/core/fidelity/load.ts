@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LlmMetadataJson } from '../../common/formats.js';
-import type { TfliteSummary } from '../../common/formats.js';
+import type { HfTokenizerSummary, TfliteSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { readHfFolder, readHfTokenizerJson } from '../formats/hfFolder.js';
-import { SectionType, readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, readSectionBytes } from '../formats/litertlm.js';
+import { SectionType, inflateHfTokenizer, readLitertlmHeader, readLlmMetadata, readSectionBytes } from '../formats/litertlm.js';
 import type { SectionHeader } from '../formats/litertlm.js';
 import { decodeLlmMetadata } from '../formats/llmMetadata.js';
 import { parseSentencePiece } from '../formats/sentencepiece.js';
@@ -96,22 +96,45 @@ export async function loadBundleSide(bundlePath: string, model: ModelSide, metad
   const metadata = metadataPath ? await readMetadataFile(metadataPath) : await readLlmMetadata(bundlePath);
 
   let tokenizer: BundleTokenizer | null = null;
-  const hf = await readBundleTokenizerJson(bundlePath);
-  if (hf) {
+  const hfSection = header.sections.find((s) => s.dataType === SectionType.HF_Tokenizer_Zlib);
+  const spSection = header.sections.find((s) => s.dataType === SectionType.SP_Tokenizer);
+  if (hfSection) {
+    const hf = await bundleTokenizerJson(bundlePath, hfSection);
     const encoder = model.tokenizer && model.tokenizerText === hf.text ? model.tokenizer : tryTokenizer(hf.text);
     tokenizer = { kind: 'hf-json', text: hf.text, summary: hf.summary, tokenizer: encoder };
-  } else {
-    const sp = header.sections.find((s) => s.dataType === SectionType.SP_Tokenizer);
-    if (sp) {
-      const bytes = await readSectionBytes(bundlePath, sp, MAX_SENTENCEPIECE_BYTES);
-      tokenizer = { kind: 'sentencepiece', summary: parseSentencePiece(bytes, `section ${sp.index} of ${bundlePath}`) };
-    }
+  } else if (spSection) {
+    const bytes = await readSectionBytes(bundlePath, spSection, MAX_SENTENCEPIECE_BYTES);
+    tokenizer = { kind: 'sentencepiece', summary: parseSentencePiece(bytes, `section ${spSection.index} of ${bundlePath}`) };
   }
   return { path: bundlePath, kind: 'litertlm', metadata, tokenizer, tflite };
 }
 
-/** SentencePiece models are a few MB; a larger section is corrupt. */
+/** How many tokenizers (inflated texts, encoders) stay cached. */
+const CACHE_ENTRIES = 3;
+
+/** Tokenizer sections are a few MB; a larger one is corrupt. */
 const MAX_SENTENCEPIECE_BYTES = 256 * 1024 * 1024;
+const MAX_TOKENIZER_SECTION_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Inflating and parsing a large tokenizer.json takes most of a second, and
+ * check → fix → re-check reads the same compressed section again (the fix
+ * copies it byte for byte), so the last inflated ones are kept by the hash
+ * of the compressed bytes.
+ */
+const inflatedTokenizers = new Map<string, { text: string; summary: HfTokenizerSummary }>();
+
+async function bundleTokenizerJson(bundlePath: string, section: SectionHeader): Promise<{ text: string; summary: HfTokenizerSummary }> {
+  const payload = await readSectionBytes(bundlePath, section, MAX_TOKENIZER_SECTION_BYTES);
+  const key = createHash('sha256').update(payload).digest('hex');
+  const hit = inflatedTokenizers.get(key);
+  if (hit) return hit;
+  const parsed = inflateHfTokenizer(payload, `section ${section.index} of ${bundlePath}`);
+  const entry = { text: new TextDecoder().decode(parsed.bytes), summary: parsed.summary };
+  inflatedTokenizers.set(key, entry);
+  while (inflatedTokenizers.size > CACHE_ENTRIES) inflatedTokenizers.delete(inflatedTokenizers.keys().next().value!);
+  return entry;
+}
 
 function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSummary {
   const fd = openSync(bundlePath, 'r');
@@ -128,7 +151,6 @@ function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSu
  * so the last few are kept by content hash.
  */
 const encoders = new Map<string, HfTokenizer>();
-const MAX_CACHED_ENCODERS = 3;
 
 function cachedTokenizer(text: string): HfTokenizer {
   const key = createHash('sha256').update(text).digest('hex');
@@ -140,7 +162,7 @@ function cachedTokenizer(text: string): HfTokenizer {
   }
   const encoder = HfTokenizer.fromJson(text);
   encoders.set(key, encoder);
-  while (encoders.size > MAX_CACHED_ENCODERS) encoders.delete(encoders.keys().next().value!);
+  while (encoders.size > CACHE_ENTRIES) encoders.delete(encoders.keys().next().value!);
   return encoder;
 }
 
