@@ -5,6 +5,8 @@
  */
 import type { z } from 'zod';
 import { appMethods } from './app.js';
+import { envMethods } from './env.js';
+import { intakeMethods } from './intake.js';
 import { memoryMethods } from './memory.js';
 import { runsMethods } from './runs.js';
 
@@ -12,6 +14,8 @@ export const contract = {
   ...appMethods,
   ...runsMethods,
   ...memoryMethods,
+  ...envMethods,
+  ...intakeMethods,
 };
 
 export type Contract = typeof contract;

@@ -4,7 +4,9 @@
  */
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
+import { envHandlers } from './envHandlers.js';
 import type { Handlers } from './handlerTypes.js';
+import { intakeHandlers } from './intakeHandlers.js';
 import { memoryHandlers } from './memoryHandlers.js';
 import { runsHandlers } from './runsHandlers.js';
 
@@ -13,5 +15,7 @@ export function createHandlers(engine: Engine): Handlers {
     ...appHandlers(engine),
     ...runsHandlers(engine),
     ...memoryHandlers(engine),
+    ...envHandlers(engine),
+    ...intakeHandlers(engine),
   } satisfies Handlers;
 }

@@ -1,0 +1,106 @@
+/**
+ * `workbench doctor [--json]`: what this host has for conversion (Python,
+ * pinned packages, disk, RAM, CPU, runtime) and, for each problem, the fix.
+ * `workbench doctor --bootstrap <route> [--rebuild]` applies the main fix:
+ * it runs the environment bootstrap as a recorded run and waits for it.
+ */
+import { parseArgs } from 'node:util';
+import { formatBytes, STATUS_LABELS } from '../../common/format.js';
+import { WorkbenchError } from '../../common/errors.js';
+import { ConvertRoute } from '../../common/stages/convert.js';
+import type { DoctorReport } from '../../common/env.js';
+import { runDoctor } from '../../core/env/doctor.js';
+import { resolveDataDir } from '../../core/paths.js';
+import { EXIT, type CliCommand, type CliContext } from '../context.js';
+import { renderTable } from '../table.js';
+
+function printReport(report: DoctorReport, ctx: CliContext): void {
+  ctx.out('Python interpreters:');
+  if (report.pythons.length === 0) ctx.out('  none found');
+  for (const p of report.pythons) ctx.out(`  [${p.source}] ${p.path}  ${p.version ?? '—'}${p.usable ? '' : `  (${p.problem})`}`);
+  ctx.out(`Stage Python: ${report.stagePython ?? 'none usable'}${report.uv ? `   uv: ${report.uv}` : ''}`);
+  ctx.out(`Environment:  ${report.venv.path} ${report.venv.exists ? `(${report.venv.route ?? 'setup unfinished'}${report.venv.installer ? `, ${report.venv.installer}` : ''})` : '(not set up)'}`);
+  if (report.routes) {
+    for (const route of ['example', 'export_hf'] as const) {
+      const r = report.routes[route];
+      ctx.out(`\nRoute ${route}: ${r.ready ? 'ready' : 'not ready'}`);
+      ctx.out(renderTable(['PACKAGE', 'PINNED', 'INSTALLED', ''], r.packages.map((p) => [p.name, p.pinned, p.installed ?? 'missing', p.ok ? 'ok' : '✗'])));
+    }
+  }
+  ctx.out('');
+  for (const d of report.disk) ctx.out(`Disk (${d.label}): ${d.freeBytes === null ? 'unknown' : `${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes ?? 0)}`}  ${d.path}`);
+  ctx.out(`RAM: ${formatBytes(report.memory.totalBytes)} total, ${formatBytes(report.memory.availableBytes)} available`);
+  ctx.out(`CPU: ${report.cpu.cores} × ${report.cpu.model}`);
+  ctx.out(`Node ${report.runtime.node}${report.runtime.electron ? `, Electron ${report.runtime.electron}` : ''} on ${report.runtime.platform} ${report.runtime.arch}`);
+  ctx.out('');
+  if (report.problems.length === 0) {
+    ctx.out('No problems found.');
+    return;
+  }
+  ctx.out(`${report.problems.length} problem(s):`);
+  for (const p of report.problems) {
+    ctx.out(`  ${p.severity === 'error' ? 'ERROR' : 'warn '} ${p.message}`);
+    ctx.out(`        fix: ${p.fix.label}${p.fix.command ? ` — ${p.fix.command}` : ''}`);
+  }
+}
+
+async function bootstrap(route: ConvertRoute, rebuild: boolean, ctx: CliContext): Promise<number> {
+  const engine = ctx.engine();
+  let last = '';
+  const unsubscribe = engine.events.subscribe((event) => {
+    if (event.type === 'stage') {
+      const { stage } = event;
+      const pct = stage.progress === null ? '' : ` ${Math.round(stage.progress * 100)} %`;
+      const line = `${STATUS_LABELS[stage.status] ?? stage.status}${stage.status === 'running' ? pct : ''}${stage.phase ? ` — ${stage.phase}` : ''}`;
+      if (line !== last) ctx.err(line);
+      last = line;
+      if (stage.error) ctx.err(`  ${stage.error.message}${stage.error.hint ? `\n  hint: ${stage.error.hint}` : ''}`);
+    } else if (event.type === 'logs') {
+      for (const line of event.lines) ctx.err(`  ${line.text}`);
+    }
+  });
+  const id = await engine.runner.start({ name: `Set up the ${route} environment`, stages: [{ kind: 'bootstrap', params: { route, rebuild } }], allowPredictedOom: false });
+  ctx.err(`Run ${id}: setting up the ${route} environment${rebuild ? ' (rebuild)' : ''}.`);
+  await engine.runner.whenIdle();
+  unsubscribe();
+  const run = engine.history.getRun(id);
+  ctx.out(`Run ${id} ${STATUS_LABELS[run.status] ?? run.status}.`);
+  return run.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+}
+
+export async function doctorCommandMain(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      output: { type: 'string' },
+      bootstrap: { type: 'string' },
+      rebuild: { type: 'boolean', default: false },
+    },
+  });
+  if (values.bootstrap !== undefined) {
+    const route = ConvertRoute.safeParse(values.bootstrap);
+    if (!route.success) throw new WorkbenchError('usage', `Unknown route "${values.bootstrap}"; use example or export_hf.`);
+    return bootstrap(route.data, values.rebuild, ctx);
+  }
+  const dataDir = resolveDataDir(ctx.dataDir);
+  // Settings live in the history database; read them only when it exists.
+  let settingsPythonPath: string | null = null;
+  try {
+    settingsPythonPath = ctx.engine().settings.get().pythonPath;
+  } catch {
+    settingsPythonPath = null;
+  }
+  const report = await runDoctor({ dataDir, settingsPythonPath, ...(values.output ? { outputDir: values.output } : {}) });
+  if (values.json) ctx.out(JSON.stringify(report, null, 2));
+  else printReport(report, ctx);
+  return report.problems.some((p) => p.severity === 'error') ? EXIT.failed : EXIT.ok;
+}
+
+export const doctorCommand: CliCommand = {
+  name: 'doctor',
+  summary: 'Check Python, pinned packages, disk, RAM and CPU; fix the environment',
+  usage: `workbench doctor [--json] [--output DIR]
+workbench doctor --bootstrap example|export_hf [--rebuild]`,
+  run: doctorCommandMain,
+};

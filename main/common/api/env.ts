@@ -1,0 +1,13 @@
+/**
+ * API methods for the conversion environment: the doctor's report, and
+ * starting the bootstrap (a recorded run with one `bootstrap` stage).
+ */
+import { z } from 'zod';
+import { DoctorReport } from '../env.js';
+import { ConvertRoute } from '../stages/convert.js';
+import { method } from './define.js';
+
+export const envMethods = {
+  'env.doctor': method(z.object({ outputDir: z.string().min(1).optional() }), DoctorReport),
+  'env.bootstrap': method(z.object({ route: ConvertRoute.default('example'), rebuild: z.boolean().default(false) }), z.object({ id: z.number() })),
+};

@@ -1,0 +1,151 @@
+/**
+ * The environment doctor: checks this host for what a conversion needs and
+ * says, for each problem, which button or command fixes it. Package versions
+ * come from python-env/doctor.py run with the interpreter a conversion would
+ * use (metadata only, no heavy imports), compared with the route's pins.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, statfs } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConvertRoute } from '../../common/stages/convert.js';
+import { DoctorReport, type DoctorProblem, type PackageCheck } from '../../common/env.js';
+import { pythonEnvPath } from '../paths.js';
+import { findPythons, installPythonHint, venvDir, whichOnPath } from './python.js';
+
+export interface DoctorOptions {
+  dataDir: string;
+  settingsPythonPath: string | null;
+  /** Where converted models go (default: <dataDir>/runs). */
+  outputDir?: string;
+  /** How the doctor command is spelled in fixes (the CLI's own name). */
+  cli?: string;
+}
+
+/** Below this, a 1.5B conversion (env ~6 GB + output ~2 GB + temporaries) may not fit. */
+const MIN_FREE_DISK = 12 * 1024 ** 3;
+/** The field report: Qwen2.5-1.5B at context 4096 peaked at ~30–35 GB during conversion. */
+const FIELD_PEAK_BYTES = 32 * 1024 ** 3;
+
+interface PythonDoctorOutput {
+  executable: string;
+  version: string;
+  routes: Record<ConvertRoute, { ready: boolean; packages: PackageCheck[] }>;
+}
+
+function runPythonDoctor(python: string): Promise<PythonDoctorOutput | null> {
+  return new Promise((resolve) => {
+    execFile(python, [pythonEnvPath('doctor.py')], { timeout: 60_000, windowsHide: true, env: { ...process.env, PYTHONNOUSERSITE: '1' } }, (error, stdout) => {
+      if (error) return resolve(null);
+      try {
+        resolve(JSON.parse(stdout) as PythonDoctorOutput);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+async function disk(label: 'data' | 'output', dir: string) {
+  // The folder may not exist yet: measure the nearest existing parent.
+  let probe = dir;
+  for (;;) {
+    try {
+      const info = await statfs(probe);
+      return { label, path: dir, freeBytes: Number(info.bavail) * Number(info.bsize), totalBytes: Number(info.blocks) * Number(info.bsize) };
+    } catch {
+      const parent = path.dirname(probe);
+      if (parent === probe) return { label, path: dir, freeBytes: null, totalBytes: null };
+      probe = parent;
+    }
+  }
+}
+
+async function readMarker(dataDir: string) {
+  try {
+    const json = JSON.parse(await readFile(path.join(venvDir(dataDir), 'workbench-env.json'), 'utf8')) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    const route: ConvertRoute | null = json.route === 'example' || json.route === 'export_hf' ? json.route : null;
+    return { route, pythonVersion: str(json.pythonVersion), installer: str(json.installer), createdAt: str(json.createdAt) };
+  } catch {
+    return { route: null, pythonVersion: null, installer: null, createdAt: null };
+  }
+}
+
+const GiB = 1024 ** 3;
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const cli = options.cli ?? 'workbench';
+  const pythons = await findPythons({ dataDir: options.dataDir, settingsPath: options.settingsPythonPath });
+  const fromSettings = pythons.find((p) => p.source === 'settings');
+  const stage = fromSettings ?? pythons.find((p) => p.usable) ?? null;
+  const stagePython = stage?.usable ? stage.path : null;
+  const pyReport = stagePython ? await runPythonDoctor(stagePython) : null;
+  const venvExists = pythons.some((p) => p.source === 'venv');
+  const marker = await readMarker(options.dataDir);
+  const outputDir = options.outputDir ?? path.join(options.dataDir, 'runs');
+  const disks = [await disk('data', options.dataDir), await disk('output', outputDir)];
+  const cpus = os.cpus();
+  const problems: DoctorProblem[] = [];
+  const bootstrapFix = (route: ConvertRoute, rebuild = false) => ({
+    label: rebuild ? `Rebuild the ${route} environment` : `Set up the ${route} environment`,
+    action: rebuild ? ('rebuild' as const) : ('bootstrap' as const),
+    route,
+    command: `${cli} doctor --bootstrap ${route}${rebuild ? ' --rebuild' : ''}`,
+  });
+
+  if (fromSettings && !fromSettings.usable) {
+    problems.push({ id: 'settings_python', severity: 'error', message: `The Python chosen in Settings cannot be used: ${fromSettings.problem}`, fix: { label: 'Change it in Settings', action: 'openSettings', route: null, command: null } });
+  }
+  if (!pythons.some((p) => p.usable && p.source !== 'venv')) {
+    problems.push({ id: 'no_python', severity: venvExists ? 'warn' : 'error', message: 'No Python 3.10 or newer was found on this machine.', fix: { label: 'Install Python 3.11', action: null, route: null, command: installPythonHint() } });
+  }
+  if (!venvExists && !fromSettings) {
+    problems.push({ id: 'no_env', severity: 'error', message: 'The conversion environment has not been set up, so conversions cannot run yet.', fix: bootstrapFix('example') });
+  } else if (venvExists && marker.route === null && !fromSettings) {
+    problems.push({ id: 'env_unfinished', severity: 'error', message: 'The conversion environment exists but its setup never finished.', fix: bootstrapFix('example', true) });
+  }
+  if (pyReport) {
+    const route: ConvertRoute = marker.route ?? 'example';
+    const wrong = pyReport.routes[route].packages.filter((p) => !p.ok);
+    if ((venvExists || fromSettings) && wrong.length > 0 && marker.route !== null) {
+      const list = wrong.slice(0, 6).map((p) => `${p.name} ${p.installed ?? 'missing'} (pinned ${p.pinned})`).join(', ');
+      problems.push({ id: 'pins_differ', severity: 'warn', message: `${wrong.length} package(s) of the ${route} route differ from the pins: ${list}.`, fix: bootstrapFix(route, true) });
+    }
+    const major = pyReport.version.split('.').map(Number);
+    if ((major[0] ?? 0) === 3 && (major[1] ?? 0) > 13) {
+      problems.push({ id: 'python_new', severity: 'warn', message: `Python ${pyReport.version} is newer than the converter is published for (3.10–3.13).`, fix: { label: 'Choose Python 3.11 in Settings', action: 'openSettings', route: null, command: installPythonHint() } });
+    }
+  } else if (stagePython) {
+    problems.push({ id: 'python_doctor_failed', severity: 'warn', message: `${stagePython} could not report its packages.`, fix: bootstrapFix(marker.route ?? 'example', true) });
+  }
+  for (const d of disks) {
+    if (d.freeBytes !== null && d.freeBytes < MIN_FREE_DISK) {
+      problems.push({ id: `disk_${d.label}`, severity: 'warn', message: `Only ${gib(d.freeBytes)} free in the ${d.label} folder ${d.path}; a conversion needs about ${gib(MIN_FREE_DISK)}.`, fix: { label: d.label === 'data' ? 'Free disk space, or start the app with --data-dir on a larger disk' : 'Free disk space, or choose an output folder on a larger disk', action: null, route: null, command: null } });
+    }
+  }
+  if (os.totalmem() < FIELD_PEAK_BYTES) {
+    problems.push({
+      id: 'ram',
+      severity: 'warn',
+      message: `This host has ${gib(os.totalmem())} of RAM; converting Qwen2.5-1.5B at context 4096 peaked at about 30–35 GB in the field.`,
+      fix: { label: 'Choose a shorter context length in the wizard (see its memory estimate), or run serve mode on a larger host', action: null, route: null, command: null },
+    });
+  }
+
+  return DoctorReport.parse({
+    createdAt: Date.now(),
+    pythons: pythons.map(({ path: p, source, version, usable, problem }) => ({ path: p, source, version, usable, problem })),
+    stagePython,
+    uv: await whichOnPath('uv'),
+    venv: { path: venvDir(options.dataDir), exists: venvExists, ...marker },
+    routes: pyReport ? pyReport.routes : null,
+    disk: disks,
+    memory: { totalBytes: os.totalmem(), availableBytes: os.freemem() },
+    cpu: { model: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length },
+    runtime: { node: process.versions.node, electron: process.versions.electron ?? null, platform: process.platform, arch: process.arch },
+    problems,
+  });
+}
+
