@@ -74,7 +74,7 @@ export function suggestAlternatives(facts: ModelFacts, options: ConversionOption
   if (current.peak) {
     // A host whose stop threshold leaves room for the high end of the band, in 16 GB steps.
     const needed = Math.ceil(current.peak.high / stopUsedFraction / (16 * GB)) * 16 * GB;
-    out.push({ kind: 'bigger_host', text: `Run this conversion on a host with at least ${formatBytes(needed)} of RAM (serve mode), predicted peak ${fmt(current.peak)}.`, change: {}, peakBytes: current.peak, fit: 'unknown' });
+    out.push({ kind: 'bigger_host', text: `Run this conversion on a host with at least ${Math.round(needed / GB)} GB of RAM (serve mode), predicted peak ${fmt(current.peak)}.`, change: {}, peakBytes: current.peak, fit: 'unknown' });
   }
 
   const rank: Record<FitClass, number> = { fits: 0, tight: 1, unknown: 2, blocked: 3 };
