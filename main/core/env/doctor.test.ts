@@ -1,7 +1,6 @@
 /**
  * The doctor against the real interpreters of this machine, in fresh data
- * folders: not set up, an unfinished venv, and a broken Settings choice; plus
- * `workbench doctor --json` through the real CLI context.
+ * folders: not set up, an unfinished venv, and a broken Settings choice.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,8 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DoctorReport } from '../../common/env.js';
-import { createCliContext } from '../../cli/context.js';
-import { doctorCommandMain } from '../../cli/commands/doctor.js';
 import { runDoctor } from './doctor.js';
 import { findPythons, venvDir } from './python.js';
 
@@ -61,36 +58,5 @@ describe('doctor', () => {
     const report = await runDoctor({ dataDir, settingsPythonPath: path.join(dir, 'no', 'python3') });
     expect(report.stagePython).toBeNull();
     expect(report.problems.find((p) => p.id === 'settings_python')).toMatchObject({ severity: 'error', fix: { action: 'openSettings' } });
-  });
-
-  it('workbench doctor --json prints the report and exits 1 when there is an error', async () => {
-    const dataDir = await mkdtemp(path.join(dir, 'cli-'));
-    const ctx = createCliContext(dataDir);
-    const out: string[] = [];
-    ctx.out = (text) => out.push(text);
-    try {
-      const code = await doctorCommandMain(['--json'], ctx);
-      expect(code).toBe(1);
-      const report = DoctorReport.parse(JSON.parse(out.join('\n')));
-      expect(report.problems.map((p) => p.id)).toContain('no_env');
-    } finally {
-      await ctx.close();
-    }
-  });
-
-  it('workbench doctor prints every problem with its fix', async () => {
-    const dataDir = await mkdtemp(path.join(dir, 'cli-text-'));
-    const ctx = createCliContext(dataDir);
-    const out: string[] = [];
-    ctx.out = (text) => out.push(text);
-    try {
-      await doctorCommandMain([], ctx);
-      const text = out.join('\n');
-      expect(text).toMatch(/Route example: not ready/);
-      expect(text).toMatch(/ai-edge-torch\s+0\.7\.1\s+missing/);
-      expect(text).toMatch(/fix: Set up the example environment — workbench doctor --bootstrap example/);
-    } finally {
-      await ctx.close();
-    }
   });
 });
