@@ -37,6 +37,10 @@ async function buildNode() {
   rmSync(path.join(root, 'dist', 'main'), { recursive: true, force: true });
   rmSync(path.join(root, 'dist', 'stages'), { recursive: true, force: true });
   rmSync(path.join(root, 'dist', 'workers'), { recursive: true, force: true });
+  rmSync(path.join(root, 'dist', 'bench'), { recursive: true, force: true });
+  const benchEntries = readdirSync(path.join(root, 'bench'))
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.join(root, 'bench', name));
   const stageEntries = readdirSync(path.join(root, 'main', 'stages'))
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
     .map((name) => path.join(root, 'main', 'stages', name));
@@ -45,6 +49,7 @@ async function buildNode() {
   await Promise.all([
     build({ ...nodeCommon, entryPoints: appEntries, outdir: path.join(root, 'dist', 'main'), external: ['electron'] }),
     build({ ...nodeCommon, entryPoints: stageEntries, outdir: path.join(root, 'dist', 'stages') }),
+    benchEntries.length > 0 ? build({ ...nodeCommon, entryPoints: benchEntries, outdir: path.join(root, 'dist', 'bench') }) : Promise.resolve(),
     workerEntries.length > 0
       ? build({ ...nodeCommon, entryPoints: Object.fromEntries(workerEntries.map((file) => [path.basename(file, '.ts'), file])), outdir: path.join(root, 'dist', 'workers') })
       : Promise.resolve(),

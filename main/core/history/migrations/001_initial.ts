@@ -57,11 +57,22 @@ CREATE TABLE log_lines (
 CREATE INDEX log_lines_run ON log_lines(run_id, id);
 
 -- External-content FTS5 index over the log text: the text is stored once.
+-- Lines are indexed in the background after they are stored (History.indexLogs),
+-- so a chatty stage is never slowed down by tokenizing; fts_state.indexed_upto is
+-- the highest log_lines.id in the index, and search covers the tail above it.
 CREATE VIRTUAL TABLE log_fts USING fts5(text, content='log_lines', content_rowid='id', tokenize='unicode61');
-CREATE TRIGGER log_lines_ai AFTER INSERT ON log_lines BEGIN
-  INSERT INTO log_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER log_lines_ad AFTER DELETE ON log_lines BEGIN
+INSERT INTO log_fts(log_fts, rank) VALUES ('pgsz', 8000);
+INSERT INTO log_fts(log_fts, rank) VALUES ('automerge', 16);
+CREATE TABLE fts_state (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  indexed_upto INTEGER NOT NULL
+);
+INSERT INTO fts_state (id, indexed_upto) VALUES (1, 0);
+-- Only lines already in the index may be deleted from it (deleting an unindexed
+-- row from an external-content index would corrupt it).
+CREATE TRIGGER log_lines_ad AFTER DELETE ON log_lines
+WHEN old.id <= (SELECT indexed_upto FROM fts_state WHERE id = 1)
+BEGIN
   INSERT INTO log_fts(log_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 

@@ -1,0 +1,29 @@
+// `npm start`: the desktop app when Electron is installed, otherwise serve
+// mode in the browser (said in one sentence), with the same arguments.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const require = createRequire(import.meta.url);
+const args = process.argv.slice(2);
+
+function electronBinary() {
+  try {
+    const binary = require('electron');
+    return typeof binary === 'string' && existsSync(binary) ? binary : null;
+  } catch {
+    return null;
+  }
+}
+
+const binary = electronBinary();
+const child = binary
+  ? spawn(binary, [root, ...args], { stdio: 'inherit' })
+  : (console.log('Electron is not installed on this machine, so Convert Workbench starts in serve mode: open the URL below in your browser.'),
+    spawn(process.execPath, [path.join(root, 'dist', 'main', 'cli.js'), 'serve', ...args], { stdio: 'inherit' }));
+
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
