@@ -2,11 +2,14 @@
  * Every CLI command. One line per command; each lives in its own file.
  */
 import type { CliCommand } from '../context.js';
+import { checkCommand } from './check.js';
 import { doctorCommand } from './doctor.js';
 import { estimateCommand } from './estimate.js';
+import { inspectCommand } from './inspect.js';
 import { mergeCommand } from './merge.js';
+import { packageCommand } from './package.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand];

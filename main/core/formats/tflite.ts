@@ -16,6 +16,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { FormatErrorCode } from '../../common/formats.js';
 import type { QuantScheme, QuantizationEntry, SignatureSummary, TensorInfo, TfliteSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { formatBytes } from '../../common/format.js';
 import { enumName, fbsEnum } from './fbsEnums.js';
 import { FbTable, FlatbufferRangeError, WindowByteBuffer } from './flatbuffer.js';
 import { notFound } from './reader.js';
@@ -337,17 +338,6 @@ function quantScheme(
     default:
       return { scheme: 'unknown', evidence: `${weights}, a type this reader does not classify.` };
   }
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 function printable(text: string): string {

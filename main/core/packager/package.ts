@@ -48,11 +48,26 @@ export interface PackageResult {
   sections: { dataType: number; dataTypeName: string; beginOffset: number; endOffset: number }[];
 }
 
+export interface CheckedInputs {
+  tflite: TfliteSummary;
+  tokenizer: TokenizerSection;
+}
+
+/**
+ * Everything knowable before writing: the .tflite is a TFLite model, the
+ * folder has a valid tokenizer, the output folder exists and the output is
+ * not one of the inputs. The package stage's preflight runs it too.
+ */
+export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath'>): Promise<CheckedInputs> {
+  const tokenizer = await modelTokenizer(request.modelDir);
+  await checkOutPath(request.outPath, [request.tflitePath, tokenizer.path]);
+  const tflite = readTflite(request.tflitePath);
+  return { tflite, tokenizer };
+}
+
 export async function packageModel(request: PackageRequest): Promise<PackageResult> {
   const { tflitePath, modelDir, outPath } = request;
-  await checkOutPath(outPath, [tflitePath]);
-  const tflite = readTflite(tflitePath);
-  const tokenizer = await modelTokenizer(modelDir);
+  const { tflite, tokenizer } = await checkPackageInputs(request);
   let metadata: LlmMetadataJson;
   let metadataSources: Record<string, string> = {};
   const warnings: string[] = [];
@@ -149,7 +164,7 @@ export async function rewriteBundleMetadata(request: RewriteRequest): Promise<Re
   return { outPath, sizeBytes: written.sizeBytes, replaced, notes, sections: sectionList(written) };
 }
 
-type TokenizerSection = { kind: 'hf-json' | 'sentencepiece'; section: SectionInput };
+export type TokenizerSection = { kind: 'hf-json' | 'sentencepiece'; path: string; section: SectionInput };
 
 /** The model folder's tokenizer as a section: tokenizer.json (zlib) first, else a SentencePiece tokenizer.model. */
 async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
@@ -161,12 +176,13 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   }
   if (entries.includes('tokenizer.json')) {
     await readHfTokenizerJson(modelDir); // validates: a broken tokenizer.json must not be packaged
-    return { kind: 'hf-json', section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: path.join(modelDir, 'tokenizer.json') } } };
+    const file = path.join(modelDir, 'tokenizer.json');
+    return { kind: 'hf-json', path: file, section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: file } } };
   }
   if (entries.includes('tokenizer.model')) {
     const file = path.join(modelDir, 'tokenizer.model');
     parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
-    return { kind: 'sentencepiece', section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } } };
+    return { kind: 'sentencepiece', path: file, section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } } };
   }
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
 }

@@ -8,6 +8,7 @@ import type { StageDefinition } from './definition.js';
 import { bootstrapStage } from './bootstrap.js';
 import { convertStage } from './convert.js';
 import { mergeStage } from './merge.js';
+import { packageStage } from './package.js';
 import { selftestStage } from './selftest.js';
 
 const definitions = new Map<StageKind, StageDefinition>([
@@ -15,6 +16,7 @@ const definitions = new Map<StageKind, StageDefinition>([
   [convertStage.kind, convertStage as StageDefinition],
   [bootstrapStage.kind, bootstrapStage as StageDefinition],
   [mergeStage.kind, mergeStage as StageDefinition],
+  [packageStage.kind, packageStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {
