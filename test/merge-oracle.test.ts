@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageEvent } from '../main/common/stageProtocol.js';
+import { MergeSummary } from '../main/common/stages/merge.js';
 import { bundleMerge, repoRoot } from './support/mergeSupport.js';
 
 const run = promisify(execFile);
@@ -103,7 +104,7 @@ describe.skipIf(skipReason !== null)('native merge vs the PyTorch/PEFT oracle', 
     for (const [name, r] of Object.entries(report)) {
       const result = events.get(name)!.find((e) => e.type === 'result');
       expect(result, name).toBeDefined();
-      const data = (result as { data: { scales: { scale: number; modules: number }[]; modules: number } }).data;
+      const data = MergeSummary.parse(result?.type === 'result' ? result.data : undefined);
       const distinct = [...new Set(Object.values(r.scales))].sort();
       expect([...new Set(data.scales.map((s) => s.scale))].sort(), name).toEqual(distinct);
       expect(data.modules, name).toBe(Object.keys(r.scales).length);
@@ -124,9 +125,11 @@ describe.skipIf(skipReason !== null)('native merge vs the PyTorch/PEFT oracle', 
       const artifact = list.find((e) => e.type === 'artifact') as { kind: string; path: string };
       expect(artifact.kind).toBe('merged-model');
       expect(path.basename(artifact.path)).toBe('merged');
-      const result = list.find((e) => e.type === 'result') as { data: { verify: { ok: boolean; checkedValues: number } } };
-      expect(result.data.verify.ok, name).toBe(true);
-      expect(result.data.verify.checkedValues, name).toBeGreaterThan(50);
+      const result = list.find((e) => e.type === 'result');
+      const summary = MergeSummary.parse(result?.type === 'result' ? result.data : undefined);
+      expect(summary.verify?.ok, name).toBe(true);
+      expect(summary.verify?.checkedValues, name).toBeGreaterThan(50);
+      expect(summary.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256)), name).toBe(true);
       const progress = list.filter((e) => e.type === 'progress') as { fraction: number | null }[];
       expect(progress.at(-1)?.fraction).toBe(1);
       expect((await readdir(path.join(tmp, name))).sort()).toEqual(['adapter', 'base', 'merged', 'params.json']);
