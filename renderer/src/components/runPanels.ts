@@ -1,0 +1,15 @@
+/**
+ * Panels shown on a run's page, in order. A capability adds one line here;
+ * `claims` names the stage kinds whose results the panel presents (those are
+ * then not repeated in the generic results table).
+ */
+import type { ComponentType } from 'react';
+import type { RunDetail } from '../../../main/common/runs';
+
+export interface RunPanel {
+  id: string;
+  claims: string[];
+  component: ComponentType<{ run: RunDetail }>;
+}
+
+export const runPanels: RunPanel[] = [];
