@@ -6,6 +6,9 @@
 import type { z } from 'zod';
 import { appMethods } from './app.js';
 import { envMethods } from './env.js';
+import { fidelityMethods } from './fidelity.js';
+import { filesMethods } from './files.js';
+import { inspectMethods } from './inspect.js';
 import { intakeMethods } from './intake.js';
 import { memoryMethods } from './memory.js';
 import { runsMethods } from './runs.js';
@@ -16,6 +19,9 @@ export const contract = {
   ...memoryMethods,
   ...envMethods,
   ...intakeMethods,
+  ...fidelityMethods,
+  ...inspectMethods,
+  ...filesMethods,
 };
 
 export type Contract = typeof contract;

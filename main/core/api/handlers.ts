@@ -5,7 +5,10 @@
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
 import { envHandlers } from './envHandlers.js';
+import { fidelityHandlers } from './fidelityHandlers.js';
+import { filesHandlers } from './filesHandlers.js';
 import type { Handlers } from './handlerTypes.js';
+import { inspectHandlers } from './inspectHandlers.js';
 import { intakeHandlers } from './intakeHandlers.js';
 import { memoryHandlers } from './memoryHandlers.js';
 import { runsHandlers } from './runsHandlers.js';
@@ -17,5 +20,8 @@ export function createHandlers(engine: Engine): Handlers {
     ...memoryHandlers(engine),
     ...envHandlers(engine),
     ...intakeHandlers(engine),
+    ...fidelityHandlers(engine),
+    ...inspectHandlers(engine),
+    ...filesHandlers(engine),
   } satisfies Handlers;
 }
