@@ -1,19 +1,23 @@
 /**
  * The memory capability attached to an engine: one calibration service per
- * history database, the stage monitor that uses it, and the recorder that
- * turns each finished or guard-stopped conversion into a calibration point.
- * The engine (app, serve mode, CLI) calls `attachMemory(engine)` once.
+ * history database, and the recorder that turns each finished or
+ * guard-stopped conversion into a calibration point. The process that owns an
+ * engine (app, serve mode, CLI) calls `attachMemory(engine)` once after
+ * creating it; `memoryMonitors()` (monitors.ts) then uses its calibration.
  */
 import type { Engine } from '../engine.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import type { History } from '../history/history.js';
-import type { StageMonitorFactory } from '../runner/monitor.js';
 import { ConvertParams } from '../../common/stages/convert.js';
 import { CalibrationService, calibrationPoint, settingsCalibrationStore } from './calibration.js';
-import { createMemoryMonitor } from './monitor.js';
-import type { MemoryMonitorDeps } from './monitor.js';
 
 const services = new WeakMap<History, CalibrationService>();
+let active: CalibrationService | undefined;
+
+/** The calibration of the engine attached last in this process, if any. */
+export function activeCalibration(): CalibrationService | undefined {
+  return active;
+}
 
 /** The calibration of the host behind this history database, loaded once. */
 export async function calibrationFor(history: History): Promise<CalibrationService> {
@@ -26,11 +30,13 @@ export async function calibrationFor(history: History): Promise<CalibrationServi
   return service;
 }
 
-/** The memory monitor for an engine's runner, with the host's calibration applied to its suggestions. */
-export function memoryMonitorFor(history: History, deps: Omit<MemoryMonitorDeps, 'calibration'> = {}): StageMonitorFactory {
-  let applied: CalibrationService | undefined;
-  void calibrationFor(history).then((s) => (applied = s));
-  return createMemoryMonitor({ ...deps, calibration: () => applied?.applied() });
+/**
+ * Loads the engine's calibration (making it the one the monitors use) and
+ * starts recording calibration points. Returns the unsubscribe function.
+ */
+export async function attachMemory(engine: Pick<Engine, 'history' | 'events'>): Promise<() => void> {
+  active = await calibrationFor(engine.history);
+  return attachCalibrationRecorder(engine);
 }
 
 /**

@@ -1,0 +1,114 @@
+/**
+ * The run page's memory panel: the chart from the stored samples plus the
+ * live ones streamed while the run is active, the guard's thresholds and the
+ * conversion's prediction, and — when the guard stopped a stage — its figures
+ * and what would fit instead.
+ */
+import { useMemo, useState } from 'react';
+import type { MemorySample } from '../../../main/common/memory';
+import type { RunDetail, StageRecord } from '../../../main/common/runs';
+import { formatBytes } from '../../../main/common/format';
+import { useCall, useEvents } from '../api/hooks';
+import { MemoryChart } from './MemoryChart';
+
+interface GuardSuggestion {
+  kind: string;
+  text: string;
+  fit: string;
+}
+
+export function RunMemoryPanel({ run }: { run: RunDetail }) {
+  const stored = useCall('runs.memory', { id: run.id });
+  const settings = useCall('settings.get', {});
+  const [live, setLive] = useState<MemorySample[]>([]);
+  useEvents((event) => {
+    if (event.type === 'memory' && event.runId === run.id) setLive((previous) => [...previous, event.sample]);
+  });
+
+  const samples = useMemo(() => {
+    const base: MemorySample[] = stored.data?.samples ?? [];
+    const last = base.length > 0 ? base[base.length - 1]!.t : -Infinity;
+    return [...base, ...live.filter((s) => s.t > last)];
+  }, [stored.data, live]);
+
+  const convert = run.stages.find((s) => s.kind === 'convert');
+  const params = convert?.params as { modelDir?: string; kvCacheMaxLen?: number; route?: 'example' | 'export_hf'; quantize?: string; prefillSeqLens?: number[]; lightweightConversion?: boolean; maskAsInput?: boolean } | undefined;
+  const estimateCall = useCall(
+    'memory.estimate',
+    params?.modelDir
+      ? {
+          modelDir: params.modelDir,
+          ...(params.route ? { route: params.route } : {}),
+          ...(params.quantize ? { quantize: params.quantize as never } : {}),
+          ...(params.prefillSeqLens ? { prefillSeqLens: params.prefillSeqLens } : {}),
+          lightweightConversion: params.lightweightConversion ?? false,
+          maskAsInput: params.maskAsInput ?? false,
+          ...(params.kvCacheMaxLen ? { extraContexts: [params.kvCacheMaxLen] } : {}),
+        }
+      : null,
+  );
+  const row = estimateCall.data?.rows.find((r) => r.kvCacheMaxLen === params?.kvCacheMaxLen);
+  const estimate = row?.estimate.ok ? { expected: row.estimate.peakBytes.expected, high: row.estimate.peakBytes.high } : null;
+
+  const stopped = run.stages.filter((s) => s.status === 'stopped_by_guard');
+  if (samples.length === 0 && stopped.length === 0) return null;
+  const memory = settings.data?.memory;
+
+  return (
+    <section className="card" data-testid="memory-panel">
+      <h2>Memory</h2>
+      {samples.length > 0 && memory ? (
+        <MemoryChart samples={samples} warnUsedFraction={memory.warnUsedFraction} stopUsedFraction={memory.stopUsedFraction} estimate={estimate} />
+      ) : null}
+      {samples.length > 0 ? (
+        <p className="muted">
+          Peak stage RSS {formatBytes(Math.max(...samples.map((s) => s.treeRss)))} · lowest available RAM {formatBytes(Math.min(...samples.map((s) => s.sysAvailable)))}
+          {estimate ? ` · predicted peak ${formatBytes(estimate.expected)} (up to ${formatBytes(estimate.high)})` : ''}
+          {row && !row.estimate.ok ? ` · no prediction: ${row.estimate.reason}` : ''}
+        </p>
+      ) : null}
+      {stopped.map((stage) => (
+        <GuardStop key={stage.id} stage={stage} />
+      ))}
+    </section>
+  );
+}
+
+const FIT_STYLE: Record<string, { background: string; color: string }> = {
+  fits: { background: '#e3f5ee', color: '#1b7a4e' },
+  tight: { background: '#fff4e0', color: '#a56a00' },
+  blocked: { background: '#fdecea', color: '#b3261e' },
+  unknown: { background: '#eef0f4', color: '#475067' },
+};
+
+/** fits / tight / blocked, coloured like the run status badges. */
+export function FitBadge({ fit }: { fit: string }) {
+  return (
+    <span className="badge" data-fit={fit} style={FIT_STYLE[fit] ?? FIT_STYLE.unknown}>
+      {fit === 'unknown' ? 'no estimate' : fit}
+    </span>
+  );
+}
+
+function GuardStop({ stage }: { stage: StageRecord }) {
+  const details = (stage.error?.details ?? {}) as { suggestions?: GuardSuggestion[] };
+  const suggestions = details.suggestions ?? [];
+  return (
+    <div className="error-box" data-testid="guard-stop">
+      <strong>Stopped by the memory guard</strong>
+      <p>{stage.error?.message}</p>
+      {suggestions.length > 0 ? (
+        <>
+          <p className="hint">What would fit instead:</p>
+          <ul className="guard-suggestions">
+            {suggestions.map((s) => (
+              <li key={`${s.kind}-${s.text}`} data-fit={s.fit}>
+                <FitBadge fit={s.fit} /> {s.text}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </div>
+  );
+}

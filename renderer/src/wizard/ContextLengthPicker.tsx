@@ -1,0 +1,119 @@
+/**
+ * The context-length choice with memory in view: every option from 512 to
+ * 32768 (plus a custom value) shows its predicted conversion peak against the
+ * engine host's RAM (the serve host's in serve mode) as fits / tight /
+ * blocked. Blocked options are disabled with the reason in one sentence
+ * unless the expert override is on; the largest safe value is offered. With
+ * no estimate possible it says why and leaves every option open (the live
+ * memory guard still protects the run).
+ */
+import { useState } from 'react';
+import type { ContextRow } from '../../../main/common/memoryEstimate';
+import type { Quantization } from '../../../main/common/stages/convert';
+import { useCall } from '../api/hooks';
+import { FitBadge } from '../components/RunMemoryPanel';
+
+export interface ContextLengthPickerProps {
+  /** Folder holding config.json (the base model when a merge precedes the conversion). */
+  modelDir: string;
+  route: 'example' | 'export_hf';
+  quantize: Quantization;
+  prefillSeqLens: number[];
+  lightweightConversion: boolean;
+  maskAsInput: boolean;
+  value: number;
+  onChange(kvCacheMaxLen: number): void;
+  /** The expert override (Settings or this run) allows blocked choices. */
+  overrideAllowed: boolean;
+}
+
+const STANDARD = [512, 1024, 2048, 4096, 8192, 16384, 32768];
+
+export function ContextLengthPicker(props: ContextLengthPickerProps) {
+  const [custom, setCustom] = useState<string>(STANDARD.includes(props.value) ? '' : String(props.value));
+  const customValue = Number(custom);
+  const extra = Number.isInteger(customValue) && customValue >= 16 && customValue <= 262_144 ? [customValue] : [];
+  const table = useCall(
+    'memory.estimate',
+    props.modelDir
+      ? {
+          modelDir: props.modelDir,
+          route: props.route,
+          quantize: props.quantize,
+          prefillSeqLens: props.prefillSeqLens.length > 0 ? props.prefillSeqLens : undefined,
+          lightweightConversion: props.lightweightConversion,
+          maskAsInput: props.maskAsInput,
+          extraContexts: extra,
+        }
+      : null,
+  );
+  const rows = new Map<number, ContextRow>((table.data?.rows ?? []).map((r) => [r.kvCacheMaxLen, r]));
+  const options = [...new Set([...STANDARD, ...extra])].sort((a, b) => a - b);
+  const safe = table.data?.largestSafe ?? null;
+
+  const isDisabled = (row: ContextRow | undefined) => row?.verdict.fit === 'blocked' && !props.overrideAllowed;
+
+  return (
+    <div className="context-picker" data-testid="context-picker">
+      {!props.modelDir ? <p className="help">Choose the model first to see the predicted conversion memory of each context length.</p> : null}
+      {table.loading && props.modelDir ? <p className="help">Estimating conversion memory…</p> : null}
+      {table.error ? <p className="warn-text">No memory estimate: {table.error.message}</p> : null}
+      {table.data?.noEstimate ? (
+        <p className="warn-text" data-testid="no-estimate">
+          No memory estimate: {table.data.noEstimate.reason}
+        </p>
+      ) : null}
+      {table.data && !table.data.noEstimate ? (
+        <p className="help">
+          This host: {gb(table.data.host.totalBytes)} RAM, {gb(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
+          {table.data.calibration.calibrated ? ` · calibrated from ${table.data.calibration.runs} run(s) here` : ''}.
+        </p>
+      ) : null}
+      <div role="radiogroup" aria-label="Context length" className="context-options">
+        {options.map((kv) => {
+          const row = rows.get(kv);
+          const disabled = isDisabled(row);
+          const peak = row?.estimate.ok ? row.estimate.peakBytes : null;
+          return (
+            <label
+              key={kv}
+              className="context-option"
+              data-testid={`context-${kv}`}
+              data-fit={row?.verdict.fit ?? 'unknown'}
+              style={{ display: 'grid', gridTemplateColumns: '22px 80px 190px 90px 1fr', alignItems: 'center', gap: 8, padding: '4px 0', opacity: disabled ? 0.55 : 1 }}
+            >
+              <input type="radio" name="kv-cache-max-len" value={kv} checked={props.value === kv} disabled={disabled} onChange={() => props.onChange(kv)} />
+              <span className="mono">{kv.toLocaleString()}</span>
+              <span>{peak ? `${gb(peak.expected)} (up to ${gb(peak.high)})` : '—'}</span>
+              <span>{row ? <FitBadge fit={row.verdict.fit} /> : null}</span>
+              <span className="help" data-testid={disabled ? `blocked-reason-${kv}` : undefined}>
+                {row && row.verdict.fit !== 'fits' && row.verdict.fit !== 'unknown' ? row.verdict.reason : ''}
+                {disabled ? ' Allow it with the expert override in Settings.' : ''}
+              </span>
+            </label>
+          );
+        })}
+      </div>
+      <div className="actions">
+        <label className="help">
+          Custom:{' '}
+          <input type="number" min={16} max={262144} step={1} value={custom} placeholder="e.g. 6144" onChange={(e) => setCustom(e.target.value)} style={{ width: 110 }} data-testid="context-custom" />
+        </label>
+        {extra.length > 0 && !isDisabled(rows.get(customValue)) ? (
+          <button type="button" onClick={() => props.onChange(customValue)}>
+            Use {customValue.toLocaleString()}
+          </button>
+        ) : null}
+        {safe !== null && safe !== props.value ? (
+          <button type="button" onClick={() => props.onChange(safe)} data-testid="use-largest-safe">
+            Use the largest safe context ({safe.toLocaleString()})
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function gb(bytes: number): string {
+  return bytes >= 100e9 ? `${Math.round(bytes / 1e9)} GB` : `${(bytes / 1e9).toFixed(1)} GB`;
+}
