@@ -5,6 +5,7 @@
  */
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
+import { RunMemoryPanel } from './RunMemoryPanel';
 
 export interface RunPanel {
   id: string;
@@ -12,4 +13,4 @@ export interface RunPanel {
   component: ComponentType<{ run: RunDetail }>;
 }
 
-export const runPanels: RunPanel[] = [];
+export const runPanels: RunPanel[] = [{ id: 'memory', claims: [], component: RunMemoryPanel }];
