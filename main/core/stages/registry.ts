@@ -10,6 +10,7 @@ import { convertStage } from './convert.js';
 import { mergeStage } from './merge.js';
 import { packageStage } from './package.js';
 import { selftestStage } from './selftest.js';
+import { verifyStage } from './verify.js';
 
 const definitions = new Map<StageKind, StageDefinition>([
   [selftestStage.kind, selftestStage as StageDefinition],
@@ -17,6 +18,7 @@ const definitions = new Map<StageKind, StageDefinition>([
   [bootstrapStage.kind, bootstrapStage as StageDefinition],
   [mergeStage.kind, mergeStage as StageDefinition],
   [packageStage.kind, packageStage as StageDefinition],
+  [verifyStage.kind, verifyStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {

@@ -1,0 +1,42 @@
+/**
+ * How the verify stage is launched: the Node stage script
+ * (dist/stages/verify.js) with this stage's folder in the run for the report
+ * files and, when the numeric comparison is asked for, the stage Python it
+ * runs python-env/stages/numeric_fidelity.py with.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { WorkbenchError } from '../../common/errors.js';
+import { stagePython, venvPython } from '../env/python.js';
+import { nodeStageScript } from '../paths.js';
+import { nodeLaunch, type StageDefinition } from './definition.js';
+
+export const verifyStage: StageDefinition<'verify'> = {
+  kind: 'verify',
+  title: 'Verify fidelity',
+  async preflight(params, ctx) {
+    for (const [what, file] of [
+      ['model folder', params.modelDir],
+      ['bundle', params.bundlePath],
+    ] as const) {
+      if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
+    }
+    if (params.numeric && !ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
+      return [{ level: 'warn', message: 'The numeric comparison needs the Python environment (transformers, ai-edge-litert); set it up on the Environment page, or the checklist will run alone and the stage will say what is missing.' }];
+    }
+    return [];
+  },
+  async launch(params, ctx) {
+    const launch = nodeLaunch(nodeStageScript('verify'), ctx);
+    const env: Record<string, string> = { ...launch.env, WORKBENCH_STAGE_DIR: path.join(ctx.runDir, `verify-${ctx.stageId}`) };
+    if (params.numeric) {
+      try {
+        env.WORKBENCH_PYTHON = await stagePython({ dataDir: ctx.dataDir, settingsPath: ctx.settings.pythonPath });
+      } catch (error) {
+        // No usable Python: the stage runs the checklist and reports the numeric step as unavailable.
+        if (!(error instanceof WorkbenchError)) throw error;
+      }
+    }
+    return { ...launch, env };
+  },
+};
