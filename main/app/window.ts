@@ -1,57 +1,46 @@
 /**
- * The one factory for app windows, with Electron's security checklist applied:
- * context isolation, sandbox, no Node in the renderer, a strict CSP, no
- * navigation away from the app, no new windows, external links only to an
- * allow-list and only in the system browser.
+ * The one factory for app windows: applies the pure policy of
+ * windowPolicy.ts (isolated sandboxed renderer, CSP, no navigation away from
+ * the app, no new windows, no permissions, external links only to an
+ * allow-list and only in the system browser).
  */
 import { BrowserWindow, session, shell } from 'electron';
-import path from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../server/server.js';
+import { isAppNavigation, newWindowDecision, permissionGranted, windowPlan } from './windowPolicy.js';
 
-export const EXTERNAL_LINK_ALLOW_LIST = [
-  'https://github.com/google-ai-edge/',
-  'https://ai.google.dev/',
-  'https://huggingface.co/',
-];
+let sessionHardened = false;
 
-export const SECURE_WEB_PREFERENCES = {
-  contextIsolation: true,
-  sandbox: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  experimentalFeatures: false,
-  spellcheck: false,
-} as const;
-
-export function isAllowedExternalUrl(url: string): boolean {
-  return EXTERNAL_LINK_ALLOW_LIST.some((prefix) => url.startsWith(prefix));
-}
-
-export function createMainWindow(options: { distDir: string }): BrowserWindow {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+/** Session-wide rules, once per process (they outlive any one window). */
+function hardenSession(): void {
+  if (sessionHardened) return;
+  sessionHardened = true;
+  const ses = session.defaultSession;
+  // The page also carries the policy in a <meta> tag (file:// has no headers); this covers any HTTP response.
+  ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
-  const window = new BrowserWindow({
-    width: 1360,
-    height: 900,
-    minWidth: 960,
-    minHeight: 640,
-    title: 'Convert Workbench',
-    show: false,
-    webPreferences: { ...SECURE_WEB_PREFERENCES, preload: path.join(options.distDir, 'preload', 'preload.cjs') },
+  ses.setPermissionRequestHandler((_webContents, permission, callback) => callback(permissionGranted(permission)));
+  ses.setPermissionCheckHandler((_webContents, permission) => permissionGranted(permission));
+}
+
+export function createMainWindow(options: { distDir: string }): { window: BrowserWindow; indexFile: string } {
+  hardenSession();
+  const plan = windowPlan(options.distDir);
+  const window = new BrowserWindow(plan.options);
+  const contents = window.webContents;
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppNavigation(url, plan.indexFile)) event.preventDefault();
   });
-  const indexFile = path.join(options.distDir, 'renderer', 'index.html');
-  const appUrl = new URL(`file://${indexFile}`).toString();
-  window.webContents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(appUrl)) event.preventDefault();
+  contents.on('will-redirect', (event, url) => {
+    if (!isAppNavigation(url, plan.indexFile)) event.preventDefault();
   });
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (isAllowedExternalUrl(url)) void shell.openExternal(url);
-    return { action: 'deny' };
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    const decision = newWindowDecision(url);
+    if (decision.openExternally) void shell.openExternal(url);
+    return { action: decision.action };
   });
   window.once('ready-to-show', () => window.show());
-  void window.loadFile(indexFile);
-  return window;
+  void window.loadFile(plan.indexFile);
+  return { window, indexFile: plan.indexFile };
 }

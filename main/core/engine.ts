@@ -23,6 +23,8 @@ export interface EngineOptions {
   remote?: boolean;
   monitors?: StageMonitorFactory[];
   killGraceMs?: number;
+  /** better-sqlite3 addon built for this runtime (the Electron app's copy); node_modules' build otherwise. */
+  nativeBinding?: string;
 }
 
 export interface Engine {
@@ -43,7 +45,7 @@ export interface Engine {
 export function createEngine(options: EngineOptions): Engine {
   const dataDir = resolveDataDir(options.dataDir);
   const databaseFile = path.join(dataDir, 'history.sqlite');
-  const history = new History(databaseFile);
+  const history = new History(databaseFile, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   const ownerToken = randomUUID();
   // Another live process (the app, a CLI run) may own running runs in the same database.
   const recoveredRunIds = history.recoverInterrupted((pid, token) => (pid === process.pid ? token === ownerToken : isAlive(pid)));

@@ -54,14 +54,23 @@ export function workerScriptPath(name: string): string {
   return distPath('workers', `${name}.worker.js`);
 }
 
+/**
+ * Where python-env/ and resources/ sit: next to dist/ in a checkout, but in
+ * a packaged app outside the asar archive (Python cannot read inside it), so
+ * the Electron entry points WORKBENCH_RESOURCES_ROOT at process.resourcesPath.
+ */
+export function resourcesRoot(): string {
+  return process.env.WORKBENCH_RESOURCES_ROOT || appRoot();
+}
+
 /** python-env/ (requirements, bootstrap, stage scripts). */
 export function pythonEnvPath(...segments: string[]): string {
-  return path.join(appRoot(), 'python-env', ...segments);
+  return path.join(resourcesRoot(), 'python-env', ...segments);
 }
 
 /** resources/ (icons, schemas, proto files, static data). */
 export function resourcesPath(...segments: string[]): string {
-  return path.join(appRoot(), 'resources', ...segments);
+  return path.join(resourcesRoot(), 'resources', ...segments);
 }
 
 export type Platform = 'linux' | 'darwin' | 'win32';
@@ -74,11 +83,12 @@ export type Platform = 'linux' | 'darwin' | 'win32';
 export function defaultDataDir(platform: Platform, env: NodeJS.ProcessEnv, home: string): string {
   switch (platform) {
     case 'win32':
-      return path.win32.join(env.APPDATA ?? path.win32.join(home, 'AppData', 'Roaming'), APP_NAME);
+      return path.win32.join(env.APPDATA || path.win32.join(home, 'AppData', 'Roaming'), APP_NAME);
     case 'darwin':
       return path.posix.join(home, 'Library', 'Application Support', APP_NAME);
     default:
-      return path.posix.join(env.XDG_CONFIG_HOME ?? path.posix.join(home, '.config'), APP_NAME);
+      // Chromium's GetXDGDirectory: an unset or empty XDG_CONFIG_HOME means ~/.config.
+      return path.posix.join(env.XDG_CONFIG_HOME || path.posix.join(home, '.config'), APP_NAME);
   }
 }
 

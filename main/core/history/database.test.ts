@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../common/errors.js';
-import { migrate, openDatabase, schemaVersion } from './database.js';
+import { describeOpenError, migrate, nativeRebuildCommand, openDatabase, schemaVersion } from './database.js';
 import { migrations, SCHEMA_VERSION } from './migrations/index.js';
 
+const require = createRequire(import.meta.url);
 const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'wb-db-')), 'history.sqlite');
 
 describe('database', () => {
@@ -75,5 +77,50 @@ describe('database', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 5);
     expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'future'").get()).toBeDefined();
     check.close();
+  });
+});
+
+describe('native module load failures', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wb-native-'));
+
+  it('an addon built for another runtime fails with the command that fixes it, not a raw loader error', () => {
+    // Not a loadable shared object for this process: the loader fails the way an ABI/architecture mismatch does.
+    const wrong = path.join(dir, 'better_sqlite3.node');
+    writeFileSync(wrong, Buffer.alloc(4096, 7));
+    let caught: unknown;
+    try {
+      openDatabase(path.join(dir, 'h.sqlite'), undefined, { nativeBinding: wrong });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(WorkbenchError);
+    expect((caught as WorkbenchError).code).toBe('native_module_mismatch');
+    expect((caught as WorkbenchError).message).toContain('`npm rebuild better-sqlite3`');
+  });
+
+  it('a missing Electron build names npm run rebuild:electron', () => {
+    const error = describeOpenError(Object.assign(new Error(`Cannot find module '${dir}/native/electron/linux-x64/better_sqlite3.node'`), { code: 'MODULE_NOT_FOUND' }), 'h.sqlite', { electron: '40.10.2' });
+    expect(error.code).toBe('native_module_missing');
+    expect(error.message).toBe('The SQLite module (better-sqlite3) for Electron 40.10.2 is not built; run `npm run rebuild:electron` and start again.');
+  });
+
+  it('the real NODE_MODULE_VERSION message under Electron names npm run rebuild:electron', () => {
+    const raw =
+      "The module '/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\nwas compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 143. Please try re-compiling or re-installing\nthe module (for instance, using `npm rebuild` or `npm install`).";
+    const error = describeOpenError(new Error(raw), 'h.sqlite', { electron: '40.10.2' });
+    expect(error.code).toBe('native_module_mismatch');
+    expect(error.message).toMatch(/built for another runtime than Electron 40\.10\.2; run `npm run rebuild:electron`/);
+    expect(nativeRebuildCommand({})).toBe('npm rebuild better-sqlite3');
+  });
+
+  it('other open failures keep their own message', () => {
+    expect(describeOpenError(new Error('SQLITE_CANTOPEN: unable to open database file'), '/x/h.sqlite', {}).code).toBe('db_open_failed');
+  });
+
+  it('the Node build still opens through an explicit nativeBinding', () => {
+    const nodeBuild = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    const db = openDatabase(path.join(dir, 'ok.sqlite'), undefined, { nativeBinding: nodeBuild });
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    db.close();
   });
 });

@@ -11,13 +11,53 @@ import { migrations as defaultMigrations } from './migrations/index.js';
 
 export type Db = Database.Database;
 
-export function openDatabase(file: string, migrations: readonly string[] = defaultMigrations): Db {
+export interface OpenOptions {
+  /**
+   * better-sqlite3's compiled addon to load instead of node_modules' build: the
+   * Electron app passes its Electron-ABI copy (native/electron/, built by
+   * `npm run rebuild:electron`), so node_modules stays built for plain Node.
+   */
+  nativeBinding?: string;
+}
+
+/** The one command that rebuilds the addon for the runtime that failed to load it. */
+export function nativeRebuildCommand(runtime: { electron?: string | undefined }): string {
+  return runtime.electron ? 'npm run rebuild:electron' : 'npm rebuild better-sqlite3';
+}
+
+const ABI_MISMATCH = /NODE_MODULE_VERSION|compiled against a different Node\.js version|invalid ELF header|not a valid Win32 application|wrong ELF class|mach-o, but wrong architecture|incompatible architecture|did not self-register/i;
+
+/**
+ * A raw addon load failure becomes one sentence naming the fix; anything else
+ * (a locked or corrupt database file) keeps its own message.
+ */
+export function describeOpenError(error: unknown, file: string, runtime: { electron?: string | undefined } = process.versions): WorkbenchError {
+  const message = (error as Error).message ?? String(error);
+  const where = runtime.electron ? `Electron ${runtime.electron}` : `Node.js ${process.version}`;
+  if (ABI_MISMATCH.test(message)) {
+    return new WorkbenchError(
+      'native_module_mismatch',
+      `The SQLite module (better-sqlite3) was built for another runtime than ${where}; run \`${nativeRebuildCommand(runtime)}\` and start again.`,
+      { cause: message },
+    );
+  }
+  if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' || /Cannot find module|Could not locate the bindings file/i.test(message)) {
+    return new WorkbenchError(
+      'native_module_missing',
+      `The SQLite module (better-sqlite3) for ${where} is not built; run \`${nativeRebuildCommand(runtime)}\` and start again.`,
+      { cause: message },
+    );
+  }
+  return new WorkbenchError('db_open_failed', `Cannot open the history database ${file}: ${message}`);
+}
+
+export function openDatabase(file: string, migrations: readonly string[] = defaultMigrations, options: OpenOptions = {}): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   let db: Db;
   try {
-    db = new Database(file);
+    db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   } catch (error) {
-    throw new WorkbenchError('db_open_failed', `Cannot open the history database ${file}: ${(error as Error).message}`);
+    throw describeOpenError(error, file);
   }
   try {
     db.pragma('journal_mode = WAL');

@@ -24,7 +24,7 @@ import {
 } from '../../common/runs.js';
 import type { LogLevel } from '../../common/stageProtocol.js';
 import { RunPlan, type StageKind } from '../../common/stages/plan.js';
-import { openDatabase, type Db } from './database.js';
+import { openDatabase, type Db, type OpenOptions } from './database.js';
 
 export interface NewLogLine {
   runId: number;
@@ -190,8 +190,11 @@ export class History {
   private readonly insertLog;
   private readonly insertLogsTx;
 
-  constructor(readonly file: string) {
-    this.db = openDatabase(file);
+  constructor(
+    readonly file: string,
+    options: OpenOptions = {},
+  ) {
+    this.db = openDatabase(file, undefined, options);
     this.insertLog = this.db.prepare(
       'INSERT INTO log_lines (run_id, stage_id, ts, level, source, text) VALUES (?, ?, ?, ?, ?, ?)',
     );
