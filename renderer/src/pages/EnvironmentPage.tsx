@@ -1,34 +1,230 @@
 /**
  * Environment: the host the engine runs on (this machine, or the remote host
- * in serve mode) and where its data lives.
+ * in serve mode), where its data lives, and the doctor's checks for the
+ * conversion (Python, pinned packages, disk, RAM) with a button for each fix.
+ * Setting up the Python environment runs as a recorded run; its progress is
+ * followed live here.
  */
+import { useState } from 'react';
 import { formatBytes } from '../../../main/common/format';
-import { useCall } from '../api/hooks';
-import { ErrorBox } from '../components/common';
+import type { DoctorFix, DoctorReport } from '../../../main/common/env';
+import type { StageRecord } from '../../../main/common/runs';
+import type { ConvertRoute } from '../../../main/common/stages/convert';
+import { useAction, useApi, useCall, useEvents } from '../api/hooks';
+import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
+import { navigate } from '../router';
+
+/** A bare vertical list (the stylesheet styles lists only in the sidebar). */
+const LIST = { listStyle: 'none', padding: 0, margin: 0, display: 'flex', flexDirection: 'column', gap: 8 } as const;
+
+const ROUTE_HELP: Record<ConvertRoute, string> = {
+  example: 'AI Edge Torch 0.7 example builders → .tflite (the route the field report used for Qwen2.5).',
+  export_hf: 'LiteRT Torch 0.10 export_hf → .litertlm bundle; any causal LM transformers loads, lightweight conversion available.',
+};
+
+function HostCard() {
+  const info = useCall('app.info', {});
+  if (info.error) return <ErrorBox error={info.error} />;
+  if (!info.data) return <div className="muted">Loading…</div>;
+  const { host } = info.data;
+  return (
+    <section className="card">
+      <h2>Host</h2>
+      <section className="summary-grid">
+        <div><span className="k">Machine</span><span className="v">{host.hostname}</span></div>
+        <div><span className="k">System</span><span className="v">{host.platform} {host.release} ({host.arch})</span></div>
+        <div><span className="k">CPU</span><span className="v">{host.cpuCount} × {host.cpuModel}</span></div>
+        <div><span className="k">RAM</span><span className="v">{formatBytes(host.totalMemBytes)} total, {formatBytes(info.data.availableMemBytes)} available</span></div>
+        <div><span className="k">Node</span><span className="v">{host.nodeVersion}</span></div>
+        <div><span className="k">App</span><span className="v">{info.data.appVersion} ({info.data.mode === 'electron' ? 'desktop' : 'serve mode'})</span></div>
+        <div className="wide"><span className="k">Data directory</span><span className="v mono">{info.data.dataDir}</span></div>
+        <div className="wide"><span className="k">History database</span><span className="v mono">{info.data.databaseFile}</span></div>
+      </section>
+    </section>
+  );
+}
+
+/** Follows one bootstrap run's stage through engine events. */
+function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: () => void }) {
+  const [stage, setStage] = useState<StageRecord | null>(null);
+  const [lastLine, setLastLine] = useState('');
+  useEvents((event) => {
+    if (event.type === 'stage' && event.stage.runId === runId) {
+      setStage(event.stage);
+      if (event.stage.finishedAt !== null) onFinished();
+    } else if (event.type === 'logs' && event.runId === runId && event.lines.length > 0) {
+      setLastLine(event.lines[event.lines.length - 1]?.text ?? '');
+    }
+  });
+  return (
+    <div className="card" data-testid="bootstrap-progress">
+      <div className="stage-head">
+        <strong>Setting up the environment</strong>
+        {stage ? <StatusBadge status={stage.status} /> : <span className="muted">starting…</span>}
+        <a href={`#/runs/${runId}`}>Run {runId}: full log</a>
+      </div>
+      <div className="stage-progress">
+        <ProgressBar value={stage?.progress ?? null} label="environment setup" />
+        <span className="muted">{stage?.phase ?? ''}</span>
+      </div>
+      {lastLine ? <div className="stage-message mono muted">{lastLine}</div> : null}
+      {stage?.error ? <ErrorBox error={{ code: stage.error.code, message: stage.error.message, ...(stage.error.hint ? { hint: stage.error.hint } : {}) }} title="Setup failed" /> : null}
+    </div>
+  );
+}
+
+function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
+  if (fix.action === 'openSettings') {
+    return (
+      <button type="button" className="secondary" onClick={() => navigate('/settings')}>
+        {fix.label}
+      </button>
+    );
+  }
+  if (fix.action === 'bootstrap' || fix.action === 'rebuild') {
+    return (
+      <button type="button" onClick={() => onStart(fix.route ?? 'example', fix.action === 'rebuild')} data-testid={`fix-${fix.action}`}>
+        {fix.label}
+      </button>
+    );
+  }
+  return <span className="muted">{fix.label}</span>;
+}
+
+function Problems({ report, onStart }: { report: DoctorReport; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
+  if (report.problems.length === 0) return <p data-testid="doctor-ok">No problems found: conversions can run on this host.</p>;
+  return (
+    <ul style={LIST} data-testid="doctor-problems">
+      {report.problems.map((p) => (
+        <li key={p.id} className={p.severity === 'error' ? 'error-box' : 'banner'} data-problem={p.id}>
+          <p>{p.message}</p>
+          <div className="actions">
+            <FixButton fix={p.fix} onStart={onStart} />
+            {p.fix.command ? <code className="mono">{p.fix.command}</code> : null}
+            {p.fix.command ? (
+              <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(p.fix.command ?? '')}>
+                Copy
+              </button>
+            ) : null}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Packages({ report }: { report: DoctorReport }) {
+  if (!report.routes) return <p className="muted">No usable Python, so installed packages cannot be listed.</p>;
+  return (
+    <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16 }}>
+      {(['example', 'export_hf'] as const).map((route) => (
+        <div key={route}>
+          <h3>
+            {route} {report.routes![route].ready ? <span className="badge badge-succeeded">ready</span> : <span className="badge badge-failed">not ready</span>}
+          </h3>
+          <p className="help">{ROUTE_HELP[route]}</p>
+          <table className="runs-table">
+            <thead>
+              <tr><th>package</th><th>pinned</th><th>installed</th></tr>
+            </thead>
+            <tbody>
+              {report.routes![route].packages.map((p) => (
+                <tr key={p.name} className={p.ok ? '' : 'danger-text'}>
+                  <td className="mono">{p.name}</td>
+                  <td className="mono">{p.pinned}</td>
+                  <td className="mono">{p.installed ?? 'missing'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function DoctorCard() {
+  const api = useApi();
+  const doctor = useCall('env.doctor', {});
+  const [runId, setRunId] = useState<number | null>(null);
+  const [route, setRoute] = useState<ConvertRoute>('example');
+  const start = useAction(async (chosen: ConvertRoute, rebuild: boolean) => {
+    const { id } = await api.call('env.bootstrap', { route: chosen, rebuild });
+    setRunId(id);
+  });
+  const report = doctor.data;
+  return (
+    <section className="card" data-testid="doctor">
+      <div className="page-header">
+        <h2>Conversion environment</h2>
+        <button type="button" className="secondary" onClick={doctor.reload} disabled={doctor.loading}>
+          {doctor.loading ? 'Checking…' : 'Check again'}
+        </button>
+      </div>
+      {doctor.error ? <ErrorBox error={doctor.error} /> : null}
+      {runId !== null ? <BootstrapProgress runId={runId} onFinished={doctor.reload} /> : null}
+      {start.error ? <ErrorBox error={start.error} title="Could not start the setup" /> : null}
+      {report ? (
+        <>
+          <Problems report={report} onStart={(r, rebuild) => void start.run(r, rebuild)} />
+          <h3>Python</h3>
+          <ul style={LIST}>
+            {report.pythons.map((p) => (
+              <li key={`${p.source}:${p.path}`} className={p.usable ? '' : 'warn-text'}>
+                <span className="badge">{p.source}</span> <span className="mono">{p.path}</span> {p.version ?? ''} {p.problem ? `— ${p.problem}` : ''}
+              </li>
+            ))}
+          </ul>
+          <p className="muted">
+            Conversions run with: <span className="mono">{report.stagePython ?? 'no usable Python'}</span>. Environment: <span className="mono">{report.venv.path}</span>{' '}
+            {report.venv.exists ? `(${report.venv.route ?? 'setup unfinished'})` : '(not set up)'}
+            {report.uv ? ` · uv found at ${report.uv}` : ''}
+          </p>
+          <div className="actions">
+            <label>
+              Route{' '}
+              <select value={route} onChange={(event) => setRoute(event.target.value as ConvertRoute)} data-testid="bootstrap-route">
+                <option value="example">example (.tflite)</option>
+                <option value="export_hf">export_hf (.litertlm)</option>
+              </select>
+            </label>
+            <button type="button" onClick={() => void start.run(route, false)} disabled={start.pending} data-testid="bootstrap-start">
+              Set up Python environment
+            </button>
+            <button type="button" className="secondary" onClick={() => void start.run(route, true)} disabled={start.pending}>
+              Rebuild from scratch
+            </button>
+          </div>
+          <h3>Packages: installed vs pinned</h3>
+          <Packages report={report} />
+          <h3>Resources</h3>
+          <section className="summary-grid">
+            {report.disk.map((d) => (
+              <div key={d.label} className="wide">
+                <span className="k">Free disk ({d.label})</span>
+                <span className="v">{d.freeBytes === null ? 'unknown' : `${formatBytes(d.freeBytes)} of ${formatBytes(d.totalBytes ?? 0)}`} <span className="mono muted">{d.path}</span></span>
+              </div>
+            ))}
+            <div><span className="k">RAM</span><span className="v">{formatBytes(report.memory.totalBytes)} ({formatBytes(report.memory.availableBytes)} available)</span></div>
+            <div><span className="k">CPU</span><span className="v">{report.cpu.cores} × {report.cpu.model}</span></div>
+            <div><span className="k">Runtime</span><span className="v">Node {report.runtime.node}{report.runtime.electron ? `, Electron ${report.runtime.electron}` : ''}</span></div>
+          </section>
+        </>
+      ) : doctor.loading ? (
+        <p className="muted">Checking Python and packages…</p>
+      ) : null}
+    </section>
+  );
+}
 
 export function EnvironmentPage() {
-  const info = useCall('app.info', {});
-  if (info.error) return <div className="page"><ErrorBox error={info.error} /></div>;
-  if (!info.data) return <div className="page muted">Loading…</div>;
-  const { host } = info.data;
   return (
     <div className="page" data-testid="environment-page">
       <header className="page-header">
         <h1>Environment</h1>
       </header>
-      <section className="card">
-        <h2>Host</h2>
-        <section className="summary-grid">
-          <div><span className="k">Machine</span><span className="v">{host.hostname}</span></div>
-          <div><span className="k">System</span><span className="v">{host.platform} {host.release} ({host.arch})</span></div>
-          <div><span className="k">CPU</span><span className="v">{host.cpuCount} × {host.cpuModel}</span></div>
-          <div><span className="k">RAM</span><span className="v">{formatBytes(host.totalMemBytes)} total, {formatBytes(info.data.availableMemBytes)} available</span></div>
-          <div><span className="k">Node</span><span className="v">{host.nodeVersion}</span></div>
-          <div><span className="k">App</span><span className="v">{info.data.appVersion} ({info.data.mode === 'electron' ? 'desktop' : 'serve mode'})</span></div>
-          <div className="wide"><span className="k">Data directory</span><span className="v mono">{info.data.dataDir}</span></div>
-          <div className="wide"><span className="k">History database</span><span className="v mono">{info.data.databaseFile}</span></div>
-        </section>
-      </section>
+      <DoctorCard />
+      <HostCard />
     </div>
   );
 }

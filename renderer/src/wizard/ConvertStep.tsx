@@ -1,57 +1,130 @@
 /**
- * Step 3: conversion to .tflite with the AI Edge Torch / LiteRT Torch
- * generative converter. Every choice explained for a first-time user.
+ * Step 3: conversion with the AI Edge Torch / LiteRT Torch generative
+ * converter. Every choice is explained for a first-time user (route, context
+ * length with its predicted memory, prefill lengths, quantization with its
+ * size and quality effect), options a route does not have are hidden rather
+ * than silently ignored, and the exact converter command is shown, ready to
+ * copy, so the run can be reproduced by hand.
  */
+import { converterCommand, matchExampleBuilder } from '../../../main/common/converterSupport';
+import { formatBytes } from '../../../main/common/format';
+import { ConvertParams, EXPORT_HF_RECIPES, type ConvertRoute, type Quantization } from '../../../main/common/stages/convert';
+import { useCall } from '../api/hooks';
 import { Field } from '../components/common';
 import { PathField } from '../components/PathField';
+import { ContextLengthPicker } from './ContextLengthPicker';
 import { derivedPaths, type StepProps } from './draft';
-import type { Quantization } from '../../../main/common/stages/convert';
 
 export const QUANTIZATION_HELP: Record<Quantization, string> = {
-  dynamic_int8: 'int8 weights, float activations (default). ~¼ of fp32 size, small quality loss.',
-  weight_only_int8: 'int8 weights dequantized at run time. Same size as dynamic int8, slower, slightly closer to float.',
-  fp16: 'half-precision weights. ~½ of fp32 size, near-lossless.',
-  dynamic_int4_block32: 'int4 weights in blocks of 32. ~⅛ of fp32 size, noticeable quality loss on small models.',
-  dynamic_int4_block128: 'int4 weights in blocks of 128. Smallest, most quality loss.',
-  none: 'float32 weights. Largest file and most conversion memory; reference quality.',
+  dynamic_int8: 'int8 weights, float activations (the default, used in the field report). About ¼ of the float32 size; a small quality loss.',
+  weight_only_int8: 'int8 weights turned back into floats while running. Same size as dynamic int8, slower, slightly closer to the original.',
+  fp16: 'half-precision weights. About ½ of the float32 size; nearly lossless. Example route only.',
+  dynamic_int4_block32: 'int4 weights in blocks of 32. About ⅛ of the float32 size; a noticeable quality loss on small (≤ 3B) models.',
+  dynamic_int4_block128: 'int4 weights in blocks of 128. The smallest file and the largest quality loss. Example route only.',
+  none: 'float32 weights. The largest file and the most conversion memory; reference quality, useful to rule quantization out when output looks wrong.',
 };
 
-const CONTEXTS = [512, 1024, 2048, 4096, 8192, 16384, 32768];
+/** Bytes per weight after each quantization, for the size estimate. */
+const BYTES_PER_WEIGHT: Record<Quantization, number> = {
+  none: 4,
+  fp16: 2,
+  dynamic_int8: 1,
+  weight_only_int8: 1,
+  dynamic_int4_block32: 0.5625,
+  dynamic_int4_block128: 0.53,
+};
+
+const ROUTES: Record<ConvertRoute, { title: string; help: string }> = {
+  example: {
+    title: 'Example builders → .tflite (AI Edge Torch 0.7)',
+    help: 'The converter’s hand-written model definitions for Qwen, Llama, Gemma and Phi sizes. Produces a .tflite that the packaging step bundles into a .litertlm. The route the field report used.',
+  },
+  export_hf: {
+    title: 'export_hf → .litertlm (LiteRT Torch 0.10)',
+    help: 'Loads the folder with transformers, so any causal LM of a supported family and size converts; writes the .litertlm bundle itself and offers a lower-memory “lightweight” conversion.',
+  },
+};
 
 export function ConvertStep({ draft, update }: StepProps) {
   const paths = derivedPaths(draft);
+  const c = draft.convert;
   const set = (patch: Partial<typeof draft.convert>) => update((d) => ({ ...d, convert: { ...d.convert, ...patch } }));
+  // The merge output does not exist yet: the base folder has the same config.
+  const configDir = draft.modelDir.trim();
+  const intake = useCall('intake.inspect', configDir ? { modelDir: configDir, route: c.route } : null);
+  const model = intake.data?.model ?? null;
+  const quantChoices = (Object.keys(QUANTIZATION_HELP) as Quantization[]).filter((q) => c.route === 'example' || q in EXPORT_HF_RECIPES);
+
+  const params = ConvertParams.safeParse({
+    modelDir: paths.convertInput || '/path/to/model',
+    outDir: paths.convertOut || '/path/to/output',
+    route: c.route,
+    kvCacheMaxLen: c.kvCacheMaxLen,
+    prefillSeqLens: c.prefillSeqLens,
+    quantize: c.quantize,
+    outputNamePrefix: paths.prefix,
+    lightweightConversion: c.route === 'export_hf' && c.lightweightConversion,
+    maskAsInput: c.route === 'example' && c.maskAsInput,
+  });
+  const match = model ? matchExampleBuilder({ architectures: model.architecture ? [model.architecture] : [], ...model.dims }) : null;
+  let command: string | null = null;
+  let commandProblem: string | null = null;
+  if (!params.success) commandProblem = params.error.issues.map((i) => i.message).join(' ');
+  else if (c.route === 'example' && !match) commandProblem = 'Choose the model in step 1 to see the command (the model size comes from its config.json).';
+  else if (c.route === 'example' && match && !match.ok) commandProblem = `${match.message} Switch to export_hf.`;
+  else command = converterCommand(params.data, match?.ok ? match.builder : null);
+
+  const weights = model?.parameterCount ?? model?.parameterCountFromConfig ?? null;
   return (
     <div className="step" data-testid="step-convert">
       <h2>Conversion</h2>
       <label className="check">
-        <input type="checkbox" checked={draft.convert.enabled} onChange={(event) => set({ enabled: event.target.checked })} />
-        Convert to .tflite
+        <input type="checkbox" checked={c.enabled} onChange={(event) => set({ enabled: event.target.checked })} />
+        Convert the model for LiteRT
       </label>
       <p className="muted">Input: {paths.convertInput || '—'}</p>
-      <PathField label="Output folder" kind="folder" value={draft.convert.outDir} placeholder={paths.convertOut} onChange={(outDir) => set({ outDir })} />
-      <Field label="Context length (KV cache)" help="The longest prompt + answer the converted model can hold. Conversion memory grows quickly with it.">
-        <select value={draft.convert.kvCacheMaxLen} onChange={(event) => set({ kvCacheMaxLen: Number(event.target.value) })} data-testid="kv-select">
-          {CONTEXTS.map((kv) => (
-            <option key={kv} value={kv}>
-              {kv.toLocaleString()}
+      <Field label="Route" help={ROUTES[c.route].help}>
+        <select
+          value={c.route}
+          onChange={(event) => {
+            const route = event.target.value as ConvertRoute;
+            set({ route, ...(route === 'export_hf' && !(c.quantize in EXPORT_HF_RECIPES) ? { quantize: 'dynamic_int8' as const } : {}) });
+          }}
+          data-testid="route-select"
+        >
+          {(Object.keys(ROUTES) as ConvertRoute[]).map((route) => (
+            <option key={route} value={route}>
+              {ROUTES[route].title}
             </option>
           ))}
         </select>
       </Field>
-      <Field label="Quantization" help={QUANTIZATION_HELP[draft.convert.quantize]}>
-        <select value={draft.convert.quantize} onChange={(event) => set({ quantize: event.target.value as Quantization })}>
-          {Object.keys(QUANTIZATION_HELP).map((q) => (
-            <option key={q} value={q}>
-              {q}
-            </option>
-          ))}
-        </select>
+      {model && !model.support[c.route].supported ? <p className="warn-text">{model.support[c.route].message}</p> : null}
+      <PathField label="Output folder" kind="folder" value={c.outDir} placeholder={paths.convertOut} onChange={(outDir) => set({ outDir })} />
+      <Field
+        label="Context length (KV cache)"
+        help="The most tokens — prompt plus answer — the converted model can hold in one conversation. It is fixed at conversion: the phone cannot go beyond it, and conversion memory grows quickly with it."
+      >
+        <ContextLengthPicker
+          modelDir={configDir}
+          route={c.route}
+          quantize={c.quantize}
+          prefillSeqLens={c.prefillSeqLens}
+          lightweightConversion={c.route === 'export_hf' && c.lightweightConversion}
+          maskAsInput={c.route === 'example' && c.maskAsInput}
+          value={c.kvCacheMaxLen}
+          onChange={(kvCacheMaxLen) => set({ kvCacheMaxLen })}
+          overrideAllowed={draft.allowPredictedOom}
+        />
       </Field>
-      <Field label="Prefill lengths" help="Each prompt-processing length becomes its own signature in the model; prompts are processed in chunks of these sizes.">
+      <Field
+        label="Prefill lengths"
+        help="Before answering, the model reads the prompt in chunks (“prefill”). Each length here becomes one fixed-size entry point in the converted model; a prompt uses the smallest that fits, padded. More lengths cost conversion time and memory; the longest must not exceed the context length. The converter’s default is 8, 64, 128, 256, 512, 1024."
+      >
         <input
           type="text"
-          value={draft.convert.prefillSeqLens.join(', ')}
+          value={c.prefillSeqLens.join(', ')}
+          data-testid="prefill-input"
           onChange={(event) =>
             set({
               prefillSeqLens: event.target.value
@@ -61,6 +134,43 @@ export function ConvertStep({ draft, update }: StepProps) {
             })
           }
         />
+      </Field>
+      <Field label="Quantization" help={QUANTIZATION_HELP[c.quantize]}>
+        <select value={c.quantize} onChange={(event) => set({ quantize: event.target.value as Quantization })} data-testid="quant-select">
+          {quantChoices.map((q) => (
+            <option key={q} value={q}>
+              {q}
+              {weights ? ` — about ${formatBytes(weights * BYTES_PER_WEIGHT[q])}` : ''}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {c.route === 'export_hf' ? (
+        <label className="check">
+          <input type="checkbox" checked={c.lightweightConversion} onChange={(event) => set({ lightweightConversion: event.target.checked })} data-testid="lightweight" />
+          Lightweight conversion (experimental): the converter’s lower-memory path; may not work for every model.
+        </label>
+      ) : (
+        <label className="check">
+          <input type="checkbox" checked={c.maskAsInput} onChange={(event) => set({ maskAsInput: event.target.checked })} data-testid="mask-as-input" />
+          Mask as input: the runtime passes the attention mask instead of the model holding a context × context mask. Saves memory at long contexts; the runtime must support it.
+        </label>
+      )}
+      <Field label="Equivalent converter command" help="What this stage runs, as a command you can run by hand in the same Python environment. It is also recorded next to the output (.convert.json).">
+        {command ? (
+          <div className="actions">
+            <pre className="plan-json" data-testid="convert-command" style={{ whiteSpace: 'pre-wrap', flex: 1, margin: 0 }}>
+              {command}
+            </pre>
+            <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(command ?? '')} data-testid="copy-command">
+              Copy
+            </button>
+          </div>
+        ) : (
+          <p className="warn-text" data-testid="convert-command-problem">
+            {commandProblem}
+          </p>
+        )}
       </Field>
     </div>
   );
