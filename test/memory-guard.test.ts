@@ -112,7 +112,11 @@ describe('memory guard through the runner', () => {
     // Samples were stored with the run and show the growth.
     const samples = history.memorySamples(runId);
     expect(samples.length).toBeGreaterThanOrEqual(3);
-    expect(Math.max(...samples.map((s) => s.treeRss))).toBe(details.peakTreeRssBytes);
+    // Sampling goes on while the tree is being killed, so later samples may exceed the figure at the stop,
+    // but never approach what the processes would have reached.
+    const sampledPeak = Math.max(...samples.map((s) => s.treeRss));
+    expect(sampledPeak).toBeGreaterThanOrEqual(details.peakTreeRssBytes);
+    expect(sampledPeak).toBeLessThan(1.5e9);
     expect(samples.every((s) => s.stageId === stage.id)).toBe(true);
 
     // The guard's message is in the stage's log.

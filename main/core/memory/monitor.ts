@@ -49,7 +49,8 @@ class MemoryMonitor implements StageMonitor {
     private readonly deps: MemoryMonitorDeps,
   ) {
     const memory = ctx.settings.memory;
-    this.guard = new MemoryGuard(thresholdsFromSettings(memory, deps.treeRssLimitBytes ?? null), deps.hostOverride ?? null);
+    // Samples reach the guard with the host override already applied (onSample).
+    this.guard = new MemoryGuard(thresholdsFromSettings(memory, deps.treeRssLimitBytes ?? null));
     if (ctx.stage.kind === 'convert') void this.loadFacts(ctx.stage.params.modelDir);
     this.sampler = startSampler({
       pid: ctx.pid,
@@ -76,8 +77,10 @@ class MemoryMonitor implements StageMonitor {
     }
   }
 
-  private onSample(sample: MemorySample): void {
+  private onSample(raw: MemorySample): void {
     if (this.disposed) return;
+    // Under a simulated host, store what the guard judges, so the chart shows the figures it acted on.
+    const sample = effectiveSample(raw, this.deps.hostOverride ?? null);
     this.firstSample ??= sample;
     this.ctx.recordSample(sample);
     const decision = this.guard.observe(sample);
@@ -116,7 +119,7 @@ class MemoryMonitor implements StageMonitor {
       const current = estimateConversion(this.facts, options, calibration);
       if (current.ok) details.estimate = { peakBytes: current.peakBytes, durationSec: current.durationSec, peakPhase: current.peakPhase };
       // What a fresh attempt could use: what was available when this stage started, plus what it held then.
-      const start = effectiveSample(this.firstSample ?? sample, this.deps.hostOverride ?? null);
+      const start = this.firstSample ?? sample;
       const host = { totalBytes: stop.figures.totalBytes, availableBytes: start.sysAvailable + start.treeRss };
       details.suggestions = suggestAlternatives(this.facts, options, host, calibration, t.stopUsedFraction);
     }
