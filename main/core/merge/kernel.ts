@@ -1,7 +1,7 @@
 /**
  * The arithmetic of one LoRA update, row by row, as PyTorch performs PEFT's
- * merge on CPU: the delta P·Q is formed in float32 (the SIMD kernel in
- * simdKernel.ts), multiplied by the scaling as a float32, added to the weight
+ * merge on CPU: the delta P·Q is formed in float32 (the SIMD kernels in
+ * simdKernel.ts; BF16 rows are updated there too), multiplied by the scaling as a float32, added to the weight
  * upcast to float32, and the float32 sum is rounded back to the weight's dtype
  * (BF16 round-to-nearest-even, F16 IEEE).
  *
@@ -60,15 +60,16 @@ export function applyLoraRows(task: LoraRowsTask): void {
   const qBytes = rank * colsPadded * 4;
   const pOffset = qBytes;
   const accOffset = pOffset + count * rank * 4;
-  k.ensure(accOffset + colsPadded * 4);
+  const rowOffset = accOffset + colsPadded * 4;
+  k.ensure(rowOffset + colsPadded * 2);
   const memory = k.memory.buffer;
   new Float32Array(memory, 0, rank * colsPadded).set(new Float32Array(task.q, 0, rank * colsPadded));
   new Float32Array(memory, pOffset, count * rank).set(new Float32Array(task.p, rowStart * rank * 4, count * rank));
   const acc = new Float32Array(memory, accOffset, colsPadded);
+  const wasmRow = new Uint16Array(memory, rowOffset, cols);
 
   const scale = Math.fround(task.scale);
   const row32 = new Float32Array(cols);
-  const rowBits = new Uint32Array(row32.buffer);
   const halves = dtype === 'F32' ? undefined : new Uint16Array(task.weight, 0, rows * cols);
   const floats = dtype === 'F32' ? new Float32Array(task.weight, 0, rows * cols) : undefined;
   for (let i = rowStart; i < rowEnd; i++) {
@@ -78,14 +79,11 @@ export function applyLoraRows(task: LoraRowsTask): void {
     if (floats) {
       for (let j = 0; j < cols; j++) floats[base + j] = floats[base + j]! + Math.fround(acc[j]! * scale);
     } else if (dtype === 'BF16') {
+      // Widen, add, round to nearest even (NaN → 0x7FC0) and narrow in SIMD, on a copy of the row.
       const h = halves!;
-      for (let j = 0; j < cols; j++) rowBits[j] = h[base + j]! << 16;
-      for (let j = 0; j < cols; j++) row32[j] = row32[j]! + Math.fround(acc[j]! * scale);
-      for (let j = 0; j < cols; j++) {
-        const x = rowBits[j]!;
-        // round to nearest even; every NaN becomes 0x7FC0 as in c10::BFloat16
-        h[base + j] = (x & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : (x + (((x >>> 16) & 1) + 0x7fff)) >>> 16;
-      }
+      wasmRow.set(h.subarray(base, base + cols));
+      k.bf16Row(accOffset, rowOffset, colsPadded, scale);
+      h.set(wasmRow, base);
     } else {
       const h = halves!;
       for (let j = 0; j < cols; j++) row32[j] = f16ToF32(h[base + j]!) + Math.fround(acc[j]! * scale);

@@ -2,10 +2,10 @@
  * The streaming LoRA merge: base model + PEFT adapter → merged model folder,
  * one tensor in flight. For each base tensor in file order it reads the bytes,
  * applies the planned change (LoRA update in worker threads, replacement,
- * bias), and appends the result to the output shard being written; tensors
- * that do not change are copied in bounded chunks. Peak memory is about the
- * largest updated tensor plus its factors plus a constant, whatever the model
- * size. The output appears under its final name only once complete and (by
+ * bias), and appends the result to the output shard being written, the write
+ * overlapping the next tensor's work; tensors that do not change are copied in
+ * bounded chunks. Peak memory is about twice the largest updated tensor plus
+ * its factors plus a constant, whatever the model size. The output appears under its final name only once complete and (by
  * default) verified; see outputFolder.ts and docs/merge.md.
  */
 import { readFile } from 'node:fs/promises';
@@ -142,6 +142,8 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
     base.tensors.map((t) => ({ name: t.entry.name, dtype: t.entry.dtype, shape: t.entry.shape, byteLength: t.entry.byteLength })),
     { maxShardBytes: options.shardSizeMiB * 1024 * 1024, metadata: base.files[0]?.metadata ?? null },
   );
+  // Writes run behind the computation: tensor n is written while tensor n+1 is read and computed.
+  const queue = new WriteQueue(writer);
   try {
     pool = LoraWorkerPool.start(options.threads, options.workerScript);
     log('info', `Merging ${plan.touched} of ${base.tensors.length} tensors (${plan.modules.length} LoRA modules) with ${pool.size} worker thread(s) into ${writer.shards.length} shard(s).`);
@@ -165,33 +167,36 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
       });
     };
     report('plan');
-    const scratch = new ScratchBuffers();
+    const buffers = new DoubleBuffers();
     for (const tensorPlan of plan.tensors) {
       check();
+      const entry = tensorPlan.base.entry;
       if (tensorPlan.lora) {
-        await writer.write(tensorPlan.name, await applyLora(tensorPlan, reader, pool, scratch));
+        const slot = await buffers.weightSlot(entry.byteLength);
+        const bytes = await applyLora(tensorPlan, reader, pool, slot.buffer);
+        slot.release(queue.write(tensorPlan.name, bytes));
       } else if (tensorPlan.replaceWith || tensorPlan.loraBias) {
-        await writer.write(tensorPlan.name, await replaceOrAddBias(tensorPlan, reader));
+        queue.write(tensorPlan.name, await replaceOrAddBias(tensorPlan, reader));
       } else {
-        const entry = tensorPlan.base.entry;
-        if (entry.byteLength === 0) await writer.write(tensorPlan.name, new Uint8Array(0));
+        if (entry.byteLength === 0) queue.write(tensorPlan.name, new Uint8Array(0));
         for (let offset = 0; offset < entry.byteLength; offset += COPY_CHUNK_BYTES) {
           check();
           const length = Math.min(COPY_CHUNK_BYTES, entry.byteLength - offset);
-          const chunk = await reader.readRange(tensorPlan.base.file, entry, scratch.copyBuffer(length), offset, length);
-          await writer.write(tensorPlan.name, chunk);
+          const slot = await buffers.copySlot(length);
+          const chunk = await reader.readRange(tensorPlan.base.file, entry, slot.bytes, offset, length);
+          slot.release(queue.write(tensorPlan.name, chunk));
           bytesDone += length;
           if (offset + length < entry.byteLength) report('merge', tensorPlan.name);
         }
       }
-      if (tensorPlan.lora || tensorPlan.replaceWith || tensorPlan.loraBias) bytesDone += tensorPlan.base.entry.byteLength;
+      if (tensorPlan.lora || tensorPlan.replaceWith || tensorPlan.loraBias) bytesDone += entry.byteLength;
       tensorsDone += 1;
       report('merge', tensorPlan.name);
     }
+    await queue.drain();
     const mergeSeconds = (Date.now() - mergeStart) / 1000;
     await pool.close();
     pool = undefined;
-    scratch.release();
     const files = await writer.finish();
     check();
     report('copy');
@@ -229,6 +234,7 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
     };
   } catch (error) {
     await pool?.close().catch(() => undefined);
+    await queue.drain().catch(() => undefined);
     await writer.abort().catch(() => undefined);
     await removePartialDir(partial).catch(() => undefined);
     throw error;
@@ -284,24 +290,67 @@ function summariseScales(plan: MergePlan): MergeResult['scales'] {
   return [...groups.values()];
 }
 
-/** Reusable buffers, sized to the largest tensor seen, so memory does not churn. */
-class ScratchBuffers {
-  private weight: SharedArrayBuffer | undefined;
-  private copy: Uint8Array | undefined;
+/** Serialises writes in plan order without making the caller wait for each one. */
+class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown;
 
-  weightBuffer(bytes: number): SharedArrayBuffer {
-    if (!this.weight || this.weight.byteLength < bytes) this.weight = new SharedArrayBuffer(bytes);
-    return this.weight;
+  constructor(private readonly writer: SafetensorsModelWriter) {}
+
+  /** Queues a write; the returned promise settles when it is on disk (or failed). */
+  write(name: string, bytes: Uint8Array): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const done = this.tail.then(() => this.writer.write(name, bytes));
+    this.tail = done.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    return done.catch(() => undefined);
   }
 
-  copyBuffer(bytes: number): Uint8Array {
-    if (!this.copy || this.copy.byteLength < bytes) this.copy = new Uint8Array(Math.max(bytes, Math.min(COPY_CHUNK_BYTES, 1 << 20)));
-    return this.copy;
+  /** Waits for every queued write; throws the first write error. */
+  async drain(): Promise<void> {
+    await this.tail;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+interface Slot<T> {
+  buffer: T;
+  /** Hands the buffer back once `written` settles. */
+  release(written: Promise<void>): void;
+}
+
+/**
+ * Two buffers per kind, used in turn: one is being written out while the next
+ * tensor is read and computed into the other. Memory stays at twice the
+ * largest updated tensor (plus two copy chunks), whatever the model size.
+ */
+class DoubleBuffers {
+  private readonly weights: { buffer: SharedArrayBuffer | undefined; busy: Promise<void> }[] = [
+    { buffer: undefined, busy: Promise.resolve() },
+    { buffer: undefined, busy: Promise.resolve() },
+  ];
+  private readonly copies: { buffer: Uint8Array | undefined; busy: Promise<void> }[] = [
+    { buffer: undefined, busy: Promise.resolve() },
+    { buffer: undefined, busy: Promise.resolve() },
+  ];
+  private nextWeight = 0;
+  private nextCopy = 0;
+
+  async weightSlot(bytes: number): Promise<Slot<SharedArrayBuffer>> {
+    const slot = this.weights[this.nextWeight]!;
+    this.nextWeight = 1 - this.nextWeight;
+    await slot.busy;
+    if (!slot.buffer || slot.buffer.byteLength < bytes) slot.buffer = new SharedArrayBuffer(bytes);
+    return { buffer: slot.buffer, release: (written) => void (slot.busy = written) };
   }
 
-  release(): void {
-    this.weight = undefined;
-    this.copy = undefined;
+  async copySlot(bytes: number): Promise<Slot<Uint8Array> & { bytes: Uint8Array }> {
+    const slot = this.copies[this.nextCopy]!;
+    this.nextCopy = 1 - this.nextCopy;
+    await slot.busy;
+    if (!slot.buffer || slot.buffer.byteLength < bytes) slot.buffer = new Uint8Array(Math.max(bytes, 1 << 20));
+    return { buffer: slot.buffer, bytes: slot.buffer, release: (written) => void (slot.busy = written) };
   }
 }
 
@@ -312,11 +361,10 @@ async function readFactor(reader: SafetensorsReader, ref: AdapterTensorRef): Pro
   return out;
 }
 
-async function applyLora(plan: TensorPlan, reader: SafetensorsReader, pool: LoraWorkerPool, scratch: ScratchBuffers): Promise<Uint8Array> {
+async function applyLora(plan: TensorPlan, reader: SafetensorsReader, pool: LoraWorkerPool, weight: SharedArrayBuffer): Promise<Uint8Array> {
   const lora = plan.lora!;
   const entry = plan.base.entry;
   const [rows, cols] = entry.shape as [number, number];
-  const weight = scratch.weightBuffer(entry.byteLength);
   const bytes = await reader.readRange(plan.base.file, entry, new Uint8Array(weight, 0, entry.byteLength));
   const a = await readFactor(reader, lora.a); // r × in
   const b = await readFactor(reader, lora.b); // out × r

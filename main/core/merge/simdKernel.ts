@@ -1,6 +1,8 @@
 /**
- * The inner product of the merge, acc[0..cols) = Σₖ p[k] · Q[k, 0..cols), as a
- * tiny hand-assembled WebAssembly SIMD function (f32x4, two ranks per pass).
+ * The inner loops of the merge as two tiny hand-assembled WebAssembly SIMD
+ * functions: the product row acc[0..cols) = Σₖ p[k] · Q[k, 0..cols) (f32x4, two
+ * ranks per pass) and the BF16 row update (widen, add, round to nearest even,
+ * narrow).
  * Plain JavaScript reaches under 1 GMAC/s here; this runs several times faster
  * on the same core, which is what lets a streaming merge keep up with the disk.
  * The bytes are spelled out below (no toolchain needed to build or audit them);
@@ -14,9 +16,13 @@ const op = {
   f32Load: 0x2a, i32Const: 0x41, i32GeU: 0x4f, i32Add: 0x6a, i32Mul: 0x6c, i32Shl: 0x74,
 } as const;
 const simd = {
-  v128Load: [SIMD, 0x00], v128Store: [SIMD, 0x0b], f32x4Splat: [SIMD, 0x13],
+  v128Load: [SIMD, 0x00], v128Load16x4U: [SIMD, 0x04], v128Store: [SIMD, 0x0b], v128Store64Lane: [SIMD, 0x5b],
+  i32x4Splat: [SIMD, 0x11], f32x4Splat: [SIMD, 0x13], f32x4Ne: [SIMD, 0x42],
+  v128And: [SIMD, 0x4e], v128Bitselect: [SIMD, 0x52], i16x8NarrowI32x4U: [SIMD, 0x86, 0x01],
+  i32x4Shl: [SIMD, 0xab, 0x01], i32x4ShrU: [SIMD, 0xad, 0x01], i32x4Add: [SIMD, 0xae, 0x01],
   f32x4Add: [SIMD, 0xe4, 0x01], f32x4Mul: [SIMD, 0xe6, 0x01],
 } as const;
+const F32 = 0x7d;
 const I32 = 0x7f;
 const V128 = 0x7b;
 const EMPTY_BLOCK = 0x40;
@@ -30,6 +36,18 @@ function uleb(value: number): number[] {
     out.push(byte);
   } while (value !== 0);
   return out;
+}
+
+/** Signed LEB128 (i32.const immediates). */
+function sleb(value: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
 }
 
 function section(id: number, body: number[]): number[] {
@@ -50,7 +68,7 @@ function kernelBody(): number[] {
   const [K, JB, Q0, Q1, COLS_BYTES, PK0, PK1] = [5, 6, 7, 8, 9, 10, 11];
   const get = (i: number) => [op.localGet, i];
   const set = (i: number) => [op.localSet, i];
-  const i32 = (v: number) => [op.i32Const, ...uleb(v)]; // small non-negative constants only (uleb == sleb below 64)
+  const i32 = (v: number) => [op.i32Const, ...sleb(v)];
   const mem = [0x00, 0x00]; // align 1, offset 0: the hint never traps
   const splatP = (extra: number) => [...get(P), ...get(K), ...i32(2), op.i32Shl, op.i32Add, op.f32Load, 0x02, extra * 4, ...simd.f32x4Splat];
   const code = [
@@ -90,14 +108,62 @@ function kernelBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/**
+ * bf16row(acc, w, cols, scale): w[j] ← bf16(f32(w[j]) + acc[j]·scale) for a row
+ * of cols (a multiple of 4) BF16 values at w, rounding to nearest even and
+ * turning NaN into 0x7FC0, as c10::BFloat16 does.
+ */
+function bf16RowBody(): number[] {
+  const [ACC, W, COLS, SCALE] = [0, 1, 2, 3];
+  const [J, SCALE4, SUM, BITS, NAN_MASK] = [4, 5, 6, 7, 8];
+  const get = (i: number) => [op.localGet, i];
+  const set = (i: number) => [op.localSet, i];
+  const i32 = (v: number) => [op.i32Const, ...sleb(v)];
+  const mem = [0x00, 0x00];
+  const code = [
+    ...get(SCALE), ...simd.f32x4Splat, ...set(SCALE4),
+    ...i32(0), ...set(J),
+    op.block, EMPTY_BLOCK,
+    op.loop, EMPTY_BLOCK,
+    ...get(J), ...get(COLS), op.i32GeU, op.brIf, 1,
+    // sum = f32(w[j..j+4]) + acc[j..j+4] · scale
+    ...get(W), ...get(J), ...i32(1), op.i32Shl, op.i32Add, ...simd.v128Load16x4U, ...mem,
+    ...i32(16), ...simd.i32x4Shl,
+    ...get(ACC), ...get(J), ...i32(2), op.i32Shl, op.i32Add, ...simd.v128Load, ...mem,
+    ...get(SCALE4), ...simd.f32x4Mul,
+    ...simd.f32x4Add, ...set(SUM),
+    // NaN lanes
+    ...get(SUM), ...get(SUM), ...simd.f32x4Ne, ...set(NAN_MASK),
+    // round to nearest even: (x + 0x7fff + ((x >> 16) & 1)) >> 16
+    ...get(SUM),
+    ...get(SUM), ...i32(16), ...simd.i32x4ShrU, ...i32(1), ...simd.i32x4Splat, ...simd.v128And,
+    ...i32(0x7fff), ...simd.i32x4Splat, ...simd.i32x4Add,
+    ...simd.i32x4Add,
+    ...i32(16), ...simd.i32x4ShrU, ...set(BITS),
+    // select 0x7fc0 where NaN, narrow to u16 and store the four values
+    ...get(W), ...get(J), ...i32(1), op.i32Shl, op.i32Add,
+    ...i32(0x7fc0), ...simd.i32x4Splat, ...get(BITS), ...get(NAN_MASK), ...simd.v128Bitselect,
+    ...get(BITS), ...simd.i16x8NarrowI32x4U,
+    ...simd.v128Store64Lane, ...mem, 0x00,
+    ...get(J), ...i32(4), op.i32Add, ...set(J),
+    op.br, 0,
+    op.end,
+    op.end,
+    op.end,
+  ];
+  const locals = [0x02, ...uleb(1), I32, ...uleb(4), V128];
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00]),
-    ...section(3, [0x01, 0x00]),
+    ...section(1, [0x02, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00, 0x60, 0x04, I32, I32, I32, F32, 0x00]),
+    ...section(3, [0x02, 0x00, 0x01]),
     ...section(5, [0x01, 0x00, 0x01]), // one memory, min 1 page, grown on demand
-    ...section(7, [0x02, ...name('kernel'), 0x00, 0x00, ...name('memory'), 0x02, 0x00]),
-    ...section(10, [0x01, ...kernelBody()]),
+    ...section(7, [0x03, ...name('kernel'), 0x00, 0x00, ...name('bf16row'), 0x00, 0x01, ...name('memory'), 0x02, 0x00]),
+    ...section(10, [0x02, ...kernelBody(), ...bf16RowBody()]),
   ];
   return new Uint8Array(bytes);
 }
@@ -108,6 +174,8 @@ export interface RowKernel {
   /** Makes the memory at least `bytes` long. */
   ensure(bytes: number): void;
   run(pOffset: number, qOffset: number, accOffset: number, rank: number, cols: number): void;
+  /** BF16 row update in place at wOffset (cols a multiple of 4). */
+  bf16Row(accOffset: number, wOffset: number, cols: number, scale: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -129,5 +197,6 @@ export function createRowKernel(): RowKernel | null {
       if (missing > 0) memory.grow(Math.ceil(missing / 65536));
     },
     run: kernel,
+    bf16Row: instance.exports.bf16row as (acc: number, w: number, cols: number, scale: number) => void,
   };
 }
