@@ -4,6 +4,7 @@
  */
 import type { ComponentType } from 'react';
 import type { Route } from '../router';
+import { InspectPage } from './InspectPage';
 
 export interface ExtraPage {
   path: string;
@@ -11,4 +12,4 @@ export interface ExtraPage {
   component: ComponentType<{ route: Route }>;
 }
 
-export const extraPages: ExtraPage[] = [];
+export const extraPages: ExtraPage[] = [{ path: 'inspect', label: 'Inspect', component: InspectPage }];
