@@ -13,6 +13,8 @@ export function bootstrapCommandLine(params: BootstrapParams, ctx: { python: str
   const args = [pythonEnvPath('bootstrap.py'), '--params', ctx.paramsFile, '--data-dir', ctx.dataDir, '--route', params.route];
   if (params.rebuild) args.push('--rebuild');
   if (params.pythonPath) args.push('--python', params.pythonPath);
+  if (params.indexUrl) args.push('--index-url', params.indexUrl);
+  if (params.extraIndexUrl) args.push('--extra-index-url', params.extraIndexUrl);
   return { file: ctx.python, args, env: { ...PYTHON_STAGE_ENV } };
 }
 
