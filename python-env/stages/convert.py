@@ -31,6 +31,7 @@ import inspect
 import json
 import os
 import shlex
+import shutil
 import struct
 import sys
 import time
@@ -362,10 +363,7 @@ def estimate_output_bytes(config: Dict[str, Any], checkpoint_bytes: int, quantiz
 
 def check_disk(out_dir: str, needed: int) -> None:
   os.makedirs(out_dir, exist_ok=True)
-  stat = os.statvfs(out_dir) if hasattr(os, "statvfs") else None
-  if stat is None:
-    return
-  free = stat.f_bavail * stat.f_frsize
+  free = shutil.disk_usage(out_dir).free
   # The converter also writes temporary files next to the output: keep a margin.
   if free < needed * 1.5:
     raise StageFailure(

@@ -174,6 +174,13 @@ class CheckpointTest(unittest.TestCase):
       convert.read_model_config(os.path.join(self.tmp.name, "nope"))
     self.assertEqual(ctx.exception.code, "model_not_found")
 
+  def test_disk_check(self):
+    convert.check_disk(self.tmp.name, 1)
+    with self.assertRaises(StageFailure) as ctx:
+      convert.check_disk(os.path.join(self.tmp.name, "new"), 1 << 60)
+    self.assertEqual(ctx.exception.code, "out_of_disk")
+    self.assertIn("GiB free", ctx.exception.message)
+
   def test_output_estimate(self):
     self.assertEqual(convert.estimate_output_bytes({"torch_dtype": "bfloat16"}, 3_000, "dynamic_int8"), 1_500)
     self.assertEqual(convert.estimate_output_bytes({"torch_dtype": "float32"}, 4_000, "none"), 4_000)
