@@ -100,7 +100,7 @@ describe('memory guard through the runner', () => {
     const stage = run.stages[0]!;
     expect(stage.status).toBe('stopped_by_guard');
     expect(stage.error?.code).toBe('stopped_by_memory_guard');
-    expect(stage.error?.message).toMatch(/Stopped by the memory guard: RAM in use stayed at \d+% of 1\.0 GB \(stop level 90%\)/);
+    expect(stage.error?.message).toMatch(/Stopped by the memory guard: RAM in use stayed at \d+% of 954 MiB \(stop level 90%\)/);
     const details = stage.error?.details as { peakTreeRssBytes: number; reasons: string[]; thresholds: { stopUsedFraction: number } };
     expect(details.reasons).toContain('used_fraction');
     expect(details.thresholds.stopUsedFraction).toBe(0.9);

@@ -4,7 +4,7 @@ import { MemorySettings } from '../../common/settings.js';
 import { MemoryGuard, thresholdsFromSettings } from './guard.js';
 import type { GuardDecision } from './guard.js';
 
-const GB = 1e9;
+const GB = 1024 ** 3;
 const MiB = 1024 * 1024;
 
 /** A 16 GB host where `used` GB are in use, the stage holding `tree` GB. */
@@ -28,8 +28,8 @@ describe('MemoryGuard', () => {
     expect(stop.reasons).toEqual(['used_fraction']);
     expect(stop.figures.peakTreeRss).toBe(7.5 * GB);
     expect(stop.figures.availableBytes).toBeCloseTo(1 * GB, -3);
-    expect(stop.message).toMatch(/94% of 16\.0 GB \(stop level 90%\)/);
-    expect(stop.message).toMatch(/7\.5 GB at peak/);
+    expect(stop.message).toMatch(/94% of 16\.0 GiB \(stop level 90%\)/);
+    expect(stop.message).toMatch(/7\.5 GiB at peak/);
   });
 
   it('stops once, then stays quiet', () => {

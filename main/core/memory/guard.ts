@@ -11,6 +11,7 @@
  *    under pressure is the freeze the guard exists to prevent), or the stage's
  *    tree RSS ≥ an explicit per-stage limit.
  */
+import { formatBytes } from '../../common/format.js';
 import type { MemorySample } from '../../common/memory.js';
 import type { MemorySettings } from '../../common/settings.js';
 
@@ -171,7 +172,7 @@ function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
 
+/** Binary units, like every other figure on the run page. */
 function gb(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  return `${Math.round(bytes / 1e6)} MB`;
+  return formatBytes(bytes);
 }

@@ -59,7 +59,7 @@ describe('createMemoryMonitor', () => {
     expect(logs.filter((l) => l.level === 'warn' && /warn level 75%/.test(l.text))).toHaveLength(1);
     expect(stops).toHaveLength(1);
     const { message, details } = stops[0]!;
-    expect(message).toMatch(/Stopped by the memory guard: RAM in use stayed at 9\d% of 16\.0 GB \(stop level 90%\)/);
+    expect(message).toMatch(/Stopped by the memory guard: RAM in use stayed at 9\d% of 14\.9 GiB \(stop level 90%\)/);
     expect(details).toMatchObject({ reasons: expect.arrayContaining(['used_fraction']), thresholds: { stopUsedFraction: 0.9, consecutiveSamples: 2 } });
     expect((details.estimate as { peakBytes: { expected: number } }).peakBytes.expected).toBeGreaterThan(30 * GB);
     const suggestions = details.suggestions as Suggestion[];

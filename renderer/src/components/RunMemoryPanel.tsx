@@ -90,25 +90,21 @@ export function FitBadge({ fit }: { fit: string }) {
   );
 }
 
+/** What would have fit, from the guard's stop details (the stop message itself is in the run's error banner). */
 function GuardStop({ stage }: { stage: StageRecord }) {
   const details = (stage.error?.details ?? {}) as { suggestions?: GuardSuggestion[] };
   const suggestions = details.suggestions ?? [];
+  if (suggestions.length === 0) return null;
   return (
-    <div className="error-box" data-testid="guard-stop">
-      <strong>Stopped by the memory guard</strong>
-      <p>{stage.error?.message}</p>
-      {suggestions.length > 0 ? (
-        <>
-          <p className="hint">What would fit instead:</p>
-          <ul className="guard-suggestions">
-            {suggestions.map((s) => (
-              <li key={`${s.kind}-${s.text}`} data-fit={s.fit}>
-                <FitBadge fit={s.fit} /> {s.text}
-              </li>
-            ))}
-          </ul>
-        </>
-      ) : null}
+    <div className="guard-suggestions" data-testid="guard-suggestions">
+      <strong>What would fit instead</strong>
+      <ul>
+        {suggestions.map((s) => (
+          <li key={`${s.kind}-${s.text}`} data-fit={s.fit}>
+            <FitBadge fit={s.fit} /> {s.text}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
