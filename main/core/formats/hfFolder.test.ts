@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HfFolderSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { GEMMA_LIKE_PIECES, sentencePieceModel } from '../../../test/support/sentencePieceModel.js';
 import { hfFolderFormat, readHfFolder, readHfTokenizerJson, tokenIdOf } from './hfFolder.js';
 import { probePath } from './reader.js';
 
@@ -144,6 +145,17 @@ describe('readHfFolder', () => {
     expect(summary.warnings.join('\n')).toMatch(/tokenizer\.json nor tokenizer\.model/);
     expect(summary.warnings.join('\n')).toMatch(/No chat template/);
     expect(summary.warnings.join('\n')).toMatch(/EOS id\(s\) 9/);
+  });
+
+  it('summarises a SentencePiece tokenizer.model when there is no tokenizer.json', async () => {
+    const dir = path.join(root, 'gemma-sp');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'tokenizer.model'), sentencePieceModel(GEMMA_LIKE_PIECES));
+    await writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<bos>', eos_token: '<eos>', add_bos_token: true }));
+    const summary = await readHfFolder(dir);
+    expect(summary.tokenizer).toMatchObject({ kind: 'sentencepiece', modelType: 'BPE', pieceCount: 8 });
+    expect(tokenIdOf(summary, '<end_of_turn>')).toBe(5);
+    expect(tokenIdOf(summary, '<bos>')).toBe(2);
   });
 
   it('reads a nested text_config (multimodal configs)', async () => {

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Builder } from 'flatbuffers';
 import type { Offset } from 'flatbuffers';
-import protobuf from 'protobufjs/minimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LitertlmSummary } from '../../common/formats.js';
+import { sentencePieceModel } from '../../../test/support/sentencePieceModel.js';
 import { decodeLlmMetadata, encodeLlmMetadata, shortestFloat32 } from './llmMetadata.js';
 import { readBundleTokenizerJson, readLitertlm, readLitertlmHeader, readLlmMetadata } from './litertlm.js';
 import { parseSentencePiece } from './sentencepiece.js';
@@ -197,13 +197,8 @@ describe('LlmMetadata', () => {
 
 describe('SentencePiece', () => {
   it('recognises a serialized model and lists its control pieces', () => {
-    const w = protobuf.Writer.create();
     const pieces: [string, number][] = [['<unk>', 2], ['<bos>', 3], ['<eos>', 3], ['▁hello', 1], ['<start_of_turn>', 4]];
-    for (const [piece, type] of pieces) {
-      w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(piece).uint32((2 << 3) | 5).float(0).uint32(3 << 3).int32(type).ldelim();
-    }
-    w.uint32((2 << 3) | 2).fork().uint32(3 << 3).int32(2).ldelim();
-    const summary = parseSentencePiece(w.finish(), 'test');
+    const summary = parseSentencePiece(sentencePieceModel(pieces), 'test');
     expect(summary).toMatchObject({
       kind: 'sentencepiece',
       modelType: 'BPE',

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../common/errors.js';
+import { GEMMA_LIKE_PIECES, sentencePieceModel } from '../../../test/support/sentencePieceModel.js';
 import { writeSyntheticTflite } from '../../../test/support/syntheticTflite.js';
 import { readBundleTokenizerJson, readLitertlm, readLitertlmHeader, readLlmMetadata, sectionStream } from '../formats/litertlm.js';
 import { readTflite } from '../formats/tflite.js';
@@ -188,6 +189,24 @@ describe('packageModel', () => {
     const result = await packageModel({ tflitePath, modelDir, outPath: out, metadata });
     expect(result.metadataSources).toEqual({});
     expect(await readLlmMetadata(out)).toEqual(metadata);
+  });
+
+  it('packages a SentencePiece tokenizer.model as an SP_Tokenizer section, byte for byte', async () => {
+    const spDir = path.join(dir, 'gemma-like');
+    await mkdir(spDir);
+    const model = sentencePieceModel(GEMMA_LIKE_PIECES);
+    await writeFile(path.join(spDir, 'tokenizer.model'), model);
+    await writeFile(path.join(spDir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<bos>', eos_token: '<eos>', add_bos_token: true }));
+    const out = path.join(dir, 'sp.litertlm');
+    const metadata = { startToken: { tokenIds: { ids: [2] } }, stopTokens: [{ tokenIds: { ids: [1] } }, { tokenIds: { ids: [5] } }] };
+    const result = await packageModel({ tflitePath, modelDir: spDir, outPath: out, metadata });
+    expect(result.tokenizerKind).toBe('sentencepiece');
+    const summary = await readLitertlm(out);
+    const section = summary.sections[1]!;
+    expect(section.dataTypeName).toBe('SP_Tokenizer');
+    expect(section.content).toMatchObject({ kind: 'tokenizer', tokenizer: { kind: 'sentencepiece', pieceCount: 8 } });
+    expect(await sha256Of(sectionStream(out, section))).toBe(createHash('sha256').update(model).digest('hex'));
+    await expectLayout(out);
   });
 
   it('refuses bad inputs with clear errors and writes nothing', async () => {
