@@ -1,27 +1,28 @@
 /**
  * Test bundles for the fidelity analyzer, written by the workbench's own
- * packager (main/core/packager): the tiny LLM .tflite, the tokenizer of a
+ * packager (main/core/packager): a synthetic LLM .tflite, the tokenizer of a
  * model folder and a given LlmMetadata, one defect at a time.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LlmMetadataJson } from '../../main/common/formats.js';
 import { packageModel, rewriteBundleMetadata } from '../../main/core/packager/package.js';
-import { writeTinyLlmTflite } from './fidelityModels.js';
-import type { TinyLlmOptions } from './fidelityModels.js';
+import { writeSyntheticTflite } from './syntheticTflite.js';
+import type { SyntheticTfliteOptions } from './syntheticTflite.js';
 
 export interface BundleOptions {
   metadata: LlmMetadataJson;
   /** Folder whose tokenizer is packaged (default: the model folder); another model's folder makes a mismatched bundle. */
   tokenizerFrom?: string;
-  tflite?: TinyLlmOptions;
+  tflite?: SyntheticTfliteOptions;
 }
 
-/** Packages `<file>` from a fresh tiny .tflite, a model folder's tokenizer and `metadata`. */
+/** Packages `<file>` from a fresh synthetic LLM .tflite, a model folder's tokenizer and `metadata`. */
 export async function writeTestBundle(file: string, modelDir: string, options: BundleOptions): Promise<string> {
   const work = `${file}.parts`;
   mkdirSync(work, { recursive: true });
-  const tflitePath = writeTinyLlmTflite(path.join(work, 'model.tflite'), options.tflite ?? { kvCacheMaxLen: 4096 });
+  const tflitePath = path.join(work, 'model.tflite');
+  await writeSyntheticTflite(tflitePath, options.tflite ?? { kvCacheMaxLen: 4096 });
   await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: options.metadata });
   return file;
 }

@@ -13,7 +13,7 @@ import type { CheckItem, FidelityReport } from '../../common/fidelity.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
 import { withMetadata, writeTestBundle } from '../../../test/support/bundles.js';
 import { CHATML_TEMPLATE, FIXTURES, QWEN25_GENERATION_CONFIG, QWEN25_TEMPLATE, writeQwenModelFolder } from '../../../test/support/fidelityModels.js';
-import type { TinyLlmOptions } from '../../../test/support/fidelityModels.js';
+import type { SyntheticTfliteOptions } from '../../../test/support/syntheticTflite.js';
 import { analyze } from './analyze.js';
 import type { ModelSide } from './input.js';
 import { loadBundleSide, loadModelSide } from './load.js';
@@ -38,7 +38,7 @@ let counter = 0;
 /** One packaged bundle per model folder; metadata variants are rewrites of it, as the fix does. */
 const bases = new Map<string, string>();
 
-async function check(model: ModelSide, metadata: LlmMetadataJson, options: { intendedContext?: number; tokenizerFrom?: string; tflite?: TinyLlmOptions } = {}): Promise<FidelityReport> {
+async function check(model: ModelSide, metadata: LlmMetadataJson, options: { intendedContext?: number; tokenizerFrom?: string; tflite?: SyntheticTfliteOptions } = {}): Promise<FidelityReport> {
   const file = path.join(tmp, `bundle-${counter++}.litertlm`);
   if (options.tokenizerFrom || options.tflite) {
     await writeTestBundle(file, model.dir, { metadata, ...(options.tokenizerFrom ? { tokenizerFrom: options.tokenizerFrom } : {}), ...(options.tflite ? { tflite: options.tflite } : {}) });

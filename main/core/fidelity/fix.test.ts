@@ -13,7 +13,8 @@ import { FidelityReport } from '../../common/fidelity.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
 import { readLitertlmHeader } from '../formats/litertlm.js';
 import { writeTestBundle } from '../../../test/support/bundles.js';
-import { CHATML_TEMPLATE, FIXTURES, QWEN25_GENERATION_CONFIG, writeQwenModelFolder, writeTinyLlmTflite } from '../../../test/support/fidelityModels.js';
+import { CHATML_TEMPLATE, FIXTURES, QWEN25_GENERATION_CONFIG, writeQwenModelFolder } from '../../../test/support/fidelityModels.js';
+import { writeSyntheticTflite } from '../../../test/support/syntheticTflite.js';
 import { checkFidelity } from './analyze.js';
 import { fixBundleMetadata } from './fix.js';
 import { reportToJson, reportToMarkdown, writeReportFiles } from './report.js';
@@ -86,7 +87,8 @@ describe('fixBundleMetadata', () => {
   });
 
   it('packages a bare .tflite with its (defective) metadata file into a passing .litertlm', async () => {
-    const tflite = writeTinyLlmTflite(path.join(tmp, 'bare.tflite'), { kvCacheMaxLen: 4096 });
+    const tflite = path.join(tmp, 'bare.tflite');
+    await writeSyntheticTflite(tflite, { kvCacheMaxLen: 4096 });
     const metaFile = path.join(tmp, 'bare-metadata.json');
     writeFileSync(metaFile, JSON.stringify(DEFECTIVE));
     const before = await checkFidelity({ modelDir, bundlePath: tflite, metadataPath: metaFile });
