@@ -127,7 +127,12 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
   for (const w of warnings) log('warn', w);
   if (plan.touched === 0) throw new WorkbenchError('adapter_empty', 'The adapter changes no tensor of the base model.');
 
-  const toCopy = await listFilesToCopy(baseDir, adapterDir);
+  const { files: toCopy, skipped } = await listFilesToCopy(baseDir, adapterDir);
+  for (const name of skipped) {
+    const w = `Not copied: ${name} in the base folder has a name that is not valid UTF-8.`;
+    warnings.push(w);
+    log('warn', w);
+  }
   const needed = base.totalBytes + toCopy.reduce((s, f) => s + f.bytes, 0);
   const free = await freeBytes(path.dirname(outDir)).catch(() => null);
   if (free !== null && free < needed * 1.01 + 16 * 1024 * 1024) {

@@ -108,16 +108,37 @@ export interface CopiedFile {
   bytes: number;
 }
 
-/** Non-weight files of the base folder, then the adapter's tokenizer files over them. */
-export async function listFilesToCopy(baseDir: string, adapterDir: string): Promise<{ source: string; file: string; from: 'base' | 'adapter'; bytes: number }[]> {
-  const out = new Map<string, { source: string; file: string; from: 'base' | 'adapter'; bytes: number }>();
+export interface FileToCopy {
+  source: string;
+  file: string;
+  from: 'base' | 'adapter';
+  bytes: number;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Non-weight files of the base folder, then the adapter's tokenizer files over
+ * them. Names that are not valid UTF-8 cannot be carried through JavaScript
+ * strings; they are skipped and reported rather than failing the merge.
+ */
+export async function listFilesToCopy(baseDir: string, adapterDir: string): Promise<{ files: FileToCopy[]; skipped: string[] }> {
+  const out = new Map<string, FileToCopy>();
+  const skipped: string[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const relative = rel ? path.join(rel, entry.name) : entry.name;
-      const full = path.join(dir, entry.name);
+    for (const entry of await readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      let entryName: string;
+      try {
+        entryName = strictUtf8.decode(entry.name);
+      } catch {
+        skipped.push(path.join(rel, entry.name.toString('utf8')));
+        continue;
+      }
+      const relative = rel ? path.join(rel, entryName) : entryName;
+      const full = path.join(dir, entryName);
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) await walk(full, relative);
-      } else if ((entry.isFile() || entry.isSymbolicLink()) && !WEIGHT_FILE.test(entry.name)) {
+        if (!SKIPPED_DIRS.has(entryName)) await walk(full, relative);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && !WEIGHT_FILE.test(entryName)) {
         const info = await stat(full).catch(() => undefined);
         if (info?.isFile()) out.set(relative, { source: full, file: relative, from: 'base', bytes: info.size });
       }
@@ -129,10 +150,10 @@ export async function listFilesToCopy(baseDir: string, adapterDir: string): Prom
     const info = await stat(full).catch(() => undefined);
     if (info?.isFile()) out.set(name, { source: full, file: name, from: 'adapter', bytes: info.size });
   }
-  return [...out.values()].sort((a, b) => (a.file < b.file ? -1 : 1));
+  return { files: [...out.values()].sort((a, b) => (a.file < b.file ? -1 : 1)), skipped };
 }
 
-export async function copyFiles(files: { source: string; file: string; from: 'base' | 'adapter'; bytes: number }[], targetDir: string): Promise<CopiedFile[]> {
+export async function copyFiles(files: FileToCopy[], targetDir: string): Promise<CopiedFile[]> {
   const copied: CopiedFile[] = [];
   for (const f of files) {
     const target = path.join(targetDir, f.file);

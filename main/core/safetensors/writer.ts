@@ -99,8 +99,11 @@ export interface ModelWriterOptions {
 export function writeFailure(error: unknown, file: string): WorkbenchError {
   if (error instanceof WorkbenchError) return error;
   const errno = (error as NodeJS.ErrnoException).code;
-  if (errno === 'ENOSPC' || errno === 'EDQUOT' || errno === 'EFBIG') {
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
     return new WorkbenchError('disk_full', `The disk ran out of space while writing ${file}.`, { path: file, errno });
+  }
+  if (errno === 'EFBIG') {
+    return new WorkbenchError('file_too_large', `The file system or a file-size limit refused to grow ${file}; use a smaller shard size.`, { path: file, errno });
   }
   if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
     return new WorkbenchError('output_not_writable', `Cannot write ${file}: permission denied or read-only file system.`, { path: file, errno });
