@@ -21,7 +21,8 @@ export interface MemoryChartProps {
   height?: number;
 }
 
-const GB = 1e9;
+/** Binary units, like the run page's other figures. */
+const GB = 1024 ** 3;
 
 export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estimate, height = 240 }: MemoryChartProps) {
   const host = useRef<HTMLDivElement>(null);
@@ -53,7 +54,7 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
       axes: [
         { label: 'time', values: (_u, ticks) => ticks.map(formatElapsed) },
-        { label: 'GB', values: (_u, ticks) => ticks.map((v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))) },
+        { label: 'GiB', values: (_u, ticks) => ticks.map((v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))) },
       ],
       series: [
         { label: 'time', value: (_u, v) => (v === null ? '—' : formatElapsed(v)) },
@@ -82,9 +83,13 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
     if (frame.current !== null) cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
       frame.current = null;
-      chart.current?.setData(data);
+      const c = chart.current;
+      if (!c) return;
+      c.setData(data);
+      // The prediction lines only exist for conversions with an estimate.
+      for (const idx of [5, 6]) if (c.series[idx]?.show !== Boolean(estimate)) c.setSeries(idx, { show: Boolean(estimate) });
     });
-  }, [data]);
+  }, [data, estimate]);
 
   return (
     <div
@@ -100,7 +105,7 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
 }
 
 function gbValue(_u: uPlot, v: number | null): string {
-  return v === null || v === undefined ? '—' : `${v.toFixed(v >= 10 ? 1 : 2)} GB`;
+  return v === null || v === undefined ? '—' : `${v.toFixed(v >= 10 ? 1 : 2)} GiB`;
 }
 
 function formatElapsed(seconds: number): string {
