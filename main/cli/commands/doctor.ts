@@ -47,6 +47,7 @@ function printReport(report: DoctorReport, ctx: CliContext): void {
 async function bootstrap(route: ConvertRoute, rebuild: boolean, ctx: CliContext): Promise<number> {
   const engine = ctx.engine();
   let last = '';
+  let shownError: string | null = null;
   const unsubscribe = engine.events.subscribe((event) => {
     if (event.type === 'stage') {
       const { stage } = event;
@@ -54,9 +55,13 @@ async function bootstrap(route: ConvertRoute, rebuild: boolean, ctx: CliContext)
       const line = `${STATUS_LABELS[stage.status] ?? stage.status}${stage.status === 'running' ? pct : ''}${stage.phase ? ` — ${stage.phase}` : ''}`;
       if (line !== last) ctx.err(line);
       last = line;
-      if (stage.error) ctx.err(`  ${stage.error.message}${stage.error.hint ? `\n  hint: ${stage.error.hint}` : ''}`);
+      if (stage.error && shownError === null) {
+        shownError = stage.error.message;
+        ctx.err(`  ${stage.error.message}${stage.error.hint ? `\n  hint: ${stage.error.hint}` : ''}`);
+      }
     } else if (event.type === 'logs') {
-      for (const line of event.lines) ctx.err(`  ${line.text}`);
+      // The runner also logs the stage error; it was printed above with its hint.
+      for (const line of event.lines) if (shownError === null || !line.text.startsWith(shownError)) ctx.err(`  ${line.text}`);
     }
   });
   const id = await engine.runner.start({ name: `Set up the ${route} environment`, stages: [{ kind: 'bootstrap', params: { route, rebuild } }], allowPredictedOom: false });
