@@ -41,6 +41,7 @@ await runStage(async () => {
   const report = await checkFidelity({
     modelDir: path.resolve(params.modelDir),
     bundlePath: path.resolve(params.bundlePath),
+    ...(params.metadataPath ? { metadataPath: path.resolve(params.metadataPath) } : {}),
     intendedContext: params.intendedContext ?? null,
   });
   const files = await writeReportFiles(report, path.join(stageDir, 'fidelity-report'));
