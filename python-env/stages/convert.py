@@ -13,9 +13,7 @@ Runs the official converter in-process so every phase can be reported:
   HF-folder exporter of LiteRT Torch 0.10.x, which can bundle a .litertlm.
 
 Sources followed are listed in docs/conversion.md. Parameters arrive as JSON
-(`--params file`, the validated ConvertParams of main/common/stages/convert.ts);
-`--describe` prints the plan (mapped options, equivalent command) without
-converting, which the tests and the wizard use.
+(`--params file`, the validated ConvertParams of main/common/stages/convert.ts).
 """
 
 from __future__ import annotations
@@ -749,14 +747,10 @@ def write_sidecar(path: str, data: Dict[str, Any]) -> None:
   os.replace(tmp, path)
 
 
-def convert(raw: Dict[str, Any], emitter: Emitter = out, describe_only: bool = False) -> Dict[str, Any]:
+def convert(raw: Dict[str, Any], emitter: Emitter = out) -> Dict[str, Any]:
   options = parse_options(raw)
   emitter.progress(0.0, "check inputs", options.model_dir)
   config = read_model_config(options.model_dir)
-  if describe_only:
-    plan = make_plan(options, config)
-    emitter.result({"plan": plan})
-    return plan
   checkpoint = check_checkpoint(options.model_dir)
   # The environment is checked before anything slow, so a missing package fails at once.
   for module, pypi in REQUIRED_PACKAGES[options.route]:
@@ -811,13 +805,12 @@ def convert(raw: Dict[str, Any], emitter: Emitter = out, describe_only: bool = F
 
 def main(argv: Optional[List[str]] = None) -> int:
   args = list(sys.argv[1:] if argv is None else argv)
-  describe_only = "--describe" in args
   state: Dict[str, str] = {"route": "example"}
 
   def body() -> None:
     raw = read_params(args)
     state["route"] = str(raw.get("route", "example"))
-    convert(raw, out, describe_only)
+    convert(raw, out)
 
   return run_stage(body, out, lambda exc: translate_error(exc, state["route"]))
 
