@@ -1,15 +1,42 @@
 /**
  * Step 5: verification: the fidelity checklist (stop tokens, prompt format,
  * sampling, context, quantization, tokenizer) and optionally the numeric
- * comparison against the PyTorch model.
+ * comparison against the PyTorch model. When the bundle already exists the
+ * checklist can run right here, and the metadata fix re-packages it in
+ * seconds (docs/fidelity.md).
  */
-import { Field } from '../components/common';
+import { useState } from 'react';
+import type { FidelityFixResult } from '../../../main/common/api/fidelity';
+import type { FidelityReport } from '../../../main/common/fidelity';
+import { useAction, useApi } from '../api/hooks';
+import { ErrorBox, Field } from '../components/common';
+import { FidelityChecklist } from '../components/FidelityChecklist';
 import { PathField } from '../components/PathField';
 import { derivedPaths, type StepProps } from './draft';
 
+/** `model.litertlm` → `model-fixed.litertlm`, beside it. */
+function fixedPath(bundle: string): string {
+  return bundle.replace(/(\.litertlm|\.tflite)?$/i, '-fixed.litertlm');
+}
+
 export function VerifyStep({ draft, update }: StepProps) {
+  const api = useApi();
   const paths = derivedPaths(draft);
   const set = (patch: Partial<typeof draft.verify>) => update((d) => ({ ...d, verify: { ...d.verify, ...patch } }));
+  const [report, setReport] = useState<FidelityReport | null>(null);
+  const [fixed, setFixed] = useState<FidelityFixResult | null>(null);
+  const request = { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext };
+  const check = useAction(async () => {
+    setFixed(null);
+    setReport(await api.call('fidelity.check', request));
+  });
+  const fix = useAction(async () => {
+    const result = await api.call('fidelity.fix', { ...request, outPath: fixedPath(paths.verifyBundle) });
+    setFixed(result);
+    setReport(result.after);
+    set({ bundlePath: result.outPath });
+  });
+  const canCheck = Boolean(paths.metadataModelDir && paths.verifyBundle);
   return (
     <div className="step" data-testid="step-verify">
       <h2>Verification</h2>
@@ -25,6 +52,21 @@ export function VerifyStep({ draft, update }: StepProps) {
         <input type="checkbox" checked={draft.verify.numeric} onChange={(event) => set({ numeric: event.target.checked })} />
         Also compare outputs numerically with the PyTorch model (needs the Python environment)
       </label>
+      <div className="actions">
+        <button type="button" className="secondary" disabled={!canCheck || check.pending} onClick={() => void check.run()} data-testid="verify-check-now">
+          {check.pending ? 'Checking…' : 'Check an existing bundle now'}
+        </button>
+        <span className="lead">Runs the checklist on the bundle above without starting a run.</span>
+      </div>
+      {check.error ? <ErrorBox error={check.error} title="The check could not run" /> : null}
+      {fix.error ? <ErrorBox error={fix.error} title="The metadata fix failed" /> : null}
+      {fixed ? (
+        <p data-testid="verify-fixed">
+          Wrote <span className="mono">{fixed.outPath}</span> in {(fixed.elapsedMs / 1000).toFixed(1)} s without re-conversion.
+          {fixed.remaining.length > 0 ? ` Still to address outside the metadata: ${fixed.remaining.join(', ')}.` : ' Every check passes now.'}
+        </p>
+      ) : null}
+      {report ? <FidelityChecklist report={report} onFix={() => void fix.run()} fixing={fix.pending} /> : null}
     </div>
   );
 }
