@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { formatBytes } from '../common/format.js';
-import { PackageParams } from '../common/stages/package.js';
+import { PackageParams, PackageResult } from '../common/stages/package.js';
 import { packageModel } from '../core/packager/package.js';
 import { readStageParams, runStage, stageOut } from './lib/protocol.js';
 
@@ -41,8 +41,8 @@ await runStage(async () => {
   const seconds = (Date.now() - started) / 1000;
   stageOut.metric('package.output_bytes', result.sizeBytes, 'bytes');
   stageOut.metric('package.seconds', Math.round(seconds * 1000) / 1000, 's');
-  stageOut.progress(1, 'done');
+  stageOut.progress(1, 'done', `${formatBytes(result.sizeBytes)} written, ${result.sections.length} sections`);
   stageOut.artifact('litertlm', result.outPath);
   stageOut.log('info', `Wrote ${result.outPath} (${formatBytes(result.sizeBytes)}, ${result.sections.length} sections) in ${seconds.toFixed(1)} s.`);
-  stageOut.result({ ...result });
+  stageOut.result(PackageResult.parse(result));
 });

@@ -1,15 +1,17 @@
 /**
  * The Inspect page in real headless Chromium against serve mode: open the
  * fixture bundle and the fixture .tflite by path, and a broken file, and see
- * the Netron-style summary (or the reader's one-sentence error).
+ * the Netron-style summary (or the reader's one-sentence error); and a
+ * package run whose run page shows the bundle and links to its inspection.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { api, REPO_ROOT, startServe, waitFor, type ServeProcess } from '../helpers/serve.js';
+import { writeSyntheticTflite } from '../support/syntheticTflite.js';
 
 const SHOTS = path.join(REPO_ROOT, 'test-results');
 const FIXTURES = '/work/shared/fixtures';
@@ -68,5 +70,39 @@ describe('Inspect page', () => {
     await page.waitForSelector('.error-box');
     expect(await page.textContent('.error-box')).toMatch(/is truncated: section 0 \(HF_Tokenizer_Zlib\) ends at byte 609288 but the file has 300000 bytes/);
     await page.screenshot({ path: path.join(SHOTS, 'inspect-error.png') });
+  });
+
+  it('shows a package run on its run page and opens the bundle on the Inspect page', async () => {
+    const modelDir = path.join(dir, 'model');
+    mkdirSync(modelDir);
+    symlinkSync(path.join(FIXTURES, 'litertlm', 'tokenizer.json'), path.join(modelDir, 'tokenizer.json'));
+    writeFileSync(
+      path.join(modelDir, 'tokenizer_config.json'),
+      JSON.stringify({ eos_token: '<|im_end|>', chat_template: "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}" }),
+    );
+    writeFileSync(path.join(modelDir, 'generation_config.json'), JSON.stringify({ eos_token_id: 2, do_sample: true, temperature: 0.7, top_p: 0.8, top_k: 20, repetition_penalty: 1.1 }));
+    writeFileSync(path.join(modelDir, 'config.json'), JSON.stringify({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' }));
+    const tflitePath = path.join(dir, 'model.tflite');
+    await writeSyntheticTflite(tflitePath, { kvCacheMaxLen: 4096 });
+    const outPath = path.join(dir, 'model.litertlm');
+    const { id } = await api<{ id: number }>(server, 'runs.start', { plan: { name: 'package e2e', stages: [{ kind: 'package', params: { tflitePath, modelDir, outPath } }] } });
+    await waitFor(async () => {
+      const run = await api<{ status: string }>(server, 'runs.get', { id });
+      if (run.status === 'failed') throw new Error(`package run failed: ${JSON.stringify(run)}`);
+      return run.status === 'succeeded';
+    }, 'the package run', 60_000);
+
+    await page.evaluate((runId) => (window.location.hash = `#/runs/${runId}`), id);
+    await page.waitForSelector('[data-testid=package-panel]');
+    const panel = await page.textContent('[data-testid=package-panel]');
+    expect(panel).toContain('LlmMetadataProto, HF_Tokenizer_Zlib, TFLiteModel');
+    expect(panel).toContain('TOP_P k 20 p 0.8 T 0.7');
+    expect(panel).toMatch(/repetition_penalty 1\.1/);
+    await page.screenshot({ path: path.join(SHOTS, 'package-run.png'), fullPage: true });
+
+    await page.click('[data-testid=package-panel] a:has-text("Inspect")');
+    await page.waitForSelector('[data-testid=inspect-summary][data-format=litertlm]');
+    expect(await page.textContent('[data-testid=inspect-metadata]')).toMatch(/Max tokens4096/);
+    expect(await page.textContent('[data-testid=inspect-tflite]')).toMatch(/4096 tokens × 2 layers/);
   });
 });

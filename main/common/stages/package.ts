@@ -5,7 +5,7 @@
  * `package.deriveMetadata`); absent, the stage derives it itself.
  */
 import { z } from 'zod';
-import { LlmMetadataJson } from '../formats.js';
+import { LlmMetadataJson, QuantScheme } from '../formats.js';
 
 export const PackageParams = z.object({
   tflitePath: z.string().min(1),
@@ -16,3 +16,17 @@ export const PackageParams = z.object({
   metadata: LlmMetadataJson.optional(),
 });
 export type PackageParams = z.infer<typeof PackageParams>;
+
+/** The package stage's result (stored with the stage, shown by the run page's package panel). */
+export const PackageResult = z.object({
+  outPath: z.string(),
+  sizeBytes: z.number().int().nonnegative(),
+  metadata: LlmMetadataJson,
+  /** How each derived field was obtained (empty when the metadata was given). */
+  metadataSources: z.record(z.string(), z.string()),
+  warnings: z.array(z.string()),
+  tokenizerKind: z.enum(['hf-json', 'sentencepiece']),
+  tflite: z.object({ kvCacheMaxLen: z.number().int().nullable(), prefillLengths: z.array(z.number().int()), quantScheme: QuantScheme }),
+  sections: z.array(z.object({ dataType: z.number().int(), dataTypeName: z.string(), beginOffset: z.number(), endOffset: z.number() })),
+});
+export type PackageResult = z.infer<typeof PackageResult>;

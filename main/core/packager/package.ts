@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
+import type { PackageResult } from '../../common/stages/package.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { readHfTokenizerJson } from '../formats/hfFolder.js';
 import { readLitertlmHeader, SectionType } from '../formats/litertlm.js';
@@ -26,6 +27,8 @@ import type { SectionInput, WriteProgress, WrittenBundle } from './writer.js';
 export const PREFILL_DECODE_MODEL_TYPE = 'tf_lite_prefill_decode';
 export const GENERATOR = 'Convert Workbench';
 
+export type { PackageResult };
+
 export interface PackageRequest {
   tflitePath: string;
   modelDir: string;
@@ -36,17 +39,6 @@ export interface PackageRequest {
   signal?: AbortSignal;
 }
 
-export interface PackageResult {
-  outPath: string;
-  sizeBytes: number;
-  metadata: LlmMetadataJson;
-  /** How each derived field was obtained (empty when the metadata was given). */
-  metadataSources: Record<string, string>;
-  warnings: string[];
-  tokenizerKind: 'hf-json' | 'sentencepiece';
-  tflite: Pick<TfliteSummary['derived'], 'kvCacheMaxLen' | 'prefillLengths' | 'quantScheme'>;
-  sections: { dataType: number; dataTypeName: string; beginOffset: number; endOffset: number }[];
-}
 
 export interface CheckedInputs {
   tflite: TfliteSummary;

@@ -5,6 +5,8 @@
  */
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
+import { FidelityPanel } from './FidelityPanel';
+import { PackagePanel } from './PackagePanel';
 import { RunMemoryPanel } from './RunMemoryPanel';
 
 export interface RunPanel {
@@ -13,4 +15,8 @@ export interface RunPanel {
   component: ComponentType<{ run: RunDetail }>;
 }
 
-export const runPanels: RunPanel[] = [{ id: 'memory', claims: [], component: RunMemoryPanel }];
+export const runPanels: RunPanel[] = [
+  { id: 'memory', claims: [], component: RunMemoryPanel },
+  { id: 'package', claims: ['package'], component: PackagePanel },
+  { id: 'fidelity', claims: ['verify'], component: FidelityPanel },
+];
