@@ -67,15 +67,18 @@ export async function whichOnPath(name: string, envPath = process.env.PATH ?? ''
   return null;
 }
 
-/** Runs `python -c` and returns its version, or an error sentence. */
-export function probePython(file: string, timeoutMs = 20_000): Promise<{ version: string | null; error: string | null }> {
+/**
+ * Runs `python -c` and returns its version and the interpreter it really is
+ * (shims such as pyenv's resolve to one executable), or an error sentence.
+ */
+export function probePython(file: string, timeoutMs = 20_000): Promise<{ version: string | null; executable: string | null; error: string | null }> {
   return new Promise((resolve) => {
-    execFile(file, ['-c', "import sys; print('%d.%d.%d' % sys.version_info[:3])"], { timeout: timeoutMs, windowsHide: true }, (error, stdout) => {
-      const version = stdout.trim();
+    execFile(file, ['-c', "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)"], { timeout: timeoutMs, windowsHide: true }, (error, stdout) => {
+      const [version = '', executable = ''] = stdout.trim().split(/\r?\n/);
       if (error || !/^\d+\.\d+\.\d+$/.test(version)) {
-        resolve({ version: null, error: error ? error.message.split('\n')[0] ?? 'it did not run' : `it printed "${version.slice(0, 80)}" instead of a version` });
+        resolve({ version: null, executable: null, error: error ? error.message.split('\n')[0] ?? 'it did not run' : `it printed "${version.slice(0, 80)}" instead of a version` });
       } else {
-        resolve({ version, error: null });
+        resolve({ version, executable: executable || null, error: null });
       }
     });
   });
@@ -115,7 +118,13 @@ export async function findPythons(options: FindPythonsOptions): Promise<PythonCa
       result.push({ ...candidate, version: null, usable: false, problem: `${candidate.path} does not exist or is not executable.` });
       continue;
     }
-    const { version, error } = await probePython(candidate.path);
+    const { version, executable, error } = await probePython(candidate.path);
+    // python3 and python on PATH are often the same interpreter behind two names or shims.
+    if (candidate.source === 'path' && executable) {
+      const real = await realpath(executable).catch(() => executable);
+      if (seen.has(`exe:${real}`)) continue;
+      seen.add(`exe:${real}`);
+    }
     const usable = version !== null && versionAtLeast(version);
     result.push({
       ...candidate,
