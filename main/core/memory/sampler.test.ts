@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MemorySample } from '../../common/memory.js';
-import { parseMeminfo, readHostMemory, startSampler } from './sampler.js';
+import { applyCgroupLimit, parseCgroupMemory, parseMeminfo, readHostMemory, startSampler } from './sampler.js';
 
 describe('host memory', () => {
   it('parses /proc/meminfo and rejects a file without the fields', () => {
@@ -61,5 +61,21 @@ describe('startSampler', () => {
     expect(errors).toHaveLength(1);
     expect(samples.length).toBeGreaterThan(0);
     expect(samples[0]!.sysUsed).toBe(60);
+  });
+});
+
+describe('cgroup limits', () => {
+  it('parses v2 and v1 files, and treats "max" or a 2^63 limit as none', () => {
+    expect(parseCgroupMemory('8589934592\n', '4294967296\n', 'anon 1\ninactive_file 1073741824\n')).toEqual({ limit: 8 * 1024 ** 3, used: 3 * 1024 ** 3 });
+    expect(parseCgroupMemory('4294967296', '3221225472', 'inactive_file 5\ntotal_inactive_file 1073741824\n')).toEqual({ limit: 4 * 1024 ** 3, used: 2 * 1024 ** 3 });
+    expect(parseCgroupMemory('max\n', '123\n', '')).toBeNull();
+    expect(parseCgroupMemory('9223372036854771712\n', '123\n', '')).toBeNull();
+  });
+
+  it('judges against the container limit when it is tighter than the host', () => {
+    const host = { total: 128 * 1024 ** 3, available: 100 * 1024 ** 3, swapTotal: 0, swapUsed: 0 };
+    expect(applyCgroupLimit(host, { limit: 16 * 1024 ** 3, used: 10 * 1024 ** 3 })).toEqual({ ...host, total: 16 * 1024 ** 3, available: 6 * 1024 ** 3 });
+    expect(applyCgroupLimit(host, { limit: 256 * 1024 ** 3, used: 1 })).toBe(host);
+    expect(applyCgroupLimit(host, null)).toBe(host);
   });
 });

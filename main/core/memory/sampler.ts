@@ -27,7 +27,7 @@ export interface HostMemory {
 export async function readHostMemory(): Promise<HostMemory> {
   if (process.platform === 'linux') {
     const parsed = parseMeminfo(await readFile('/proc/meminfo', 'latin1'));
-    if (parsed) return parsed;
+    if (parsed) return applyCgroupLimit(parsed, await readCgroupMemory());
   }
   const m = await si.mem();
   return { total: m.total, available: m.available, swapTotal: m.swaptotal, swapUsed: m.swapused };
@@ -103,4 +103,72 @@ export function startSampler(options: SamplerOptions): Sampler {
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+/** The memory limit and use of the cgroup this process runs in (a container, a systemd slice). */
+export interface CgroupMemory {
+  limit: number;
+  /** Usage minus inactive file cache, which the kernel reclaims before it OOM-kills. */
+  used: number;
+}
+
+/**
+ * In a container the OOM killer acts at the cgroup's limit, not at the host's
+ * RAM that /proc/meminfo reports: judge against whichever is tighter.
+ */
+export function applyCgroupLimit(host: HostMemory, cgroup: CgroupMemory | null): HostMemory {
+  if (!cgroup || cgroup.limit >= host.total) return host;
+  return { ...host, total: cgroup.limit, available: Math.max(0, Math.min(host.available, cgroup.limit - cgroup.used)) };
+}
+
+/** Parses a cgroup's limit, usage and memory.stat (v2: memory.max/current, inactive_file; v1: limit_in_bytes/usage_in_bytes, total_inactive_file). */
+export function parseCgroupMemory(limitText: string, usageText: string, statText: string): CgroupMemory | null {
+  const limit = Number(limitText.trim());
+  const usage = Number(usageText.trim());
+  // "max" (v2) or a near-2^63 value (v1) means no limit.
+  if (!Number.isFinite(limit) || !Number.isFinite(usage) || limit <= 0 || limit >= 2 ** 60) return null;
+  const stat = (key: string): number | null => {
+    const match = new RegExp(`^${key} (\\d+)$`, 'm').exec(statText);
+    return match ? Number(match[1]) : null;
+  };
+  // v1 reports the hierarchy's total separately; v2's inactive_file already includes children.
+  const inactive = stat('total_inactive_file') ?? stat('inactive_file') ?? 0;
+  return { limit, used: Math.max(0, usage - inactive) };
+}
+
+let cgroupFiles: [string, string, string] | null | undefined;
+
+async function readCgroupMemory(): Promise<CgroupMemory | null> {
+  if (cgroupFiles === undefined) cgroupFiles = await locateCgroupFiles();
+  if (!cgroupFiles) return null;
+  try {
+    const [limit, usage, stat] = await Promise.all(cgroupFiles.map((f) => readFile(f, 'latin1')));
+    return parseCgroupMemory(limit!, usage!, stat!);
+  } catch {
+    return null;
+  }
+}
+
+/** The first readable set of limit/usage/stat files: cgroup v2 (namespace root, then our path), then v1. */
+async function locateCgroupFiles(): Promise<[string, string, string] | null> {
+  let ownPath = '';
+  try {
+    ownPath = /^0::(\/.*)$/m.exec(await readFile('/proc/self/cgroup', 'latin1'))?.[1] ?? '';
+  } catch {
+    // No cgroup information: not limited as far as we can tell.
+  }
+  const candidates: [string, string, string][] = [
+    ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory.current', '/sys/fs/cgroup/memory.stat'],
+    ...(ownPath && ownPath !== '/' ? [[`/sys/fs/cgroup${ownPath}/memory.max`, `/sys/fs/cgroup${ownPath}/memory.current`, `/sys/fs/cgroup${ownPath}/memory.stat`] as [string, string, string]] : []),
+    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.usage_in_bytes', '/sys/fs/cgroup/memory/memory.stat'],
+  ];
+  for (const files of candidates) {
+    try {
+      await Promise.all(files.map((f) => readFile(f, 'latin1')));
+      return files;
+    } catch {
+      // Not this layout.
+    }
+  }
+  return null;
 }
