@@ -44,7 +44,7 @@ export function VerifyStep({ draft, update }: StepProps) {
         <input type="checkbox" checked={draft.verify.enabled} onChange={(event) => set({ enabled: event.target.checked })} />
         Check the bundle against the model
       </label>
-      <PathField label="Bundle to check" kind="file" value={draft.verify.bundlePath} placeholder={paths.verifyBundle} onChange={(bundlePath) => set({ bundlePath })} />
+      <PathField label="Bundle to check" kind="file" testId="verify-bundle" value={draft.verify.bundlePath} placeholder={paths.verifyBundle} onChange={(bundlePath) => set({ bundlePath })} />
       <Field label="Context you intend to use on device">
         <input type="number" min={1} value={draft.verify.intendedContext} onChange={(event) => set({ intendedContext: Number(event.target.value) })} />
       </Field>
