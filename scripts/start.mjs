@@ -1,5 +1,7 @@
 // `npm start`: the desktop app when Electron is installed, otherwise serve
-// mode in the browser (said in one sentence), with the same arguments.
+// mode in the browser (said in one sentence), with the same arguments. Before
+// the desktop app starts, better-sqlite3 is built for its Electron (once per
+// version; scripts/rebuild-electron.mjs).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,11 +21,25 @@ function electronBinary() {
   }
 }
 
+/** The app needs better-sqlite3 built for Electron's ABI (node_modules' build is for Node): build it once per Electron version. */
+async function electronAddonReady() {
+  const { rebuildForElectron } = await import('./rebuild-electron.mjs');
+  try {
+    rebuildForElectron();
+    return true;
+  } catch (error) {
+    console.log(`${error.message.split('\n')[0]}\nConvert Workbench starts in serve mode instead: open the URL below in your browser.`);
+    return false;
+  }
+}
+
+const serve = () => spawn(process.execPath, [path.join(root, 'dist', 'main', 'cli.js'), 'serve', ...args], { stdio: 'inherit' });
 const binary = electronBinary();
-const child = binary
-  ? spawn(binary, [root, ...args], { stdio: 'inherit' })
-  : (console.log('Electron is not installed on this machine, so Convert Workbench starts in serve mode: open the URL below in your browser.'),
-    spawn(process.execPath, [path.join(root, 'dist', 'main', 'cli.js'), 'serve', ...args], { stdio: 'inherit' }));
+const child = !binary
+  ? (console.log('Electron is not installed on this machine, so Convert Workbench starts in serve mode: open the URL below in your browser.'), serve())
+  : (await electronAddonReady())
+    ? spawn(binary, [root, ...args], { stdio: 'inherit' })
+    : serve();
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
