@@ -5,7 +5,7 @@
  * (never the weights, on the engine's host) and shows what the converter will
  * meet, with every problem in plain words and what to do about it.
  */
-import type { ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { IntakeResult } from '../../../main/common/intake';
 import { formatBytes } from '../../../main/common/format';
 import { useCall } from '../api/hooks';
@@ -63,9 +63,19 @@ function AdapterFindings({ result }: { result: IntakeResult }) {
   );
 }
 
+/** The value once it has stopped changing for `ms` (no request per keystroke while a path is typed). */
+function useSettled<T>(value: T, ms = 300): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 export function IntakeStep({ draft, update }: StepProps) {
-  const modelDir = draft.modelDir.trim();
-  const adapterDir = draft.adapterDir.trim();
+  const modelDir = useSettled(draft.modelDir.trim());
+  const adapterDir = useSettled(draft.adapterDir.trim());
   const intake = useCall('intake.inspect', modelDir ? { modelDir, route: draft.convert.route, ...(adapterDir ? { adapterDir } : {}) } : null);
   const result = intake.data;
   return (
