@@ -13,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliContext } from '../main/cli/context.js';
+import { runFixMetadata } from '../main/cli/commands/check.js';
 import { FidelityReport } from '../main/common/fidelity.js';
 import type { LlmMetadataJson } from '../main/common/formats.js';
 import { distPath, nodeStageScript } from '../main/core/paths.js';
@@ -92,6 +94,34 @@ describe('workbench check', () => {
     expect(missing.stderr).toContain('nope.litertlm does not exist');
     const usage = await cli(['check', '--model', modelDir]);
     expect(usage.stderr).toContain('--bundle');
+  });
+});
+
+describe('package --fix-metadata (runFixMetadata, which the package command calls)', () => {
+  it('rewrites the bundle, prints what it fixed and the re-check, and the built check agrees', async () => {
+    const lines: string[] = [];
+    const ctx: CliContext = {
+      dataDir: undefined,
+      engine: () => {
+        throw new Error('the fix needs no database');
+      },
+      out: (text) => lines.push(text),
+      err: (text) => lines.push(text),
+    };
+    const out = path.join(dir, 'fixed.litertlm');
+    const code = await runFixMetadata({ bundle: defective, model: modelDir, out, intendedContext: '4096' }, ctx);
+    const text = lines.join('\n');
+    expect(code, text).toBe(0);
+    expect(text).toMatch(/Wrote .*fixed\.litertlm .* no re-conversion\./);
+    expect(text).toContain('Fixed: stop-tokens.eos, stop-tokens.end-of-turn.');
+    const check = await cli(['check', '--model', modelDir, '--bundle', out, '--intended-context', '4096']);
+    expect(check.code, check.stdout).toBe(0);
+  });
+
+  it('refuses a bad --intended-context as a usage error', async () => {
+    const ctx: CliContext = { dataDir: undefined, engine: () => { throw new Error('unused'); }, out: () => {}, err: () => {} };
+    await expect(runFixMetadata({ bundle: defective, model: modelDir, out: path.join(dir, 'x.litertlm'), intendedContext: 'lots' }, ctx)).rejects.toMatchObject({ code: 'usage' });
+    expect(existsSync(path.join(dir, 'x.litertlm'))).toBe(false);
   });
 });
 
