@@ -4,15 +4,28 @@
  * `workbench doctor --bootstrap <route> [--rebuild]` applies the main fix:
  * it runs the environment bootstrap as a recorded run and waits for it.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, STATUS_LABELS } from '../../common/format.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { ConvertRoute } from '../../common/stages/convert.js';
 import type { DoctorReport } from '../../common/env.js';
 import { runDoctor } from '../../core/env/doctor.js';
-import { resolveDataDir } from '../../core/paths.js';
+import { venvDir } from '../../core/env/python.js';
+import { pythonEnvPath, resolveDataDir } from '../../core/paths.js';
 import { EXIT, type CliCommand, type CliContext } from '../context.js';
 import { renderTable } from '../table.js';
+
+/** Where this install keeps things (README "Where data lives"): the same for the app, serve mode and the CLI. */
+export function printLocations(dataDir: string, ctx: Pick<CliContext, 'out'>): void {
+  ctx.out('Locations:');
+  ctx.out(`  data folder   ${dataDir}`);
+  ctx.out(`  history       ${path.join(dataDir, 'history.sqlite')}  (runs, logs, settings)`);
+  ctx.out(`  run folders   ${path.join(dataDir, 'runs')}`);
+  ctx.out(`  python env    ${venvDir(dataDir)}`);
+  ctx.out(`  stage scripts ${pythonEnvPath()}`);
+  ctx.out('');
+}
 
 function printReport(report: DoctorReport, ctx: CliContext): void {
   ctx.out('Python interpreters:');
@@ -98,7 +111,10 @@ export async function doctorCommandMain(argv: string[], ctx: CliContext): Promis
   }
   const report = await runDoctor({ dataDir, settingsPythonPath, ...(values.output ? { outputDir: values.output } : {}) });
   if (values.json) ctx.out(JSON.stringify(report, null, 2));
-  else printReport(report, ctx);
+  else {
+    printLocations(dataDir, ctx);
+    printReport(report, ctx);
+  }
   return report.problems.some((p) => p.severity === 'error') ? EXIT.failed : EXIT.ok;
 }
 
