@@ -79,4 +79,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `workbench runs logs 7 | head` closes the pipe early: that is a normal end, not a crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));

@@ -59,7 +59,7 @@ export interface StartOptions {
   reuseFromParent?: number[];
 }
 
-const STDERR_ERROR = /\b(error|exception|traceback|fatal)\b/i;
+const STDERR_ERROR = /(error|exception)\b|\btraceback\b|\bfatal\b/i;
 const STDERR_WARN = /\bwarn(ing)?\b/i;
 const UI_LOG_FLUSH_MS = 150;
 

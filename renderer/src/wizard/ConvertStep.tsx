@@ -65,6 +65,7 @@ export function ConvertStep({ draft, update }: StepProps) {
     outputNamePrefix: paths.prefix,
     lightweightConversion: c.route === 'export_hf' && c.lightweightConversion,
     maskAsInput: c.route === 'example' && c.maskAsInput,
+    transposeKvCache: c.route === 'example' && c.transposeKvCache,
   });
   const match = model ? matchExampleBuilder({ architectures: model.architecture ? [model.architecture] : [], ...model.dims }) : null;
   let command: string | null = null;
@@ -156,6 +157,12 @@ export function ConvertStep({ draft, update }: StepProps) {
           Mask as input: the runtime passes the attention mask instead of the model holding a context × context mask. Saves memory at long contexts; the runtime must support it.
         </label>
       )}
+      {c.route === 'example' ? (
+        <label className="check">
+          <input type="checkbox" checked={c.transposeKvCache} onChange={(event) => set({ transposeKvCache: event.target.checked })} data-testid="transpose-kv" />
+          Transposed KV cache: the layout some GPU delegates expect. Leave off for CPU unless your runtime asks for it.
+        </label>
+      ) : null}
       <Field label="Equivalent converter command" help="What this stage runs, as a command you can run by hand in the same Python environment. It is also recorded next to the output (.convert.json).">
         {command ? (
           <div className="actions">

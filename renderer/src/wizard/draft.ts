@@ -5,7 +5,7 @@
  * conversion's .tflite is the package's input, the package is verified.
  */
 import type { RunPlanInput, StagePlanInput } from '../../../main/common/stages/plan';
-import type { Quantization } from '../../../main/common/stages/convert';
+import { QUANT_SUFFIX, type Quantization } from '../../../main/common/stages/convert';
 
 export interface WizardDraft {
   name: string;
@@ -22,6 +22,7 @@ export interface WizardDraft {
     quantize: Quantization;
     lightweightConversion: boolean;
     maskAsInput: boolean;
+    transposeKvCache: boolean;
     outputNamePrefix: string;
   };
   package: { enabled: boolean; tflitePath: string; outPath: string };
@@ -43,6 +44,7 @@ export const DEFAULT_DRAFT: WizardDraft = {
     quantize: 'dynamic_int8',
     lightweightConversion: false,
     maskAsInput: false,
+    transposeKvCache: false,
     outputNamePrefix: '',
   },
   package: { enabled: true, tflitePath: '', outPath: '' },
@@ -73,15 +75,6 @@ function parentDir(p: string): string {
   return at > 0 ? trimmed.slice(0, at) : trimmed;
 }
 
-const QUANT_SUFFIX: Record<Quantization, string> = {
-  none: 'f32',
-  dynamic_int8: 'q8',
-  weight_only_int8: 'q8_wo',
-  fp16: 'f16',
-  dynamic_int4_block32: 'q4_block32',
-  dynamic_int4_block128: 'q4_block128',
-};
-
 /** The file name the example converter scripts write: <prefix>_<quant>_ekv<kv>.tflite. */
 export function expectedTfliteName(prefix: string, quantize: Quantization, kv: number): string {
   return `${prefix}_${QUANT_SUFFIX[quantize]}_ekv${kv}.tflite`;
@@ -89,6 +82,11 @@ export function expectedTfliteName(prefix: string, quantize: Quantization, kv: n
 
 export function mergeEnabled(draft: WizardDraft): boolean {
   return draft.adapterDir.trim() !== '' && draft.merge.enabled;
+}
+
+/** The export_hf route writes the .litertlm bundle itself: no separate packaging stage. */
+export function packageEnabled(draft: WizardDraft): boolean {
+  return draft.package.enabled && !(draft.convert.enabled && draft.convert.route === 'export_hf');
 }
 
 /** Fills derived paths the user has not set themselves. */
@@ -101,7 +99,12 @@ export function derivedPaths(draft: WizardDraft) {
   const convertOut = draft.convert.outDir || (workRoot ? joinPath(workRoot, 'tflite') : '');
   const prefix = draft.convert.outputNamePrefix || base.toLowerCase().replace(/[^a-z0-9]+/g, '_');
   const tflite = draft.package.tflitePath || (convertOut ? joinPath(convertOut, expectedTfliteName(prefix, draft.convert.quantize, draft.convert.kvCacheMaxLen)) : '');
-  const bundle = draft.package.outPath || (workRoot ? joinPath(workRoot, `${prefix}.litertlm`) : '');
+  const bundle =
+    draft.convert.enabled && draft.convert.route === 'export_hf'
+      ? convertOut
+        ? joinPath(convertOut, `${prefix}.litertlm`)
+        : ''
+      : draft.package.outPath || (workRoot ? joinPath(workRoot, `${prefix}.litertlm`) : '');
   const verifyBundle = draft.verify.bundlePath || bundle;
   return { mergeOut, convertInput, convertOut, prefix, tflite, bundle, verifyBundle, metadataModelDir: convertInput };
 }
@@ -132,13 +135,15 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         kvCacheMaxLen: draft.convert.kvCacheMaxLen,
         prefillSeqLens: draft.convert.prefillSeqLens,
         quantize: draft.convert.quantize,
-        lightweightConversion: draft.convert.lightweightConversion,
-        maskAsInput: draft.convert.maskAsInput,
+        // Route-only options are sent only on their route (the schema refuses them elsewhere).
+        lightweightConversion: draft.convert.route === 'export_hf' && draft.convert.lightweightConversion,
+        maskAsInput: draft.convert.route === 'example' && draft.convert.maskAsInput,
+        transposeKvCache: draft.convert.route === 'example' && draft.convert.transposeKvCache,
         outputNamePrefix: paths.prefix,
       },
     });
   }
-  if (draft.package.enabled) {
+  if (packageEnabled(draft)) {
     stages.push({ kind: 'package', params: { tflitePath: paths.tflite, modelDir: paths.metadataModelDir, outPath: paths.bundle } });
   }
   if (draft.verify.enabled) {
