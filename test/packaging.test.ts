@@ -171,3 +171,25 @@ describe('every runtime file is packaged where the app looks for it', () => {
     expect(extraResourceDestination(path.join('native', 'electron', `${platform}-${arch}`, 'build.json'))).toBeNull();
   });
 });
+
+describe('release workflow', () => {
+  it('runs only npm scripts that exist, on Linux, macOS and Windows runners, and uploads every installer type', () => {
+    const yaml = require('js-yaml') as { load(text: string): unknown };
+    const workflow = yaml.load(readFileSync(path.join(REPO_ROOT, '.github', 'workflows', 'release.yml'), 'utf8')) as {
+      on: { push: { tags: string[] } };
+      jobs: Record<string, { strategy?: { matrix: { include: Array<{ os: string; platform: string }> } }; steps: Array<{ run?: string; with?: { path?: string } }> }>;
+    };
+    expect(workflow.on.push.tags).toEqual(['v*']);
+    const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const runs = Object.values(workflow.jobs).flatMap((job) => job.steps.map((step) => step.run ?? '')).join('\n');
+    const used = [...runs.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!);
+    expect(used).toEqual(expect.arrayContaining(['rebuild:electron', 'dist']));
+    for (const script of used) expect(scripts[script], script).toBeDefined();
+    const matrix = workflow.jobs.installers!.strategy!.matrix.include;
+    expect(matrix.map((m) => m.platform).sort()).toEqual(['--linux', '--mac', '--win']);
+    expect(matrix.map((m) => m.os.split('-')[0]).sort()).toEqual(['macos', 'ubuntu', 'windows']);
+    const uploaded = workflow.jobs.installers!.steps.find((step) => step.with?.path)!.with!.path!;
+    for (const ext of ['AppImage', 'deb', 'dmg', 'exe']) expect(uploaded).toContain(`release/*.${ext}`);
+    expect((config.directories as { output: string }).output).toBe('release');
+  });
+});
