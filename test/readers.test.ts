@@ -227,6 +227,27 @@ const rows: Row[] = [
     expect: { sectionError: { index: 0, code: 'corrupt_file', message: /SentencePiece tokenizer in section 0 .* is not a valid model/ } },
   },
 
+  {
+    name: 'overlapping sections (read, with a warning)',
+    reader: 'inspect',
+    make: async () => {
+      const file = path.join(dir, 'overlap.litertlm');
+      await writeLitertlm(file, {
+        systemMetadata: [],
+        sections: [
+          { dataType: 1, payload: { kind: 'bytes', bytes: garbage(20000, 5) } },
+          { dataType: 1, payload: { kind: 'bytes', bytes: garbage(20000, 6) } },
+        ],
+      });
+      return variant('overlap2.litertlm', file, (b) => setU64(b, u64At(b, 49152, 32, 16384), 32768n));
+    },
+    expect: {
+      reads: (s) => {
+        expect(s.format === 'litertlm' && s.warnings.join('\n')).toMatch(/Sections 0 and 1 overlap \(\[16384, 36384\) and \[32768, 69152\)\)/);
+      },
+    },
+  },
+
   // ---- .tflite
   { name: 'tflite of 6 bytes', reader: 'tflite', make: () => variant('tiny.tflite', TFLITE, (b) => b.subarray(0, 6)), expect: { code: 'truncated_file', message: /only 6 bytes long/ } },
   {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LitertlmSummary } from '../../common/formats.js';
 import { sentencePieceModel } from '../../../test/support/sentencePieceModel.js';
 import { decodeLlmMetadata, encodeLlmMetadata, shortestFloat32 } from './llmMetadata.js';
-import { readBundleTokenizerJson, readLitertlm, readLitertlmHeader, readLlmMetadata } from './litertlm.js';
+import { readBundleTokenizerJson, readLitertlm, readLitertlmHeader, readLlmMetadata, readSectionBytes } from './litertlm.js';
 import { parseSentencePiece } from './sentencepiece.js';
 
 const FIXTURES = '/work/shared/fixtures/litertlm';
@@ -160,6 +160,22 @@ describe('readLitertlm', () => {
     expect(asTable.systemMetadata).toEqual(EXPECTED);
     const summary = await readLitertlm(tableFile);
     expect(summary.sections[0]).toMatchObject({ dataTypeName: 'GenericBinaryData', sizeBytes: 5, content: { kind: 'opaque' } });
+  });
+});
+
+describe('section edge cases', () => {
+  it('reads an empty section', async () => {
+    const file = path.join(dir, 'edge.litertlm');
+    const bytes = bundleWithNumerics(1, 'struct', []);
+    const view = new DataView(bytes.buffer);
+    // The generic section is [16384, 16389): make it empty.
+    const endAt = [...Array(bytes.length - 8).keys()].find((i) => i >= 32 && i < 16384 && view.getBigUint64(i, true) === 16389n)!;
+    view.setBigUint64(endAt, 16384n, true);
+    await writeFile(file, bytes);
+    const header = readLitertlmHeader(file);
+    expect(header.sections[0]).toMatchObject({ beginOffset: 16384, endOffset: 16384 });
+    expect(await readSectionBytes(file, header.sections[0]!, 10)).toEqual(new Uint8Array(0));
+    expect((await readLitertlm(file)).sections[0]).toMatchObject({ sizeBytes: 0, content: { kind: 'opaque' } });
   });
 });
 

@@ -11,7 +11,7 @@
  * `sectionStream` / `readSectionBytes`.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { inflateSync } from 'node:zlib';
 import { FormatErrorCode } from '../../common/formats.js';
 import type { KeyValue, LitertlmSummary, LlmMetadataJson, SectionContent, SectionSummary } from '../../common/formats.js';
@@ -100,6 +100,14 @@ export async function readLitertlm(path: string): Promise<LitertlmSummary> {
   const header = readLitertlmHeader(path);
   const warnings: string[] = [];
   const sections: SectionSummary[] = [];
+  const ordered = [...header.sections].sort((a, b) => a.beginOffset - b.beginOffset);
+  for (let i = 1; i < ordered.length; i++) {
+    const previous = ordered[i - 1]!;
+    const current = ordered[i]!;
+    if (current.beginOffset < previous.endOffset) {
+      warnings.push(`Sections ${previous.index} and ${current.index} overlap ([${previous.beginOffset}, ${previous.endOffset}) and [${current.beginOffset}, ${current.endOffset})); one of them is corrupt.`);
+    }
+  }
   for (const section of header.sections) {
     const aligned = section.beginOffset % LITERTLM_BLOCK_SIZE === 0;
     if (!aligned) warnings.push(`Section ${section.index} (${section.dataTypeName}) starts at ${section.beginOffset}, not on a 16 KiB boundary; the runtime memory-maps sections and may refuse it.`);
@@ -333,9 +341,8 @@ export function inflateHfTokenizer(payload: Uint8Array, source: string): ParsedH
 
 /** A stream of one section's bytes (memory independent of the section size). */
 export function sectionStream(path: string, section: Pick<SectionHeader, 'beginOffset' | 'endOffset'>): Readable {
-  if (section.endOffset === section.beginOffset) {
-    return createReadStream(path, { start: 1, end: 0 });
-  }
+  // createReadStream cannot express an empty range (end is inclusive).
+  if (section.endOffset === section.beginOffset) return Readable.from([]);
   return createReadStream(path, { start: section.beginOffset, end: section.endOffset - 1, highWaterMark: 1024 * 1024 });
 }
 
