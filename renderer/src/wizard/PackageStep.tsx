@@ -3,11 +3,22 @@
  * model's own files into a .litertlm bundle (native, no Python).
  */
 import { PathField } from '../components/PathField';
-import { derivedPaths, type StepProps } from './draft';
+import { derivedPaths, packageEnabled, type StepProps } from './draft';
 
 export function PackageStep({ draft, update }: StepProps) {
   const paths = derivedPaths(draft);
   const set = (patch: Partial<typeof draft.package>) => update((d) => ({ ...d, package: { ...d.package, ...patch } }));
+  if (draft.convert.enabled && !packageEnabled(draft)) {
+    return (
+      <div className="step" data-testid="step-package">
+        <h2>Packaging</h2>
+        <p className="lead">
+          The export_hf route writes the .litertlm bundle itself (<code>{paths.bundle || '—'}</code>), so there is no separate packaging stage. The verification step checks
+          that bundle's metadata against the model; if it finds problems it can re-package the bundle with corrected metadata in seconds.
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="step" data-testid="step-package">
       <h2>Packaging</h2>
