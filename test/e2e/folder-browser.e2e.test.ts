@@ -1,7 +1,8 @@
 /**
  * Serve mode's path picking end to end, in real headless Chromium against
  * the real built server: browse to a generated model folder and select it,
- * complete a path while typing, and see `..` tricks refused. Over the HTTP
+ * complete a path while typing, see `..` tricks refused, and find the picked
+ * folders offered again in a fresh browser. Over the HTTP
  * API: recent folders, and a server running as an unprivileged user refusing
  * a folder that user cannot read.
  */
@@ -98,6 +99,19 @@ describe('serve-mode folder browser in the browser', () => {
     await page.waitForSelector('[data-testid=adapter-dir-note]');
     expect(await page.textContent('[data-testid=adapter-dir-note]')).toContain('contains ".."');
     await page.fill('[data-testid=adapter-dir]', '');
+
+    // Picked folders are remembered on the server: a fresh browser (no local state) offers them.
+    const fresh = await browser.newContext();
+    const other = await fresh.newPage();
+    await other.goto(server.openUrl);
+    await other.click('[data-testid=nav-new]');
+    await other.click('[data-testid=model-dir]');
+    await other.waitForSelector(`[data-testid=path-suggestion][data-recent=yes][data-path="${modelDir}"]`);
+    await other.click('[data-testid=adapter-dir]');
+    await other.waitForSelector(`[data-testid=path-suggestion][data-recent=yes][data-path="${path.join(workspace, 'models', 'my-lora')}"]`);
+    await other.click(`[data-testid=path-suggestion][data-path="${path.join(workspace, 'models', 'my-lora')}"]`);
+    expect(await other.inputValue('[data-testid=adapter-dir]')).toBe(path.join(workspace, 'models', 'my-lora'));
+    await fresh.close();
   });
 
   it('remembers recent model folders on the server and drops invalid ones', async () => {
@@ -131,7 +145,9 @@ describe('folder browser permissions', () => {
     try {
       const openUrl = await new Promise<string>((resolve, reject) => {
         let out = '';
-        const timer = setTimeout(() => reject(new Error('serve did not start')), 20_000);
+        let errText = '';
+        child.stderr?.on('data', (chunk: Buffer) => (errText += chunk.toString()));
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${errText}`)), 20_000);
         child.stdout?.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           const match = /serving at (\S+)/.exec(out);

@@ -134,7 +134,7 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
       setBrowsing(true);
       return;
     }
-    const result = await picker({ kind: pickKind, title: label, ...(value ? { defaultPath: value } : {}) });
+    const result = await picker({ kind: pickKind, title: label, ...(value || placeholder ? { defaultPath: value || placeholder } : {}) });
     if (result.ok && result.value.path) {
       onChange(result.value.path);
       remember(result.value.path);
@@ -221,7 +221,8 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
         <FolderBrowser
           kind={pickKind}
           title={label}
-          start={value}
+          // An empty field opens where its default would go (the placeholder), else at home.
+          start={value || placeholder || ''}
           onClose={() => setBrowsing(false)}
           onPick={(path) => {
             setBrowsing(false);

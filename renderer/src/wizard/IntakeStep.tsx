@@ -85,10 +85,11 @@ export function IntakeStep({ draft, update }: StepProps) {
       <Field label="Run name (optional)">
         <input type="text" value={draft.name} onChange={(event) => update((d) => ({ ...d, name: event.target.value }))} placeholder="e.g. qwen2.5-1.5b support-bot v3" />
       </Field>
-      <PathField label="Base model folder" kind="folder" value={draft.modelDir} onChange={(value) => update((d) => ({ ...d, modelDir: value }))} testId="model-dir" />
+      <PathField label="Base model folder" kind="folder" recent="model" value={draft.modelDir} onChange={(value) => update((d) => ({ ...d, modelDir: value }))} testId="model-dir" />
       <PathField
         label="LoRA adapter folder (optional)"
         kind="folder"
+        recent="adapter"
         value={draft.adapterDir}
         onChange={(value) => update((d) => ({ ...d, adapterDir: value }))}
         help="Holds adapter_config.json and adapter_model.safetensors."
