@@ -27,6 +27,7 @@ await runStage(async () => {
     modelDir: path.resolve(params.modelDir),
     outPath: path.resolve(params.outPath),
     ...(params.metadata ? { metadata: params.metadata } : {}),
+    ...(params.metadataOverrides ? { metadataOverrides: params.metadataOverrides } : {}),
     signal: controller.signal,
     onProgress: (p) => {
       const now = Date.now();

@@ -12,8 +12,14 @@ export const PackageParams = z.object({
   /** HF model folder: tokenizer.json (or tokenizer.model), tokenizer_config.json, generation_config.json, config.json. */
   modelDir: z.string().min(1),
   outPath: z.string().min(1),
-  /** LlmMetadata in the protobuf JSON mapping; absent = derived from modelDir and the .tflite. */
+  /** The complete LlmMetadata (protobuf JSON mapping), written verbatim; absent = derived from modelDir and the .tflite. */
   metadata: LlmMetadataJson.optional(),
+  /**
+   * Fields edited in the wizard before the .tflite exists: each field given
+   * here replaces the derived one (max_num_tokens still comes from the
+   * .tflite unless given). Not combined with `metadata`.
+   */
+  metadataOverrides: LlmMetadataJson.optional(),
 });
 export type PackageParams = z.infer<typeof PackageParams>;
 

@@ -35,6 +35,8 @@ export interface PackageRequest {
   outPath: string;
   /** The complete LlmMetadata to write; absent = derived from modelDir. */
   metadata?: LlmMetadataJson;
+  /** Fields that replace the derived ones (edited before packaging); not combined with `metadata`. */
+  metadataOverrides?: LlmMetadataJson;
   onProgress?: (progress: WriteProgress) => void;
   signal?: AbortSignal;
 }
@@ -63,12 +65,16 @@ export async function packageModel(request: PackageRequest): Promise<PackageResu
   let metadata: LlmMetadataJson;
   let metadataSources: Record<string, string> = {};
   const warnings: string[] = [];
+  if (request.metadata && request.metadataOverrides) {
+    throw new WorkbenchError('bad_package_input', 'Give either the complete metadata or overrides of the derived metadata, not both.');
+  }
   if (request.metadata) {
     metadata = request.metadata;
   } else {
     const derived = await deriveLlmMetadata(modelDir, tflite);
-    metadata = derived.metadata;
-    metadataSources = derived.sources;
+    const overrides = request.metadataOverrides ?? {};
+    metadata = { ...derived.metadata, ...overrides };
+    metadataSources = { ...derived.sources, ...Object.fromEntries(Object.keys(overrides).map((field) => [field, 'Edited before packaging.'])) };
     warnings.push(...derived.warnings);
   }
   const metadataBytes = encodeLlmMetadata(metadata);

@@ -183,6 +183,17 @@ describe('packageModel', () => {
     expect(result.tflite).toEqual({ kvCacheMaxLen: 4096, prefillLengths: [128, 1024], quantScheme: 'dynamic_int8' });
   });
 
+  it('applies overrides edited before packaging over the derived metadata', async () => {
+    const out = path.join(dir, 'overrides.litertlm');
+    const overrides = { samplerParams: { type: 'TOP_K' as const, k: 40, temperature: 0.5 }, stopTokens: [{ tokenStr: '<|im_end|>' }] };
+    const result = await packageModel({ tflitePath, modelDir, outPath: out, metadataOverrides: overrides });
+    const metadata = await readLlmMetadata(out);
+    expect(metadata).toMatchObject({ ...overrides, maxNumTokens: 4096, llmModelType: { qwen2p5: {} } });
+    expect(result.metadataSources.samplerParams).toBe('Edited before packaging.');
+    expect(result.metadataSources.maxNumTokens).toMatch(/KV-cache length/);
+    await expectCode(packageModel({ tflitePath, modelDir, outPath: out, metadata: {}, metadataOverrides: {} }), 'bad_package_input', /not both/);
+  });
+
   it('writes given metadata verbatim', async () => {
     const out = path.join(dir, 'given.litertlm');
     const metadata = { stopTokens: [{ tokenStr: '<|im_end|>' }], maxNumTokens: 2048, samplerParams: { type: 'GREEDY' as const } };
