@@ -134,11 +134,11 @@ function generate() {
 
 /** Runs a command under /usr/bin/time; returns wall seconds and peak RSS bytes. */
 function measure(label, command, args, env = process.env) {
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH_TIME %e %M', command, ...args], { encoding: 'utf8', env, maxBuffer: 256 << 20 });
+  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH_TIME %e %M %U %S', command, ...args], { encoding: 'utf8', env, maxBuffer: 256 << 20 });
   const line = result.stderr.split('\n').find((l) => l.startsWith('BENCH_TIME'));
   if (result.status !== 0 || !line) throw new Error(`${label} failed (${result.status}): ${result.stderr.slice(-2000)}${result.stdout.slice(-2000)}`);
-  const [, seconds, kib] = line.split(' ');
-  return { seconds: Number(seconds), rss: Number(kib) * 1024, stdout: result.stdout };
+  const [, seconds, kib, user, system] = line.split(' ');
+  return { seconds: Number(seconds), rss: Number(kib) * 1024, cpu: Number(user) + Number(system), stdout: result.stdout };
 }
 
 const gib = (b) => `${(b / 2 ** 30).toFixed(2)} GiB`;
@@ -175,9 +175,10 @@ try {
   }
 
   console.log('');
-  console.log(`(a) native streaming merge: ${native.seconds.toFixed(2)} s, peak RSS ${mib(native.rss)}  (merge loop ${summary.mergeSeconds.toFixed(2)} s at ${(summary.bytesPerSecond / 2 ** 20).toFixed(0)} MiB/s, verify ${summary.verify.checkedValues} values, max ${summary.verify.maxUlpError.toFixed(2)} ulp)`);
-  if (torch) console.log(`(b) full-load torch merge:   ${torch.seconds.toFixed(2)} s, peak RSS ${mib(torch.rss)}`);
-  console.log(`(c) cp of the same bytes:    ${cp.seconds.toFixed(2)} s, peak RSS ${mib(cp.rss)}`);
+  console.log(`host: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end (other processes compete for the CPU)`);
+  console.log(`(a) native streaming merge: ${native.seconds.toFixed(2)} s, peak RSS ${mib(native.rss)}, CPU ${native.cpu.toFixed(1)} s  (merge loop ${summary.mergeSeconds.toFixed(2)} s at ${(summary.bytesPerSecond / 2 ** 20).toFixed(0)} MiB/s, verify ${summary.verify.checkedValues} values, max ${summary.verify.maxUlpError.toFixed(2)} ulp)`);
+  if (torch) console.log(`(b) full-load torch merge:   ${torch.seconds.toFixed(2)} s, peak RSS ${mib(torch.rss)}, CPU ${torch.cpu.toFixed(1)} s`);
+  console.log(`(c) cp of the same bytes:    ${cp.seconds.toFixed(2)} s, peak RSS ${mib(cp.rss)}, CPU ${cp.cpu.toFixed(1)} s (no fsync; the native merge fsyncs its output)`);
   console.log('');
   const verdict = (ok) => (ok ? 'meets target' : 'MISSES target');
   if (torch) {

@@ -89,6 +89,9 @@ export function encodeShardHeader(tensors: PlannedTensor[], metadata: Record<str
   return out;
 }
 
+/** Data written between two fdatasync calls while a shard is open. */
+const SYNC_EVERY_BYTES = 128 * 1024 * 1024;
+
 export interface ModelWriterOptions {
   maxShardBytes: number;
   /** `__metadata__` for every shard; `format: pt` is always set. */
@@ -123,6 +126,7 @@ export class SafetensorsModelWriter {
   private position = 0;
   private handle: FileHandle | undefined;
   private hash: Hash | undefined;
+  private unsynced = 0;
   private readonly written: WrittenFile[] = [];
   private finished = false;
 
@@ -233,6 +237,7 @@ export class SafetensorsModelWriter {
     }
     this.openShardIndex = index;
     this.position = 0;
+    this.unsynced = 0;
     this.hash = createHash('sha256');
     await this.append(encodeShardHeader(shard.tensors, this.metadata));
   }
@@ -265,5 +270,13 @@ export class SafetensorsModelWriter {
     }
     this.hash!.update(bytes);
     this.position += bytes.byteLength;
+    this.unsynced += bytes.byteLength;
+    if (this.unsynced >= SYNC_EVERY_BYTES) {
+      // Flushing as we go spreads the write-back over the merge instead of one long fsync at the end.
+      this.unsynced = 0;
+      await handle.datasync().catch((error: unknown) => {
+        throw writeFailure(error, path.join(this.dir, this.shards[this.openShardIndex]!.fileName));
+      });
+    }
   }
 }
