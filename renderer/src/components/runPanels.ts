@@ -6,6 +6,7 @@
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
 import { FidelityPanel } from './FidelityPanel';
+import { MergePanel } from './MergePanel';
 import { PackagePanel } from './PackagePanel';
 import { RunMemoryPanel } from './RunMemoryPanel';
 
@@ -17,6 +18,7 @@ export interface RunPanel {
 
 export const runPanels: RunPanel[] = [
   { id: 'memory', claims: [], component: RunMemoryPanel },
+  { id: 'merge', claims: ['merge'], component: MergePanel },
   { id: 'package', claims: ['package'], component: PackagePanel },
   { id: 'fidelity', claims: ['verify'], component: FidelityPanel },
 ];
