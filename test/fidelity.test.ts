@@ -148,7 +148,7 @@ describe('verify stage script', () => {
 
   it('with numeric but no Python configured: the checklist lands, then a clear error', async () => {
     const { outcome } = await stage({ modelDir, bundlePath: clean, numeric: true });
-    expect(outcome.code).toBe(1);
+    expect(outcome.code, outcome.stderr).toBe(1);
     const types = outcome.events.map((e) => e.type);
     expect(types.indexOf('result')).toBeLessThan(types.lastIndexOf('error'));
     const error = outcome.events.at(-1) as { type: string; code: string; hint?: string };
@@ -158,7 +158,7 @@ describe('verify stage script', () => {
 
   it('with numeric on a Python without transformers: the sub-step names the missing packages', async () => {
     const { stageDir, outcome } = await stage({ modelDir, bundlePath: clean, numeric: true }, { WORKBENCH_PYTHON: TEST_PYTHON });
-    expect(outcome.code).toBe(1);
+    expect(outcome.code, outcome.stderr).toBe(1);
     const error = outcome.events.at(-1) as { type: string; code: string; message: string; hint?: string };
     expect(error).toMatchObject({ type: 'error', code: 'missing_package' });
     expect(error.message).toContain('transformers');

@@ -7,10 +7,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LlmMetadataJson } from '../../common/formats.js';
 import type { HfTokenizerSummary, TfliteSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { readHfFolder, readHfTokenizerJson } from '../formats/hfFolder.js';
+import { readHfFolder } from '../formats/hfFolder.js';
 import { SectionType, inflateHfTokenizer, readLitertlmHeader, readLlmMetadata, readSectionBytes } from '../formats/litertlm.js';
 import type { SectionHeader } from '../formats/litertlm.js';
 import { decodeLlmMetadata } from '../formats/llmMetadata.js';
@@ -25,8 +26,8 @@ export async function loadModelSide(dir: string): Promise<ModelSide> {
   if (folder.isAdapter && !folder.config) {
     throw new WorkbenchError('model_is_adapter', `${dir} is a LoRA adapter, not a model; check the merged model folder instead.`);
   }
-  const tokenizerFile = await readHfTokenizerJson(dir);
-  const tokenizerText = tokenizerFile ? new TextDecoder().decode(tokenizerFile.bytes) : null;
+  // readHfFolder has validated tokenizer.json already; read its text once more for the encoder.
+  const tokenizerText = folder.tokenizer?.kind === 'hf-json' ? await readFile(path.join(dir, 'tokenizer.json'), 'utf8') : null;
   let tokenizer: HfTokenizer | null = null;
   let tokenizerProblem: string | null = tokenizerText ? null : 'the model folder has no tokenizer.json';
   if (tokenizerText) {

@@ -11,13 +11,9 @@ import type { FidelityReport } from '../../../main/common/fidelity';
 import { useAction, useApi } from '../api/hooks';
 import { ErrorBox, Field } from '../components/common';
 import { FidelityChecklist } from '../components/FidelityChecklist';
+import { fixedBundlePath } from '../components/FidelityPanel';
 import { PathField } from '../components/PathField';
 import { derivedPaths, type StepProps } from './draft';
-
-/** `model.litertlm` → `model-fixed.litertlm`, beside it. */
-function fixedPath(bundle: string): string {
-  return bundle.replace(/(\.litertlm|\.tflite)?$/i, '-fixed.litertlm');
-}
 
 export function VerifyStep({ draft, update }: StepProps) {
   const api = useApi();
@@ -31,7 +27,7 @@ export function VerifyStep({ draft, update }: StepProps) {
     setReport(await api.call('fidelity.check', request));
   });
   const fix = useAction(async () => {
-    const result = await api.call('fidelity.fix', { ...request, outPath: fixedPath(paths.verifyBundle) });
+    const result = await api.call('fidelity.fix', { ...request, outPath: fixedBundlePath(paths.verifyBundle) });
     setFixed(result);
     setReport(result.after);
     set({ bundlePath: result.outPath });
