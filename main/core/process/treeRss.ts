@@ -7,7 +7,7 @@
  *
  * Linux: one read of /proc/<pid>/stat per process gives both the parent pid
  * (field 4) and the resident set in pages (field 24). A full scan of /proc
- * happens every few reads; in between only the known members and the pids
+ * happens every 10th read (5 s at the default period); in between only the known members and the pids
  * newer than the last scan are read (Linux hands out pids in increasing order,
  * and the periodic full scan catches wrap-around). macOS and other POSIX
  * systems use `ps -A -o pid=,ppid=,rss=`, Windows systeminformation.
@@ -44,7 +44,7 @@ interface Member {
 
 /** A reader for the tree under `rootPid`, using the cheapest method of this platform. */
 export function createTreeRssReader(rootPid: number, opts: { fullScanEvery?: number } = {}): TreeRssReader {
-  if (process.platform === 'linux') return new ProcfsTreeReader(rootPid, opts.fullScanEvery ?? 4);
+  if (process.platform === 'linux') return new ProcfsTreeReader(rootPid, opts.fullScanEvery ?? 10);
   if (process.platform === 'win32') return new SnapshotTreeReader(rootPid, windowsSnapshot);
   return new SnapshotTreeReader(rootPid, psSnapshot);
 }
