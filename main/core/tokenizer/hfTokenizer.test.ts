@@ -83,6 +83,32 @@ describe('HfTokenizer on the LiteRT-LM fixture tokenizer (Digits + ByteLevel reg
   });
 });
 
+describe('added-token options (lstrip, rstrip, single_word, normalized, content already in the vocabulary)', () => {
+  // The fixture vocabulary with three extra added tokens; expected ids from tokenizers 0.22.2 on the same JSON.
+  const CASES: Array<[string, number[]]> = [
+    ['Hello  <mask> world', [19556, 49152, 905]],
+    ['a [TRIM]   b', [81, 216, 49153, 82]],
+    ['cat concat cat. category', [9786, 1700, 261, 216, 9786, 30, 6881]],
+    ['x<mask>y[TRIM]\n\nz', [104, 49152, 105, 49153, 106]],
+    ['<|im_start|>cat<|im_end|>', [1, 9786, 2]],
+  ];
+  let tok: HfTokenizer;
+  beforeAll(() => {
+    const json = JSON.parse(readFileSync(SMOLLM, 'utf8')) as { added_tokens: unknown[] };
+    json.added_tokens = [
+      ...json.added_tokens.slice(0, 3),
+      { id: 49152, content: '<mask>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true },
+      { id: 49153, content: '[TRIM]', single_word: false, lstrip: false, rstrip: true, normalized: false, special: true },
+      { id: 49154, content: 'cat', single_word: true, lstrip: false, rstrip: false, normalized: true, special: false },
+    ];
+    tok = HfTokenizer.fromJson(JSON.stringify(json));
+  });
+
+  it.each(CASES)('encodes %j like tokenizers', (text, ids) => {
+    expect(tok.encode(text)).toEqual(ids);
+  });
+});
+
 describe('bad and unsupported tokenizer files', () => {
   it('rejects invalid JSON with tokenizer_invalid', () => {
     expect(() => HfTokenizer.fromJson('{"model": ')).toThrow(expect.objectContaining({ code: 'tokenizer_invalid' }));

@@ -84,8 +84,10 @@ export class HfTokenizer {
     this.unkToken = model.unk_token ?? null;
     this.ignoreMerges = model.ignore_merges === true;
 
+    // Like the Rust library, an added token whose content is already a
+    // vocabulary entry takes that entry's id, whatever id the file declares.
     this.addedTokens = (json.added_tokens ?? []).map((t) => ({
-      id: t.id,
+      id: this.vocab.get(t.content) ?? t.id,
       content: t.content,
       special: t.special === true,
       lstrip: t.lstrip === true,
