@@ -22,7 +22,10 @@ export function samplingChecks(input: AnalysisInput): CheckItem[] {
   const declared = input.bundle.metadata?.samplerParams;
   const effective = declared?.type && declared.type !== 'TYPE_UNSPECIFIED' ? declared : null;
   const actual = effective ?? RUNTIME_DEFAULT;
-  const actualGreedy = actual.type === 'GREEDY' || (actual.k ?? 1) === 1;
+  // k = 1 keeps only the best token: greedy whatever the type says. (An
+  // explicit sampler without k is not assumed greedy; only the runtime's
+  // default for absent params is.)
+  const actualGreedy = actual.type === 'GREEDY' || actual.k === 1;
   const describe = `${actual.type}${effective ? '' : ' (runtime default, no sampler params in the bundle)'}, k=${actual.k ?? '-'}, p=${actual.p ?? '-'}, temperature=${actual.temperature ?? '-'}`;
 
   let status: CheckItem['status'];
