@@ -33,15 +33,17 @@ await runStage(async () => {
   });
   let lastProgress = 0;
   let lastMetrics = 0;
+  let lastPhase = '';
   const result = await mergeLora({
     ...params,
     signal: controller.signal,
     onLog: (level, text) => stageOut.log(level, text),
     onProgress: (p) => {
       const now = Date.now();
-      const phaseChange = p.phase !== 'merge';
-      if (phaseChange || now - lastProgress >= 250) {
+      // Every phase change is reported at once; within the merge phase at most four times a second.
+      if (p.phase !== lastPhase || p.phase !== 'merge' || now - lastProgress >= 250) {
         lastProgress = now;
+        lastPhase = p.phase;
         const [from, to] = PHASE_SPAN[p.phase];
         const fraction = p.phase === 'merge' && p.bytesTotal > 0 ? from + (to - from) * (p.bytesDone / p.bytesTotal) : from;
         stageOut.progress(fraction, p.phase, p.phase === 'merge' ? progressMessage(p) : undefined);

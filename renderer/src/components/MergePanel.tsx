@@ -11,6 +11,8 @@ import { formatBytes, formatDuration } from '../../../main/common/format';
 import type { RunDetail } from '../../../main/common/runs';
 import { MergeSummary } from '../../../main/common/stages/merge';
 
+const cell = { paddingRight: 18 } as const;
+
 export function MergePanel({ run }: { run: RunDetail }) {
   const stages = run.stages.filter((stage) => stage.kind === 'merge');
   if (stages.length === 0) return null;
@@ -75,19 +77,21 @@ export function MergePanel({ run }: { run: RunDetail }) {
             <table className="kv" style={{ marginTop: 10 }} data-testid="merge-scales">
               <thead>
                 <tr>
-                  <th>scale</th>
-                  <th>r</th>
-                  <th>alpha</th>
-                  <th>modules</th>
+                  <th style={cell}>scale</th>
+                  <th style={cell}>r</th>
+                  <th style={cell}>alpha</th>
+                  <th style={cell}>modules</th>
                 </tr>
               </thead>
               <tbody>
                 {s.scales.map((g) => (
                   <tr key={`${g.scale}|${g.r}|${g.alpha}`}>
-                    <td className="mono">{g.scale}</td>
-                    <td>{g.r}</td>
-                    <td>{g.alpha}</td>
-                    <td>{g.modules}</td>
+                    <td className="mono" style={cell}>
+                      {g.scale}
+                    </td>
+                    <td style={cell}>{g.r}</td>
+                    <td style={cell}>{g.alpha}</td>
+                    <td style={cell}>{g.modules}</td>
                   </tr>
                 ))}
               </tbody>
