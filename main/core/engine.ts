@@ -9,6 +9,8 @@ import path from 'node:path';
 import { EventBus } from './events.js';
 import { History } from './history/history.js';
 import { hostSnapshot } from './host.js';
+import { attachMemory } from './memory/engineMemory.js';
+import { memoryMonitors } from './memory/monitors.js';
 import { resolveDataDir } from './paths.js';
 import { isAlive } from './process/killTree.js';
 import type { StageMonitorFactory } from './runner/monitor.js';
@@ -21,6 +23,7 @@ export interface EngineOptions {
   mode: 'electron' | 'serve' | 'cli';
   /** Serve mode bound to a non-loopback address. */
   remote?: boolean;
+  /** Stage watchers; by default the memory sampler and guard (tests may pass []). */
   monitors?: StageMonitorFactory[];
   killGraceMs?: number;
   /** better-sqlite3 addon built for this runtime (the Electron app's copy); node_modules' build otherwise. */
@@ -58,12 +61,12 @@ export function createEngine(options: EngineOptions): Engine {
     settings: () => settings.get(),
     host: hostSnapshot,
     stageDefinition,
-    monitors: options.monitors ?? [],
+    monitors: options.monitors ?? memoryMonitors(),
     ownerToken,
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   let closed = false;
-  return {
+  const engine: Engine = {
     dataDir,
     databaseFile,
     mode: options.mode,
@@ -78,7 +81,11 @@ export function createEngine(options: EngineOptions): Engine {
       if (closed) return;
       closed = true;
       await runner.shutdown();
+      (await memory)();
       history.close();
     },
   };
+  // This host's calibrated estimator, and a calibration point from every finished conversion.
+  const memory = attachMemory(engine).catch(() => () => undefined);
+  return engine;
 }

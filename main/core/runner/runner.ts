@@ -90,7 +90,9 @@ export class Runner {
     for (const [idx, stage] of plan.stages.entries()) {
       const definition = this.deps.stageDefinition(stage.kind);
       if (reused.has(idx) || !definition.preflight) continue;
-      findings.push(...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom })));
+      findings.push(
+        ...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom, plan, stageIndex: idx })),
+      );
     }
     const overrides: Record<string, unknown> = {};
     if (allowPredictedOom) overrides.allowPredictedOom = { source: plan.allowPredictedOom ? 'plan' : 'settings' };

@@ -11,7 +11,10 @@ import type { ConvertParams } from '../../common/stages/convert.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
 import { pythonEnvPath } from '../paths.js';
-import type { StageDefinition, StageLaunch } from './definition.js';
+import { activeCalibration } from '../memory/engineMemory.js';
+import { parseByteSize } from '../memory/monitors.js';
+import { conversionMemoryPreflight } from '../memory/preflight.js';
+import type { PreflightContext, PreflightFinding, StageDefinition, StageLaunch } from './definition.js';
 
 /** Environment every Python stage gets: unbuffered UTF-8 lines, no user site-packages leaking in. */
 export const PYTHON_STAGE_ENV: Readonly<Record<string, string>> = {
@@ -45,17 +48,38 @@ export async function equivalentConverterCommand(params: ConvertParams, configDi
   return converterCommand(params, builder);
 }
 
+/** When a merge earlier in the run writes this stage's input, its base model has the same config.json. */
+function configDirFor(params: ConvertParams, ctx: PreflightContext): string {
+  for (const stage of ctx.plan.stages.slice(0, ctx.stageIndex)) {
+    if (stage.kind === 'merge' && stage.params.outDir === params.modelDir) return stage.params.baseDir;
+  }
+  return params.modelDir;
+}
+
 export const convertStage: StageDefinition<'convert'> = {
   kind: 'convert',
   title: 'Convert to LiteRT',
-  preflight: async (_params, ctx) => {
-    if (ctx.settings.pythonPath || existsSync(venvPython(ctx.dataDir))) return [];
-    return [
-      {
+  preflight: async (params, ctx) => {
+    const findings: PreflightFinding[] = [];
+    if (!ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
+      findings.push({
         level: 'warn',
         message: 'The Python environment has not been set up; the conversion will stop at once and name the missing packages. Set it up on the Environment page first.',
-      },
-    ];
+      });
+    }
+    // Throws predicted_oom (the run is refused) unless the expert override is on.
+    const simulated = process.env.WORKBENCH_SIMULATE_HOST_RAM;
+    const simulatedBytes = simulated ? parseByteSize(simulated) : null;
+    findings.push(
+      ...(await conversionMemoryPreflight(params, {
+        allowPredictedOom: ctx.allowPredictedOom,
+        stopUsedFraction: ctx.settings.memory.stopUsedFraction,
+        calibration: activeCalibration()?.applied(),
+        configDir: configDirFor(params, ctx),
+        ...(simulatedBytes ? { host: { total: simulatedBytes, available: simulatedBytes, swapTotal: 0, swapUsed: 0 } } : {}),
+      })),
+    );
+    return findings;
   },
   launch: async (params, ctx) => {
     const python = await stagePython({ dataDir: ctx.dataDir, settingsPath: ctx.settings.pythonPath });

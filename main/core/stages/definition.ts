@@ -4,7 +4,7 @@
  * own module (selftest.ts, merge.ts, convert.ts, …) and is listed in registry.ts.
  */
 import type { Settings } from '../../common/settings.js';
-import type { StageKind, StagePlan } from '../../common/stages/plan.js';
+import type { RunPlan, StageKind, StagePlan } from '../../common/stages/plan.js';
 import type { HostSnapshot } from '../../common/runs.js';
 
 export interface StageLaunch {
@@ -32,6 +32,9 @@ export interface PreflightContext {
   host: HostSnapshot;
   /** The expert override for predicted out-of-memory is in force for this run. */
   allowPredictedOom: boolean;
+  /** The whole plan and this stage's place in it (e.g. a merge earlier in the run creates this stage's input). */
+  plan: RunPlan;
+  stageIndex: number;
 }
 
 export interface PreflightFinding {
