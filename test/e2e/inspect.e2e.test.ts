@@ -100,6 +100,22 @@ describe('Inspect page', () => {
     expect(panel).toMatch(/repetition_penalty 1\.1/);
     await page.screenshot({ path: path.join(SHOTS, 'package-run.png'), fullPage: true });
 
+    // The model folder on the Inspect page: the metadata the packager derives, editable.
+    await page.evaluate((folder) => (window.location.hash = `#/inspect?path=${encodeURIComponent(folder)}`), modelDir);
+    await page.waitForSelector('[data-testid=inspect-summary][data-format=hf-folder]');
+    await page.waitForSelector('[data-testid=metadata-editor]');
+    expect(await page.inputValue('[data-testid=meta-stop]')).toBe('2');
+    await page.fill('[data-testid=meta-stop]', '2, <|endoftext|>');
+    await page.press('[data-testid=meta-stop]', 'Enter');
+    await page.click('[data-testid=meta-json] summary');
+    const json = JSON.parse((await page.textContent('[data-testid=meta-json] pre')) ?? '{}') as { stopTokens: unknown; samplerParams: unknown };
+    expect(json.stopTokens).toEqual([{ tokenIds: { ids: [2] } }, { tokenStr: '<|endoftext|>' }]);
+    expect(json.samplerParams).toEqual({ type: 'TOP_P', k: 20, p: 0.8, temperature: 0.7 });
+    expect(await page.textContent('[data-testid=metadata-editor]')).toContain('edited');
+    await page.screenshot({ path: path.join(SHOTS, 'inspect-folder-metadata.png'), fullPage: true });
+
+    await page.evaluate((runId) => (window.location.hash = `#/runs/${runId}`), id);
+    await page.waitForSelector('[data-testid=package-panel]');
     await page.click('[data-testid=package-panel] a:has-text("Inspect")');
     await page.waitForSelector('[data-testid=inspect-summary][data-format=litertlm]');
     expect(await page.textContent('[data-testid=inspect-metadata]')).toMatch(/Max tokens4096/);

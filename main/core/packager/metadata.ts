@@ -72,6 +72,8 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
 
   if (tflite?.derived.kvCacheMaxLen) {
     sources.maxNumTokens = `The KV-cache length of the .tflite (${tflite.derived.kvCacheMaxLen} tokens).`;
+  } else if (!tflite) {
+    sources.maxNumTokens = 'The KV-cache length of the converted .tflite, read when packaging.';
   } else {
     sources.maxNumTokens = 'Not set: the .tflite has no KV-cache inputs to read the length from.';
     warnings.push('max_num_tokens is not set; the runtime will size the context from the prompt in steps of 4096 tokens.');

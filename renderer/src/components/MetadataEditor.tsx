@@ -25,11 +25,13 @@ export interface MetadataEditorProps {
   plannedContext?: number;
   overrides: LlmMetadataJson;
   onChange: (overrides: LlmMetadataJson) => void;
+  /** Also show the resulting metadata as JSON (what `workbench package --metadata` takes). */
+  showJson?: boolean;
 }
 
 type Field = keyof LlmMetadataJson;
 
-export function MetadataEditor({ modelDir, tflitePath, plannedContext, overrides, onChange }: MetadataEditorProps) {
+export function MetadataEditor({ modelDir, tflitePath, plannedContext, overrides, onChange, showJson }: MetadataEditorProps) {
   const derived = useCall('package.deriveMetadata', modelDir ? { modelDir, ...(tflitePath ? { tflitePath } : {}) } : null);
   if (!modelDir) return null;
   if (derived.error) return <ErrorBox error={derived.error} title="Cannot derive the metadata from the model folder" />;
@@ -110,6 +112,14 @@ export function MetadataEditor({ modelDir, tflitePath, plannedContext, overrides
           <TextArea value={value('jinjaPromptTemplate') ?? ''} onCommit={(text) => set('jinjaPromptTemplate', text === '' ? undefined : text)} />
         </details>,
       )}
+      {showJson ? (
+        <details data-testid="meta-json">
+          <summary>As JSON (for workbench package --metadata)</summary>
+          <pre className="mono" style={{ whiteSpace: 'pre-wrap', maxHeight: 360, overflow: 'auto', background: '#f6f7f9', padding: 10, borderRadius: 6 }}>
+            {JSON.stringify({ ...base, ...overrides }, null, 2)}
+          </pre>
+        </details>
+      ) : null}
       {derived.data.warnings.length > 0 ? (
         <ul style={{ margin: '8px 0 0', paddingLeft: 18 }}>
           {derived.data.warnings.map((w) => (

@@ -21,6 +21,7 @@ import type {
 } from '../../../main/common/formats';
 import { useCall } from '../api/hooks';
 import { Empty, ErrorBox } from '../components/common';
+import { MetadataEditor } from '../components/MetadataEditor';
 import { PathField } from '../components/PathField';
 import { navigate, type Route } from '../router';
 
@@ -383,6 +384,7 @@ function Tflite({ s }: { s: TfliteSummary }) {
 // ---------------------------------------------------------------------------
 
 function Folder({ s }: { s: HfFolderSummary }) {
+  const [overrides, setOverrides] = useState<LlmMetadataJson>({});
   const c = s.config;
   const g = s.generationConfig;
   const t = s.tokenizerConfig;
@@ -460,6 +462,13 @@ function Folder({ s }: { s: HfFolderSummary }) {
           </table>
         )}
       </section>
+      {s.tokenizer && !s.isAdapter ? (
+        <section className="card">
+          <h2>LlmMetadata for packaging</h2>
+          <p className="lead">What the packager derives from this folder for a .litertlm bundle; max_num_tokens comes from the converted model's KV cache.</p>
+          <MetadataEditor modelDir={s.path} overrides={overrides} onChange={setOverrides} showJson />
+        </section>
+      ) : null}
       <Warnings warnings={s.warnings} />
     </>
   );
