@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { formatBytes } from '../../common/format.js';
 import type { MergeSummary } from '../../common/stages/merge.js';
 import { decodeToF32, encodeFromF32, isFloatDtype, type FloatDtype } from '../safetensors/dtypes.js';
 import { readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader } from '../safetensors/header.js';
@@ -414,17 +415,6 @@ async function replaceOrAddBias(plan: TensorPlan, reader: SafetensorsReader): Pr
   const out = new Uint8Array(entry.byteLength);
   encodeFromF32(entry.dtype, values, out);
   return out;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** The stage's stored result: the merge result with the module list reduced to a count. */

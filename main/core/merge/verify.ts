@@ -9,7 +9,6 @@
  *  - replaced tensors equal the adapter's values converted to the base dtype;
  *  - sampled untouched tensors are byte-identical to the base.
  */
-import { createHash } from 'node:crypto';
 import { WorkbenchError } from '../../common/errors.js';
 import { bf16ToF32, f16ToF32, type FloatDtype } from '../safetensors/dtypes.js';
 import { readSafetensorsModel, type ModelTensor, type SafetensorsModel } from '../safetensors/header.js';
@@ -121,7 +120,7 @@ export async function verifyMergedModel(outputDir: string, plan: MergePlan, base
         if (p.base.entry.byteLength > budget) continue;
         budget -= p.base.entry.byteLength;
         const [a, b] = await Promise.all([reader.readTensor(p.base.file, p.base.entry), reader.readTensor(output.byName.get(p.name)!.file, output.byName.get(p.name)!.entry)]);
-        if (createHash('sha256').update(a).digest('hex') === createHash('sha256').update(b).digest('hex')) identicalCopies += 1;
+        if (Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) identicalCopies += 1;
         else failures.push(`${p.name} should be copied unchanged but differs from the base`);
         checkedTensors += 1;
       }
