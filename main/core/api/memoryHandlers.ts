@@ -7,14 +7,14 @@ import { readHfFolder } from '../formats/hfFolder.js';
 import { buildContextTable } from '../memory/contextTable.js';
 import { calibrationFor } from '../memory/engineMemory.js';
 import { hostBudget } from '../memory/estimator.js';
-import { readHostMemory } from '../memory/sampler.js';
+import { decisionHostMemory } from '../memory/monitors.js';
 import type { HandlerFactory } from './handlerTypes.js';
 
 export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engine) => ({
   'memory.estimate': async (input) => {
     // A missing or unreadable folder is a WorkbenchError from the reader (file_not_found, not_model_folder, bad_json).
     const folder = await readHfFolder(input.modelDir);
-    const [host, calibration] = await Promise.all([readHostMemory(), calibrationFor(engine.history)]);
+    const [host, calibration] = await Promise.all([decisionHostMemory(), calibrationFor(engine.history)]);
     return buildContextTable({
       config: folder.config,
       options: {
@@ -32,7 +32,7 @@ export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engin
     });
   },
   'memory.host': async () => {
-    const host = await readHostMemory();
+    const host = await decisionHostMemory();
     return {
       t: Date.now(),
       totalBytes: host.total,

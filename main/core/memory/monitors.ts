@@ -14,6 +14,7 @@ import type { StageMonitorFactory } from '../runner/monitor.js';
 import { activeCalibration } from './engineMemory.js';
 import type { HostOverride } from './guard.js';
 import { createMemoryMonitor } from './monitor.js';
+import { readHostMemory, type HostMemory } from './sampler.js';
 
 export function memoryMonitors(env: NodeJS.ProcessEnv = process.env): StageMonitorFactory[] {
   const simulated = env.WORKBENCH_SIMULATE_HOST_RAM;
@@ -29,4 +30,16 @@ export function parseByteSize(text: string): number {
   const bytes = Number(match[1]) * 1024 ** power;
   if (!(bytes > 0)) throw new WorkbenchError('bad_setting', `WORKBENCH_SIMULATE_HOST_RAM must be larger than zero, not "${text}".`);
   return bytes;
+}
+
+/**
+ * The host RAM every memory decision is made against (estimates in the
+ * wizard, the preflight block, the guard): the real host, or the simulated one
+ * when WORKBENCH_SIMULATE_HOST_RAM is set, so all of them agree.
+ */
+export async function decisionHostMemory(env: NodeJS.ProcessEnv = process.env): Promise<HostMemory> {
+  const simulated = env.WORKBENCH_SIMULATE_HOST_RAM;
+  if (!simulated) return readHostMemory();
+  const bytes = parseByteSize(simulated);
+  return { total: bytes, available: bytes, swapTotal: 0, swapUsed: 0 };
 }

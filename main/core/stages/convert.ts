@@ -12,7 +12,7 @@ import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
 import { pythonEnvPath } from '../paths.js';
 import { activeCalibration } from '../memory/engineMemory.js';
-import { parseByteSize } from '../memory/monitors.js';
+import { decisionHostMemory } from '../memory/monitors.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
 import type { PreflightContext, PreflightFinding, StageDefinition, StageLaunch } from './definition.js';
 
@@ -68,15 +68,13 @@ export const convertStage: StageDefinition<'convert'> = {
       });
     }
     // Throws predicted_oom (the run is refused) unless the expert override is on.
-    const simulated = process.env.WORKBENCH_SIMULATE_HOST_RAM;
-    const simulatedBytes = simulated ? parseByteSize(simulated) : null;
     findings.push(
       ...(await conversionMemoryPreflight(params, {
         allowPredictedOom: ctx.allowPredictedOom,
         stopUsedFraction: ctx.settings.memory.stopUsedFraction,
         calibration: activeCalibration()?.applied(),
         configDir: configDirFor(params, ctx),
-        ...(simulatedBytes ? { host: { total: simulatedBytes, available: simulatedBytes, swapTotal: 0, swapUsed: 0 } } : {}),
+        host: await decisionHostMemory(),
       })),
     );
     return findings;

@@ -51,6 +51,7 @@ export function ConvertStep({ draft, update }: StepProps) {
   const set = (patch: Partial<typeof draft.convert>) => update((d) => ({ ...d, convert: { ...d.convert, ...patch } }));
   // The merge output does not exist yet: the base folder has the same config.
   const configDir = draft.modelDir.trim();
+  const settings = useCall('settings.get', {});
   const intake = useCall('intake.inspect', configDir ? { modelDir: configDir, route: c.route } : null);
   const model = intake.data?.model ?? null;
   const quantChoices = (Object.keys(QUANTIZATION_HELP) as Quantization[]).filter((q) => c.route === 'example' || q in EXPORT_HF_RECIPES);
@@ -115,7 +116,7 @@ export function ConvertStep({ draft, update }: StepProps) {
           maskAsInput={c.route === 'example' && c.maskAsInput}
           value={c.kvCacheMaxLen}
           onChange={(kvCacheMaxLen) => set({ kvCacheMaxLen })}
-          overrideAllowed={draft.allowPredictedOom}
+          overrideAllowed={draft.allowPredictedOom || settings.data?.allowPredictedOom === true}
         />
       </Field>
       <Field

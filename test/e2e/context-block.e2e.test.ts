@@ -1,0 +1,67 @@
+/**
+ * The wizard blocks context lengths predicted to run out of memory: on a
+ * (simulated) 128 GiB serve host, Qwen2.5-1.5B at 4096 fits and 32768 is
+ * disabled with the reason in one sentence — the field report's situation.
+ * Starting a blocked conversion anyway is refused by the engine, and the
+ * expert override in Settings makes the option selectable again.
+ */
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { makeModel, qwenConfig } from '../support/hfModel.js';
+
+const SHOTS = path.join(REPO_ROOT, 'test-results');
+let server: ServeProcess;
+let browser: Browser;
+let page: Page;
+let dir: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'context-e2e-'));
+  modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), qwenConfig(1536, 28, 8960, 12, 2, 151936, true), null);
+  server = await startServe({ env: { WORKBENCH_SIMULATE_HOST_RAM: '128G' } });
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('context length blocking in the wizard', () => {
+  it('disables 32k with the reason, keeps 4096 open, and honours the expert override', async () => {
+    await page.goto(server.openUrl);
+    await page.click('[data-testid=nav-new]');
+    await page.fill('[data-testid=model-dir]', modelDir);
+    await page.click('[data-testid=step-tab-convert]');
+    await page.waitForSelector('[data-testid=context-32768][data-fit=blocked]');
+    expect(await page.getAttribute('[data-testid=context-4096]', 'data-fit')).toBe('fits');
+    expect(await page.isDisabled('[data-testid=context-4096] input')).toBe(false);
+    expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(true);
+    const reason = (await page.textContent('[data-testid=blocked-reason-32768]')) ?? '';
+    expect(reason).toMatch(/GB/);
+    expect(reason).toContain('expert override');
+    expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GB \(up to \d+ GB\)/);
+    await page.screenshot({ path: path.join(SHOTS, 'context-blocked.png'), fullPage: true });
+
+    // The expert override (Settings) makes the blocked option selectable.
+    await page.click('[data-testid=nav-settings]');
+    await page.check('[data-testid=allow-oom]');
+    await page.click('[data-testid=save-settings]');
+    await page.waitForSelector('[data-testid=save-settings]:has-text("Saved")');
+    await page.click('[data-testid=nav-new]');
+    await page.click('[data-testid=step-tab-convert]');
+    await page.waitForSelector('[data-testid=context-32768][data-fit=blocked]');
+    expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(false);
+  });
+});
