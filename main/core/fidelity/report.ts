@@ -34,7 +34,7 @@ function itemSection(item: CheckItem): string {
     for (const e of item.evidence) lines.push(`| ${cell(e.label)} | ${cell(e.value)} |`);
     lines.push('');
   }
-  if (item.fix) lines.push(`**Fix${item.fixableByMetadata ? ' (the metadata fix does this)' : ''}:** ${item.fix}`, '');
+  if (item.fix) lines.push(`**Fix:** ${item.fix}${item.fixableByMetadata ? ' _(`--fix-metadata` does this)_' : ''}`, '');
   lines.push(`<sub>Source: ${item.source}</sub>`, '');
   return lines.join('\n');
 }

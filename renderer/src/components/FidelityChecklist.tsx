@@ -89,7 +89,8 @@ function ItemRow({ item }: { item: CheckItem }) {
           ) : null}
           {item.fix ? (
             <p>
-              <strong>Fix{item.fixableByMetadata ? ' (the metadata fix does this)' : ''}:</strong> {item.fix}
+              <strong>Fix:</strong> {item.fix}
+              {item.fixableByMetadata ? <em> (the metadata fix does this)</em> : null}
             </p>
           ) : null}
           {item.diffs?.map((d) => <DiffView key={d.conversation} diff={d} />)}

@@ -74,7 +74,7 @@ export function promptFormatChecks(input: AnalysisInput, intent: ModelIntent): P
       { label: 'bundle prompt format', value: formName },
       { label: 'model chat template', value: model.chatTemplate ? `${model.folder.tokenizerConfig?.chatTemplateSource ?? 'present'} (${model.chatTemplate.length} chars)` : '(none)' },
     ],
-    fix: form.kind === 'jinja' && !form.problem ? null : 'Embed the model\'s chat template as jinja_prompt_template; the metadata fix does.',
+    fix: form.kind === 'jinja' && !form.problem ? null : 'Embed the model\'s chat template as jinja_prompt_template.',
     fixableByMetadata: model.chatTemplate !== null,
     source: TEMPLATE_SOURCE,
   });
@@ -130,7 +130,7 @@ export function promptFormatChecks(input: AnalysisInput, intent: ModelIntent): P
         ? `On ${textDiffs.length} of ${diffs.length} conversations the runtime's prompt differs from the model's chat template, first in "${textDiffs[0]!.conversation}" at character ${textDiffs[0]!.textOffset}.`
         : `The runtime renders exactly the chat template's text on all ${diffs.length} conversations (with and without system message, multi-turn, generation prompt).`,
     evidence: textDiffs.slice(0, 3).map((d) => ({ label: d.conversation, value: describeTextDiff(d) })),
-    fix: textDiffs.length > 0 || !compared ? "Embed the model's own chat template as jinja_prompt_template; the metadata fix does." : null,
+    fix: textDiffs.length > 0 || !compared ? "Embed the model's own chat template as jinja_prompt_template." : null,
     fixableByMetadata: model.chatTemplate !== null,
     source: TEMPLATE_SOURCE,
     diffs: textDiffs,
@@ -151,7 +151,7 @@ export function promptFormatChecks(input: AnalysisInput, intent: ModelIntent): P
         ? `On ${idDiffs.length} of ${diffs.length} conversations the token ids differ (start token included), first in "${idDiffs[0]!.conversation}" at token ${idDiffs[0]!.tokenOffset}.`
         : `Token ids are identical on all ${diffs.length} conversations, start token included.`,
     evidence: idDiffs.slice(0, 3).map((d) => ({ label: d.conversation, value: describeIdDiff(d, input) })),
-    fix: idDiffs.length > 0 ? 'Fix the start token and the template together; the metadata fix makes both match the model.' : null,
+    fix: idDiffs.length > 0 ? 'Fix the start token and the template together so both match the model.' : null,
     fixableByMetadata: true,
     source: `${TEMPLATE_SOURCE}; the runtime tokenizes with the bundle's tokenizer and prepends start_token`,
     diffs: idDiffs,

@@ -59,7 +59,7 @@ export function samplingChecks(input: AnalysisInput): CheckItem[] {
         { label: 'runtime', value: describe },
         { label: 'note', value: 'Some LiteRT-LM versions ignore sampler settings on GPU/NPU (issue #2080); check on the backend you ship.' },
       ],
-      fix: status === 'pass' ? null : 'Re-package with sampler params from generation_config.json (type, k, p, temperature); the metadata fix does.',
+      fix: status === 'pass' ? null : 'Re-package with sampler params from generation_config.json (type, k, p, temperature).',
       fixableByMetadata: true,
       source: 'LiteRT-LM runtime/engine/engine_settings.cc (sampler defaults), runtime/proto/sampler_params.proto; issues #1004, #2080',
     },
@@ -107,15 +107,15 @@ export function contextChecks(input: AnalysisInput): CheckItem[] {
   } else if (declared === null) {
     status = 'warn';
     explanation = `The bundle has no max_num_tokens, so the runtime rounds the prompt length up in steps of 4096, which can exceed the ${kv}-token KV cache.`;
-    fix = `Set max_num_tokens to ${kv}; the metadata fix does.`;
+    fix = `Set max_num_tokens to ${kv}.`;
   } else if (declared > kv) {
     status = 'fail';
     explanation = `max_num_tokens ${declared} is larger than the .tflite's KV cache of ${kv}, so long conversations overrun the cache.`;
-    fix = `Set max_num_tokens to ${kv}; the metadata fix does.`;
+    fix = `Set max_num_tokens to ${kv}.`;
   } else if (declared < kv) {
     status = 'warn';
     explanation = `max_num_tokens ${declared} uses only part of the .tflite's ${kv}-token KV cache.`;
-    fix = `Set max_num_tokens to ${kv} unless you limit it on purpose; the metadata fix does.`;
+    fix = `Set max_num_tokens to ${kv} unless you limit it on purpose.`;
   } else {
     status = 'pass';
     explanation = `max_num_tokens equals the .tflite's KV-cache length (${kv}).`;
@@ -138,7 +138,7 @@ export function contextChecks(input: AnalysisInput): CheckItem[] {
     } else if (limit !== null && intended > limit) {
       s = 'fail';
       e = `max_num_tokens ${limit} is below the intended context of ${intended}, so the runtime refuses or truncates longer conversations.`;
-      f = `Set max_num_tokens to ${kv ?? intended}; the metadata fix does.`;
+      f = `Set max_num_tokens to ${kv ?? intended}.`;
     } else if (limit === null) {
       s = 'warn';
       e = 'Neither max_num_tokens nor the KV-cache length is known, so the intended context could not be checked.';
@@ -216,7 +216,7 @@ export function modelTypeCheck(input: AnalysisInput): CheckItem {
       { label: 'architecture', value: input.model.folder.config?.architectures.join(', ') || '(unknown)' },
       { label: 'bundle llm_model_type', value: declared ?? '(absent)' },
     ],
-    fix: ok ? null : `Set llm_model_type to ${want}; the metadata fix does.`,
+    fix: ok ? null : `Set llm_model_type to ${want}.`,
     fixableByMetadata: true,
     source: 'LiteRT-LM runtime/proto/llm_metadata.proto (llm_model_type); runtime/conversation/model_data_processor/',
   };

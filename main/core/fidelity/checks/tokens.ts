@@ -65,7 +65,7 @@ export function stopTokenChecks(input: AnalysisInput, intent: ModelIntent): Chec
       { label: 'end-of-turn token', value: eot ? `${eot.id} ${show(eot.text)}` : '(none found)' },
       { label: 'bundle stop tokens', value: listed },
     ],
-    fix: eot && !ids.has(eot.id) ? `Add ${eot.text} (id ${eot.id}) to the stop tokens; the metadata fix does.` : null,
+    fix: eot && !ids.has(eot.id) ? `Add ${eot.text} (id ${eot.id}) to the stop tokens.` : null,
     fixableByMetadata: true,
     source: `${STOP_SOURCE}; FORMATS.md "What the runtime does when metadata is missing"`,
   });
@@ -83,7 +83,7 @@ export function stopTokenChecks(input: AnalysisInput, intent: ModelIntent): Chec
         ? `${ordinary.map((r) => `${r.label} (${show(r.text)})`).join(', ')} ${ordinary.length > 1 ? 'are' : 'is'} ordinary text, so generation stops the first time the model writes it, cutting answers short.`
         : 'Every stop token is a special (added) token that never appears in ordinary text.',
     evidence: resolved.map((r) => ({ label: r.label, value: r.ids ? `ids [${r.ids.join(', ')}] = ${show(r.text)}` : show(r.text) })),
-    fix: ordinary.length > 0 ? 'Remove ordinary-text stop tokens; the metadata fix keeps only EOS ids and the end-of-turn token.' : null,
+    fix: ordinary.length > 0 ? 'Remove ordinary-text stop tokens: keep only the EOS ids and the end-of-turn token.' : null,
     fixableByMetadata: true,
     source: 'LiteRT-LM issue #950 (a newline stop token in a shipped bundle cut output at newlines)',
   });
@@ -106,7 +106,7 @@ function unknownTokenItem(id: string, title: string, unknown: ResolvedToken[], h
         ? `${unknown.map((r) => r.problem).join(' ')}`.replace(/\.$/, '') + ', so the runtime cannot match it as one token.'
         : 'Every token named in the metadata is a single token of the tokenizer.',
     evidence: unknown.map((r) => ({ label: r.label, value: r.problem ?? '' })),
-    fix: unknown.length > 0 ? 'Name tokens by id (or by their exact string in tokenizer.json); the metadata fix writes ids.' : null,
+    fix: unknown.length > 0 ? 'Name tokens by id (or by their exact string in tokenizer.json).' : null,
     fixableByMetadata: true,
     source: 'LiteRT-LM runtime/proto/llm_metadata.proto (TokenUnion: token_ids or token_str)',
   };
@@ -156,7 +156,7 @@ export function startTokenChecks(input: AnalysisInput, intent: ModelIntent, pack
       { label: 'model BOS', value: bos ? `${bos.id} ${show(bos.text)}${intent.templateWritesBos ? ' (written by the chat template)' : ''}` : '(none)' },
       { label: 'bundle start token', value: resolved ? `${resolved.label}${resolved.ids ? ` = ids [${resolved.ids.join(', ')}]` : ''}` : '(none)' },
     ],
-    fix: status === 'pass' ? null : wantStartToken ? `Set the start token to id ${bos!.id}; the metadata fix does.` : 'Remove the start token; the metadata fix does.',
+    fix: status === 'pass' ? null : wantStartToken ? `Set the start token to id ${bos!.id}.` : 'Remove the start token.',
     fixableByMetadata: true,
     source: 'LiteRT-LM runtime/proto/llm_metadata.proto (start_token); HF tokenizer_config.json bos_token / add_bos_token',
   });
@@ -176,7 +176,7 @@ export function startTokenChecks(input: AnalysisInput, intent: ModelIntent, pack
           ? `The runtime's prompt starts with token ${packagedFirstIds[0]} twice (start token plus the same marker at the start of the rendered template).`
           : 'The start token and the beginning of the rendered template do not repeat the same marker.',
     evidence: [{ label: 'first prompt tokens (runtime)', value: firstText }],
-    fix: doubled ? 'Drop the start token or the marker in the template; the metadata fix keeps exactly one.' : null,
+    fix: doubled ? 'Drop the start token or the marker in the template so exactly one remains.' : null,
     fixableByMetadata: true,
     source: 'LiteRT-LM runtime (start token prepended to the first prefill); llama.cpp/HF reports of doubled BOS degrading output',
   });
