@@ -56,6 +56,8 @@ describe('context length blocking in the wizard', () => {
 
     // The expert override (Settings) makes the blocked option selectable.
     await page.click('[data-testid=nav-settings]');
+    expect(await page.textContent('[data-testid=calibration-runs]')).toContain('No conversions on this host yet');
+    expect(await page.isDisabled('[data-testid=reset-calibration]')).toBe(true);
     await page.check('[data-testid=allow-oom]');
     await page.click('[data-testid=save-settings]');
     await page.waitForSelector('[data-testid=save-settings]:has-text("Saved")');

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import type { Settings } from '../../../main/common/settings';
 import { useApi, useAction, useCall } from '../api/hooks';
+import { CalibrationCard } from '../components/CalibrationCard';
 import { ErrorBox, Field } from '../components/common';
 
 export function SettingsPage() {
@@ -78,6 +79,7 @@ export function SettingsPage() {
         </button>
       </div>
       {save.error ? <ErrorBox error={save.error} title="Not saved" /> : null}
+      <CalibrationCard />
     </div>
   );
 }
