@@ -2,6 +2,7 @@
  * Step 4: package the .tflite, the tokenizer and metadata derived from the
  * model's own files into a .litertlm bundle (native, no Python).
  */
+import { MetadataEditor } from '../components/MetadataEditor';
 import { PathField } from '../components/PathField';
 import { derivedPaths, packageEnabled, type StepProps } from './draft';
 
@@ -28,7 +29,19 @@ export function PackageStep({ draft, update }: StepProps) {
       </label>
       <p className="lead">Stop tokens, chat template, sampler settings and the context limit are taken from the model's own generation_config.json and tokenizer_config.json, so the bundle behaves on device as the model was trained to.</p>
       <PathField label=".tflite to package" kind="file" value={draft.package.tflitePath} placeholder={paths.tflite} onChange={(tflitePath) => set({ tflitePath })} />
-      <PathField label="Bundle output (.litertlm)" kind="file" value={draft.package.outPath} placeholder={paths.bundle} onChange={(outPath) => set({ outPath })} />
+      <PathField label="Bundle output (.litertlm)" kind="file" save value={draft.package.outPath} placeholder={paths.bundle} onChange={(outPath) => set({ outPath })} />
+      <h3>Metadata</h3>
+      <p className="muted">
+        Derived from the model's files; edit a field to override it. Tokenizer, template and generation settings are the same in the base model and the merged one, so they are read
+        from the base folder before the merge has run.
+      </p>
+      <MetadataEditor
+        modelDir={draft.modelDir.trim()}
+        {...(!draft.convert.enabled && paths.tflite ? { tflitePath: paths.tflite } : {})}
+        plannedContext={draft.convert.kvCacheMaxLen}
+        overrides={draft.package.metadataOverrides}
+        onChange={(metadataOverrides) => set({ metadataOverrides })}
+      />
     </div>
   );
 }

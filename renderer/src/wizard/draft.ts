@@ -5,6 +5,7 @@
  * conversion's .tflite is the package's input, the package is verified.
  */
 import type { RunPlanInput, StagePlanInput } from '../../../main/common/stages/plan';
+import type { LlmMetadataJson } from '../../../main/common/formats';
 import { QUANT_SUFFIX, type Quantization } from '../../../main/common/stages/convert';
 
 export interface WizardDraft {
@@ -25,7 +26,8 @@ export interface WizardDraft {
     transposeKvCache: boolean;
     outputNamePrefix: string;
   };
-  package: { enabled: boolean; tflitePath: string; outPath: string };
+  /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
+  package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
   verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean };
   allowPredictedOom: boolean;
 }
@@ -47,7 +49,7 @@ export const DEFAULT_DRAFT: WizardDraft = {
     transposeKvCache: false,
     outputNamePrefix: '',
   },
-  package: { enabled: true, tflitePath: '', outPath: '' },
+  package: { enabled: true, tflitePath: '', outPath: '', metadataOverrides: {} },
   verify: { enabled: true, bundlePath: '', intendedContext: 4096, numeric: false },
   allowPredictedOom: false,
 };
@@ -144,7 +146,16 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
     });
   }
   if (packageEnabled(draft)) {
-    stages.push({ kind: 'package', params: { tflitePath: paths.tflite, modelDir: paths.metadataModelDir, outPath: paths.bundle } });
+    const overrides = draft.package.metadataOverrides;
+    stages.push({
+      kind: 'package',
+      params: {
+        tflitePath: paths.tflite,
+        modelDir: paths.metadataModelDir,
+        outPath: paths.bundle,
+        ...(Object.keys(overrides).length > 0 ? { metadataOverrides: overrides } : {}),
+      },
+    });
   }
   if (draft.verify.enabled) {
     stages.push({

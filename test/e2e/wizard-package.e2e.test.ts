@@ -1,0 +1,58 @@
+/**
+ * The wizard's packaging step: the metadata derived from the model's own
+ * files is shown before anything runs, an edited field becomes an override in
+ * the plan, and the review shows the whole plan the run will execute.
+ */
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { makeModel, qwenConfig } from '../support/hfModel.js';
+
+const SHOTS = path.join(REPO_ROOT, 'test-results');
+let server: ServeProcess;
+let browser: Browser;
+let page: Page;
+let dir: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'package-step-e2e-'));
+  modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), { ...qwenConfig(1536, 28, 8960, 12, 2, 151936, true), bos_token_id: null }, null, true);
+  server = await startServe();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('wizard packaging step', () => {
+  it('shows the derived metadata and carries an edit into the plan', async () => {
+    await page.goto(server.openUrl);
+    await page.click('[data-testid=nav-new]');
+    await page.fill('[data-testid=model-dir]', modelDir);
+    await page.click('[data-testid=step-tab-package]');
+    await page.waitForSelector('[data-testid=metadata-editor] [data-testid=meta-stop]', { timeout: 30_000 });
+    const stop = await page.inputValue('[data-testid=meta-stop]');
+    expect(stop).toContain('151645');
+    await page.fill('[data-testid=meta-stop]', '151645, 151643, 198');
+    await page.press('[data-testid=meta-stop]', 'Enter');
+    await page.screenshot({ path: path.join(SHOTS, 'wizard-package.png'), fullPage: true });
+    await page.click('[data-testid=step-tab-review]');
+    const plan = JSON.parse((await page.textContent('[data-testid=plan-json]')) ?? '{}') as { stages: { kind: string; params: Record<string, unknown> }[] };
+    const packageStage = plan.stages.find((stage) => stage.kind === 'package');
+    expect(packageStage?.params.metadataOverrides).toMatchObject({ stopTokens: expect.arrayContaining([expect.anything()]) });
+    expect(JSON.stringify(packageStage?.params.metadataOverrides)).toContain('198');
+    expect(plan.stages.map((stage) => stage.kind)).toEqual(['convert', 'package', 'verify']);
+  }, 60_000);
+});
