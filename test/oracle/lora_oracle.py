@@ -196,7 +196,7 @@ CASES = {
                     rank_pattern={"q_proj": 4, "model.layers.2.mlp.up_proj": 2}, alpha_pattern={"down_proj": 32, "layers.1.self_attn.k_proj": 5})),
     "llama-f16-rslora-regex": dict(
         shapes=llama(2), dtype="F16", adapter_dtype="BF16",
-        config=dict(r=16, lora_alpha=8, use_rslora=True, target_modules=r".*\.(q_proj|v_proj|down_proj)")),
+        config=dict(r=16, lora_alpha=8, use_rslora=True, target_modules=r".*\.(q_proj|v_proj|down_proj)", modules_to_save=["lm_head"])),
     "phi3-f32-sharded-modules-to-save": dict(
         shapes=phi3(2, hidden=256, inter=352, vocab=300), dtype="F32", adapter_dtype="F32", shard_bytes=1500000,
         config=dict(r=4, lora_alpha=12, target_modules=["qkv_proj", "o_proj", "gate_up_proj", "down_proj"], modules_to_save=["lm_head"], lora_bias=True)),

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleMerge, writeQwenLikePair } from '../../../test/support/mergeSupport.js';
-import { bf16ToF32 } from '../safetensors/dtypes.js';
+import { bundleMerge, writeQwenLikePair, writeSafetensors } from '../../../test/support/mergeSupport.js';
+import { bf16ToF32, f32ToBf16 } from '../safetensors/dtypes.js';
 import { readSafetensorsModel } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import { mergeLora, type MergeOptions } from './merge.js';
@@ -66,6 +66,33 @@ describe('mergeLora', () => {
     const merged = await readSafetensorsModel(outDir);
     expect(merged.tensors.length).toBe(result.tensorsTotal);
     expect((await readdir(outDir)).some((n) => n.startsWith('model-'))).toBe(false);
+  });
+
+  it('converts a modules_to_save replacement larger than one chunk to the base dtype', async () => {
+    const root = path.join(tmp, 'modules to save');
+    const { baseDir, adapterDir } = await writeQwenLikePair(root, { adapterConfig: { modules_to_save: ['lm_head'] } });
+    // Rewrite the adapter with a float32 lm_head of 4.3 M values (more than one 16 MiB float32 chunk).
+    const { readSafetensorsHeader } = await import('../safetensors/header.js');
+    const header = await readSafetensorsHeader(path.join(adapterDir, 'adapter_model.safetensors'));
+    const lmHead = Float32Array.from({ length: 4200 * 1024 }, (_, i) => Math.sin(i) * 0.37);
+    await rm(path.join(adapterDir, 'adapter_model.safetensors'));
+    await writeSafetensors(adapterDir, [...header.tensors.map((t) => ({ name: t.name, shape: t.shape })), { name: 'base_model.model.lm_head.weight', shape: [4200, 1024], values: lmHead }], 4, { fileName: 'adapter_model.safetensors' });
+    const base = await readSafetensorsModel(baseDir);
+    const kept = base.tensors.filter((t) => t.entry.name !== 'lm_head.weight').map((t) => ({ name: t.entry.name, shape: t.entry.shape, dtype: 'BF16' as const }));
+    await rm(path.join(baseDir, 'model.safetensors'));
+    await writeSafetensors(baseDir, [...kept, { name: 'lm_head.weight', shape: [4200, 1024], dtype: 'BF16' as const, values: new Float32Array(4200 * 1024).fill(0.5) }], 5);
+    const outDir = path.join(root, 'merged');
+    const result = await mergeLora(options(baseDir, adapterDir, outDir));
+    expect(result.verify?.ok).toBe(true);
+    const merged = await readSafetensorsModel(outDir);
+    const out = merged.byName.get('lm_head.weight')!;
+    const outReader = new SafetensorsReader();
+    const bytes = await outReader.readTensor(out.file, out.entry);
+    await outReader.close();
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    let wrong = 0;
+    for (let i = 0; i < lmHead.length; i++) if (halves[i] !== f32ToBf16(lmHead[i]!)) wrong += 1;
+    expect(wrong).toBe(0);
   });
 
   it('removes the partial output when cancelled', async () => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes } from '../../common/format.js';
 import type { MergeSummary } from '../../common/stages/merge.js';
-import { decodeToF32, encodeFromF32, isFloatDtype, type FloatDtype } from '../safetensors/dtypes.js';
+import { decodeToF32, encodeFromF32, floatDtypeBytes, type FloatDtype } from '../safetensors/dtypes.js';
 import { readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import { SafetensorsModelWriter, type WrittenFile } from '../safetensors/writer.js';
@@ -181,21 +181,15 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
         const slot = await buffers.weightSlot(entry.byteLength);
         const bytes = await applyLora(tensorPlan, reader, pool, slot.buffer);
         slot.release(queue.write(tensorPlan.name, bytes));
-      } else if (tensorPlan.replaceWith || tensorPlan.loraBias) {
-        queue.write(tensorPlan.name, await replaceOrAddBias(tensorPlan, reader));
+        bytesDone += entry.byteLength;
       } else {
-        if (entry.byteLength === 0) queue.write(tensorPlan.name, new Uint8Array(0));
-        for (let offset = 0; offset < entry.byteLength; offset += COPY_CHUNK_BYTES) {
+        // Unchanged tensors, replacements and lora_bias biases: elementwise, in bounded chunks.
+        await streamTensor(tensorPlan, reader, buffers, queue, (written, more) => {
           check();
-          const length = Math.min(COPY_CHUNK_BYTES, entry.byteLength - offset);
-          const slot = await buffers.copySlot(length);
-          const chunk = await reader.readRange(tensorPlan.base.file, entry, slot.bytes, offset, length);
-          slot.release(queue.write(tensorPlan.name, chunk));
-          bytesDone += length;
-          if (offset + length < entry.byteLength) report('merge', tensorPlan.name);
-        }
+          bytesDone += written;
+          if (more) report('merge', tensorPlan.name);
+        });
       }
-      if (tensorPlan.lora || tensorPlan.replaceWith || tensorPlan.loraBias) bytesDone += entry.byteLength;
       tensorsDone += 1;
       report('merge', tensorPlan.name);
     }
@@ -396,25 +390,52 @@ async function applyLora(plan: TensorPlan, reader: SafetensorsReader, pool: Lora
   return bytes;
 }
 
-/** Replacement tensors and lora_bias: small (embeddings at most), done on the main thread. */
-async function replaceOrAddBias(plan: TensorPlan, reader: SafetensorsReader): Promise<Uint8Array> {
+/**
+ * Writes a tensor that is not LoRA-updated: the base bytes as they are, or a
+ * replacement from the adapter (modules_to_save, trained biases) converted to
+ * the base dtype, plus scale · lora_B.bias when the adapter has one. Works in
+ * chunks, so a replaced 150k-token embedding or lm_head stays within the
+ * copy buffers.
+ */
+async function streamTensor(plan: TensorPlan, reader: SafetensorsReader, buffers: DoubleBuffers, queue: WriteQueue, onChunk: (bytes: number, more: boolean) => void): Promise<void> {
   const entry = plan.base.entry;
   const source = plan.replaceWith ?? plan.base;
-  const sourceBytes = await reader.readTensor(source.file, source.entry);
-  if (!isFloatDtype(entry.dtype)) {
-    // Same dtype guaranteed by the plan: non-float replacements are copied as they are.
-    return sourceBytes;
+  if (entry.byteLength === 0) {
+    queue.write(plan.name, new Uint8Array(0));
+    return;
   }
-  const values = new Float32Array(entry.elementCount);
-  decodeToF32(source.entry.dtype as FloatDtype, sourceBytes, values);
-  if (plan.loraBias) {
-    const bias = await readFactor(reader, plan.loraBias.bias);
-    const scale = Math.fround(plan.loraBias.scale);
-    for (let i = 0; i < values.length; i++) values[i] = values[i]! + Math.fround(bias[i]! * scale);
+  if (!plan.loraBias && source.entry.dtype === entry.dtype) {
+    for (let offset = 0; offset < entry.byteLength; offset += COPY_CHUNK_BYTES) {
+      const length = Math.min(COPY_CHUNK_BYTES, entry.byteLength - offset);
+      const slot = await buffers.copySlot(length);
+      const chunk = await reader.readRange(source.file, source.entry, slot.bytes, offset, length);
+      slot.release(queue.write(plan.name, chunk));
+      onChunk(length, offset + length < entry.byteLength);
+    }
+    return;
   }
-  const out = new Uint8Array(entry.byteLength);
-  encodeFromF32(entry.dtype, values, out);
-  return out;
+  // Float conversion (the plan only allows F32/F16/BF16 here), optionally with the LoRA bias.
+  const from = source.entry.dtype as FloatDtype;
+  const to = entry.dtype as FloatDtype;
+  const inSize = floatDtypeBytes(from);
+  const outSize = floatDtypeBytes(to);
+  const bias = plan.loraBias ? await readFactor(reader, plan.loraBias.bias) : undefined;
+  const scale = Math.fround(plan.loraBias?.scale ?? 0);
+  const perChunk = Math.max(1, Math.floor(COPY_CHUNK_BYTES / 4));
+  const values = new Float32Array(Math.min(perChunk, entry.elementCount));
+  const input = new Uint8Array(values.length * inSize);
+  for (let start = 0; start < entry.elementCount; start += perChunk) {
+    const count = Math.min(perChunk, entry.elementCount - start);
+    const read = await reader.readRange(source.file, source.entry, input, start * inSize, count * inSize);
+    const chunkValues = values.subarray(0, count);
+    decodeToF32(from, read, chunkValues);
+    if (bias) for (let i = 0; i < count; i++) chunkValues[i] = chunkValues[i]! + Math.fround(bias[start + i]! * scale);
+    const slot = await buffers.copySlot(count * outSize);
+    const out = slot.bytes.subarray(0, count * outSize);
+    encodeFromF32(to, chunkValues, out);
+    slot.release(queue.write(plan.name, out));
+    onChunk(count * outSize, start + count < entry.elementCount);
+  }
 }
 
 /** The stage's stored result: the merge result with the module list reduced to a count. */

@@ -45,18 +45,18 @@ export function ulpAt(dtype: FloatDtype, x: number): number {
   return 2 ** (exp - MANTISSA_BITS[dtype]);
 }
 
-function decodeValue(dtype: string, bytes: Uint8Array, index: number): number {
+/** Every value of a little-endian float tensor (or part of one) as float64, scalar code. */
+function decodeAll(dtype: string, bytes: Uint8Array): Float64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  switch (dtype) {
-    case 'F32':
-      return view.getFloat32(index * 4, true);
-    case 'F16':
-      return f16ToF32(view.getUint16(index * 2, true));
-    case 'BF16':
-      return bf16ToF32(view.getUint16(index * 2, true));
-    default:
-      throw new Error(`decodeValue: ${dtype}`);
+  const size = dtype === 'F32' ? 4 : 2;
+  const out = new Float64Array(bytes.byteLength / size);
+  for (let i = 0; i < out.length; i++) {
+    if (dtype === 'F32') out[i] = view.getFloat32(i * 4, true);
+    else if (dtype === 'F16') out[i] = f16ToF32(view.getUint16(i * 2, true));
+    else if (dtype === 'BF16') out[i] = bf16ToF32(view.getUint16(i * 2, true));
+    else throw new Error(`decodeAll: ${dtype}`);
   }
+  return out;
 }
 
 /** A small deterministic PRNG so a verify pass is reproducible. */
@@ -132,10 +132,7 @@ export async function verifyMergedModel(outputDir: string, plan: MergePlan, base
 }
 
 async function readFloat64(reader: SafetensorsReader, t: { file: ModelTensor['file']; entry: ModelTensor['entry'] }): Promise<Float64Array> {
-  const bytes = await reader.readTensor(t.file, t.entry);
-  const out = new Float64Array(t.entry.elementCount);
-  for (let i = 0; i < out.length; i++) out[i] = decodeValue(t.entry.dtype, bytes, i);
-  return out;
+  return decodeAll(t.entry.dtype, await reader.readTensor(t.file, t.entry));
 }
 
 function compare(name: string, dtype: FloatDtype, got: number, reference: number, magnitude: number, failures: string[]): number {
@@ -165,8 +162,8 @@ async function checkLoraRows(p: TensorPlan, out: ModelTensor, reader: Safetensor
   let values = 0;
   let worst = 0;
   for (const i of picked) {
-    const baseRow = await reader.readRange(p.base.file, p.base.entry, new Uint8Array(rowBytes), i * rowBytes, rowBytes);
-    const outRow = await reader.readRange(out.file, out.entry, new Uint8Array(rowBytes), i * rowBytes, rowBytes);
+    const baseRow = decodeAll(dtype, await reader.readRange(p.base.file, p.base.entry, new Uint8Array(rowBytes), i * rowBytes, rowBytes));
+    const outRow = decodeAll(dtype, await reader.readRange(out.file, out.entry, new Uint8Array(rowBytes), i * rowBytes, rowBytes));
     for (let j = 0; j < cols; j++) {
       // Stored W[i][j]; the delta element is (B·A)[i][j], or (B·A)[j][i] when stored transposed.
       const [o, n] = lora.transposed ? [j, i] : [i, j];
@@ -177,9 +174,9 @@ async function checkLoraRows(p: TensorPlan, out: ModelTensor, reader: Safetensor
         sum += term;
         magnitude += Math.abs(term);
       }
-      const w = decodeValue(dtype, baseRow, j);
+      const w = baseRow[j]!;
       const reference = w + lora.scale * sum;
-      worst = Math.max(worst, compare(`${p.name}[${i}, ${j}]`, dtype, decodeValue(dtype, outRow, j), reference, Math.abs(w) + Math.abs(lora.scale) * magnitude, failures));
+      worst = Math.max(worst, compare(`${p.name}[${i}, ${j}]`, dtype, outRow[j]!, reference, Math.abs(w) + Math.abs(lora.scale) * magnitude, failures));
       values += 1;
     }
   }
