@@ -118,6 +118,18 @@ describe('package --fix-metadata (runFixMetadata, which the package command call
     expect(check.code, check.stdout).toBe(0);
   });
 
+  it('is reachable as `workbench package --fix-metadata` through the built CLI', async () => {
+    const out = path.join(dir, 'fixed-by-cli.litertlm');
+    const fixed = await cli(['package', '--fix-metadata', defective, '--model', modelDir, '--out', out, '--intended-context', '4096']);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(fixed.stdout).toContain('no re-conversion');
+    const check = await cli(['check', '--model', modelDir, '--bundle', out, '--intended-context', '4096']);
+    expect(check.code, check.stdout).toBe(0);
+    const missingOut = await cli(['package', '--fix-metadata', defective, '--model', modelDir]);
+    expect(missingOut.code).toBe(2);
+    expect(missingOut.stderr).toContain('--out');
+  });
+
   it('refuses a bad --intended-context as a usage error', async () => {
     const ctx: CliContext = { dataDir: undefined, engine: () => { throw new Error('unused'); }, out: () => {}, err: () => {} };
     await expect(runFixMetadata({ bundle: defective, model: modelDir, out: path.join(dir, 'x.litertlm'), intendedContext: 'lots' }, ctx)).rejects.toMatchObject({ code: 'usage' });

@@ -77,6 +77,23 @@ describe('foundation in the browser', () => {
     await page.screenshot({ path: path.join(SHOTS, 'foundation-log.png') });
   });
 
+  it('keeps the log viewer virtualised on a run with 120,000 log lines', async () => {
+    const id = await startSelftest(page, 2, 120_000);
+    await page.waitForSelector('[data-testid=run-detail][data-run-status=succeeded]', { timeout: 60_000 });
+    await page.waitForFunction(() => /120,0\d\d \/ 120,0\d\d lines$/.test(document.querySelector('[data-testid=log-count]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    // Only the visible rows (plus overscan) exist in the DOM.
+    expect(await page.locator('[data-testid=log-viewer] .log-line').count()).toBeLessThan(200);
+    // Jump to the end and filter: both answer on the full set.
+    await page.evaluate(() => {
+      const scroller = document.querySelector('.log-scroll')!;
+      scroller.scrollTop = scroller.scrollHeight;
+    });
+    await page.waitForSelector('[data-testid=log-viewer] .log-line:has-text("self-test log line 120000 of 120000")');
+    await page.fill('[data-testid=log-filter]', 'line 99999 ');
+    await page.waitForFunction(() => (document.querySelector('[data-testid=log-count]')?.textContent ?? '').startsWith('1 /'));
+    expect(id).toBeGreaterThan(0);
+  }, 120_000);
+
   it('refuses the API without the token, over HTTP and WebSocket', async () => {
     const plain = await fetch(`${server.url}api/runs.list`, { method: 'POST', body: '{}' });
     expect(plain.status).toBe(401);

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runFixMetadata } from './check.js';
 import { LlmMetadataJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes } from '../../common/format.js';
@@ -19,7 +20,10 @@ export const packageCommand: CliCommand = {
   name: 'package',
   summary: 'Write a .litertlm bundle from a .tflite and the model folder (tokenizer + LlmMetadata)',
   usage: `workbench package --tflite FILE --model DIR --out FILE [--metadata FILE.json|FILE.pb|'{...}'] [--json]
-workbench package --tflite FILE --model DIR --print-metadata`,
+workbench package --tflite FILE --model DIR --print-metadata
+workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--intended-context N] [--json]
+  (re-packages an existing bundle with metadata corrected from the model folder: no re-conversion;
+   exit 0 all checks pass, 1 warnings remain, 2 failures remain)`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
@@ -29,9 +33,19 @@ workbench package --tflite FILE --model DIR --print-metadata`,
         out: { type: 'string' },
         metadata: { type: 'string' },
         'print-metadata': { type: 'boolean', default: false },
+        'fix-metadata': { type: 'string' },
+        'intended-context': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     });
+    if (values['fix-metadata'] !== undefined) {
+      if (!values.model) throw new WorkbenchError('usage', 'Name the Hugging Face model folder the bundle was made from with --model DIR.');
+      if (!values.out) throw new WorkbenchError('usage', 'Name the corrected bundle to write with --out FILE.litertlm (it may be the same file).');
+      return runFixMetadata(
+        { bundle: values['fix-metadata'], model: values.model, out: values.out, json: values.json, ...(values['intended-context'] ? { intendedContext: values['intended-context'] } : {}) },
+        ctx,
+      );
+    }
     if (!values.tflite) throw new WorkbenchError('usage', 'Name the converted model with --tflite FILE.');
     if (!values.model) throw new WorkbenchError('usage', 'Name the Hugging Face model folder (tokenizer, configs) with --model DIR.');
     const tflitePath = path.resolve(values.tflite);
