@@ -213,3 +213,21 @@ export function buildMergePlan(config: AdapterConfig, adapter: SafetensorsHeader
 export function planDtype(plan: TensorPlan): FloatDtype {
   return plan.base.entry.dtype as FloatDtype;
 }
+
+/** Node and worker baseline, copy chunks and scratch: what the merge needs besides the tensors in flight. */
+const MERGE_BASE_BYTES = 160 * 1024 * 1024;
+
+/**
+ * The merge's predicted peak RSS: two buffers of the largest LoRA-updated
+ * tensor (one computing, one being written), its factors as float32 twice
+ * (read, then arranged for the kernel), plus a constant (docs/merge.md).
+ */
+export function predictMergePeakBytes(plan: MergePlan): number {
+  let largest = 0;
+  for (const t of plan.tensors) {
+    if (!t.lora) continue;
+    const factors = (t.lora.a.entry.elementCount + t.lora.b.entry.elementCount) * 4 * 2;
+    largest = Math.max(largest, 2 * t.base.entry.byteLength + factors);
+  }
+  return MERGE_BASE_BYTES + largest;
+}
