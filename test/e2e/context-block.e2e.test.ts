@@ -5,17 +5,15 @@
  * Starting a blocked conversion anyway is refused by the engine, and the
  * expert override in Settings makes the option selectable again.
  */
-import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 import { makeModel, qwenConfig } from '../support/hfModel.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -23,13 +21,9 @@ let dir: string;
 let modelDir: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   dir = await mkdtemp(path.join(os.tmpdir(), 'context-e2e-'));
   modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), qwenConfig(1536, 28, 8960, 12, 2, 151936, true), null);
-  server = await startServe({ env: { WORKBENCH_SIMULATE_HOST_RAM: '128G' } });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ serve: { env: { WORKBENCH_SIMULATE_HOST_RAM: '128G' } }, viewport: { width: 1400, height: 1100 } }));
 });
 
 afterAll(async () => {

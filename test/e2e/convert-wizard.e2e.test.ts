@@ -6,17 +6,15 @@
  * the convert step's choices reflected in the exact converter command on both
  * routes, and the doctor's problems with their fix buttons.
  */
-import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 import { decoderTensors, makeAdapter, makeModel, qwenConfig } from '../support/hfModel.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -26,7 +24,6 @@ let adapterDir: string;
 let otherAdapterDir: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   dir = await mkdtemp(path.join(os.tmpdir(), 'wizard-e2e-'));
   modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), qwenConfig(1536, 28, 8960, 12, 2, 151936, true), decoderTensors(1536, 28, 8960, 12, 2, 151936, true), true);
   adapterDir = await makeAdapter(path.join(dir, 'support-bot-lora'), 'Qwen/Qwen2.5-1.5B-Instruct', 16, {
@@ -34,10 +31,7 @@ beforeAll(async () => {
     'model.layers.0.self_attn.v_proj': [256, 1536],
   });
   otherAdapterDir = await makeAdapter(path.join(dir, 'lora-for-3b'), 'Qwen/Qwen2.5-3B-Instruct', 16, { 'model.layers.0.self_attn.q_proj': [2048, 2048] });
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1100 } }));
 });
 
 afterAll(async () => {

@@ -4,17 +4,16 @@
  * against its Qwen model folder, see the failing items, apply the metadata
  * fix, and see the re-check pass.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 import { writeTestBundle } from '../support/bundles.js';
 import { QWEN25_GENERATION_CONFIG, QWEN25_TEMPLATE, writeQwenModelFolder } from '../support/fidelityModels.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -23,16 +22,12 @@ let modelDir: string;
 let bundle: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   dir = mkdtempSync(path.join(os.tmpdir(), 'fidelity-e2e-'));
   modelDir = writeQwenModelFolder(path.join(dir, 'qwen-finetune'), { generationConfig: { ...QWEN25_GENERATION_CONFIG, repetition_penalty: 1.0 } });
   bundle = await writeTestBundle(path.join(dir, 'device.litertlm'), modelDir, {
     metadata: { stopTokens: [{ tokenIds: { ids: [151643] } }], jinjaPromptTemplate: QWEN25_TEMPLATE, maxNumTokens: 4096, llmModelType: { qwen2p5: {} } },
   });
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1000 } }));
 });
 
 afterAll(async () => {

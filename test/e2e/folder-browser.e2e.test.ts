@@ -12,10 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { api, CLI, REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import { api, CLI, type ServeProcess } from '../helpers/serve.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -31,16 +30,12 @@ function generateModelFolder(dir: string): void {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   workspace = mkdtempSync(path.join(os.tmpdir(), 'wb-pick-'));
   modelDir = path.join(workspace, 'models', 'qwen2.5-tiny');
   generateModelFolder(modelDir);
   mkdirSync(path.join(workspace, 'models', 'my-lora'));
   mkdirSync(path.join(workspace, 'outputs'));
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 950 } }));
 });
 
 afterAll(async () => {

@@ -4,24 +4,18 @@
  * find both in Runs, search a log line, open the log viewer at that line.
  * Also: no token, no access.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 950 } }));
 });
 
 afterAll(async () => {

@@ -9,11 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { api, REPO_ROOT, startServe, waitFor, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import { api, waitFor, type ServeProcess } from '../helpers/serve.js';
 import { writeSyntheticTflite } from '../support/syntheticTflite.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 const FIXTURES = '/work/shared/fixtures';
 let server: ServeProcess;
 let browser: Browser;
@@ -21,12 +20,8 @@ let page: Page;
 let dir: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   dir = mkdtempSync(path.join(os.tmpdir(), 'inspect-e2e-'));
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 950 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 950 } }));
 });
 
 afterAll(async () => {

@@ -5,24 +5,18 @@
  * with WORKBENCH_SIMULATE_HOST_RAM=2G so the guard trips at the same point on
  * any machine.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  server = await startServe({ env: { WORKBENCH_SIMULATE_HOST_RAM: '2G' } });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ serve: { env: { WORKBENCH_SIMULATE_HOST_RAM: '2G' } }, viewport: { width: 1400, height: 1000 } }));
 });
 
 afterAll(async () => {

@@ -3,17 +3,15 @@
  * files is shown before anything runs, an edited field becomes an override in
  * the plan, and the review shows the whole plan the run will execute.
  */
-import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { REPO_ROOT, startServe, type ServeProcess } from '../helpers/serve.js';
+import { openApp, SHOTS } from '../helpers/browser.js';
+import type { ServeProcess } from '../helpers/serve.js';
 import { makeModel, qwenConfig } from '../support/hfModel.js';
 
-const SHOTS = path.join(REPO_ROOT, 'test-results');
 let server: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -21,13 +19,9 @@ let dir: string;
 let modelDir: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   dir = await mkdtemp(path.join(os.tmpdir(), 'package-step-e2e-'));
   modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), { ...qwenConfig(1536, 28, 8960, 12, 2, 151936, true), bos_token_id: null }, null, true);
-  server = await startServe();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-  page.on('pageerror', (error) => console.error('page error:', error.message));
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1100 } }));
 });
 
 afterAll(async () => {

@@ -25,7 +25,13 @@ export function freshDataDir(label = 'wb'): string {
   return mkdtempSync(path.join(os.tmpdir(), `${label}-`));
 }
 
-export async function startServe(options: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<ServeProcess> {
+export interface StartServeOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export async function startServe(options: StartServeOptions = {}): Promise<ServeProcess> {
   const dataDir = options.dataDir ?? freshDataDir();
   const child = execa(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0', ...(options.args ?? [])], {
     env: { ...options.env },
