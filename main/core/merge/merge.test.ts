@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,24 @@ describe('mergeLora', () => {
     let wrong = 0;
     for (let i = 0; i < lmHead.length; i++) if (halves[i] !== f32ToBf16(lmHead[i]!)) wrong += 1;
     expect(wrong).toBe(0);
+  });
+
+  it('removes partial folders left by a killed merge into the same output, and only those', async () => {
+    const root = path.join(tmp, 'stale');
+    const { baseDir, adapterDir } = await writeQwenLikePair(root);
+    const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is no longer alive
+    const stale = path.join(root, `.merged.partial-${host}-${dead}-0badc0de`);
+    const live = path.join(root, `.merged.partial-${host}-${process.pid}-00c0ffee`);
+    const otherHost = path.join(root, `.merged.partial-elsewhere-${dead}-12345678`);
+    for (const dir of [stale, live, otherHost]) await mkdir(dir);
+    await writeFile(path.join(stale, 'model.safetensors.partial'), 'half a model');
+    const logs: string[] = [];
+    await mergeLora(options(baseDir, adapterDir, path.join(root, 'merged'), { onLog: (_level, text) => logs.push(text) }));
+    const left = await readdir(root);
+    expect(left).not.toContain(path.basename(stale));
+    expect(left).toEqual(expect.arrayContaining([path.basename(live), path.basename(otherHost), 'merged']));
+    expect(logs.some((l) => l.includes(stale))).toBe(true);
   });
 
   it('removes the partial output when cancelled', async () => {

@@ -140,7 +140,8 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
     throw new WorkbenchError('disk_full', `The merged model needs about ${formatBytes(needed)} but only ${formatBytes(free)} are free next to ${outDir}.`, { needed, free });
   }
 
-  const partial = await createPartialDir(outDir);
+  const { partial, removedStale } = await createPartialDir(outDir);
+  for (const stale of removedStale) log('warn', `Removed ${stale}, left by an earlier merge into the same folder that was killed before it could clean up.`);
   const reader = new SafetensorsReader();
   let pool: LoraWorkerPool | undefined;
   const writer = SafetensorsModelWriter.create(

@@ -1,6 +1,6 @@
 /**
  * The merge's output folder discipline: everything is written into a hidden
- * sibling `.<name>.partial-<random>` and renamed to the requested name only
+ * sibling `.<name>.partial-<host>-<pid>-<random>` and renamed to the requested name only
  * after the weights are written, the other files copied and the verify pass
  * has succeeded. A cancel or crash therefore leaves no folder that looks like
  * a model; a stale partial folder is recognisable by its name.
@@ -10,8 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { isAlive } from '../process/killTree.js';
 import { writeFailure } from '../safetensors/writer.js';
 
 /** Weight files of any format: never copied (the merged safetensors replace them). */
@@ -62,17 +64,36 @@ export async function checkOutputTarget(outDir: string, inputs: string[]): Promi
   }
 }
 
-/** Creates the hidden partial folder next to outDir (creating outDir's parents). */
-export async function createPartialDir(outDir: string): Promise<string> {
+/** This host's name as it may appear in a folder name. */
+function hostTag(): string {
+  return os.hostname().replace(/[^A-Za-z0-9_-]/g, '_') || 'host';
+}
+
+/**
+ * Creates the hidden partial folder next to outDir (creating outDir's
+ * parents), named `.<out>.partial-<host>-<pid>-<random>`. Partial folders for
+ * the same output left by a merge on this host whose process is gone (killed
+ * before it could clean up) are removed first; their names are returned.
+ */
+export async function createPartialDir(outDir: string): Promise<{ partial: string; removedStale: string[] }> {
   const parent = path.dirname(outDir);
-  const partial = path.join(parent, `.${path.basename(outDir)}.partial-${randomBytes(4).toString('hex')}`);
+  const prefix = `.${path.basename(outDir)}.partial-${hostTag()}-`;
+  const partial = path.join(parent, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const removedStale: string[] = [];
   try {
     await mkdir(parent, { recursive: true });
+    for (const name of await readdir(parent)) {
+      const match = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length)) : null;
+      if (match && !isAlive(Number(match[1]))) {
+        await rm(path.join(parent, name), { recursive: true, force: true });
+        removedStale.push(path.join(parent, name));
+      }
+    }
     await mkdir(partial);
   } catch (error) {
     throw writeFailure(error, outDir);
   }
-  return partial;
+  return { partial, removedStale };
 }
 
 /** Moves the finished partial folder into place (replacing an empty outDir). */
