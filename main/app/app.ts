@@ -11,7 +11,6 @@ import { toErrorData } from '../common/errors.js';
 import { createDispatch } from '../core/api/dispatch.js';
 import { createHandlers } from '../core/api/handlers.js';
 import { createEngine, type Engine } from '../core/engine.js';
-import { memoryMonitors } from '../core/memory/monitors.js';
 import { APP_NAME, defaultDataDir, type Platform } from '../core/paths.js';
 import { registerIpc } from './ipc.js';
 import { runtimeLocations } from './runtimePaths.js';
@@ -53,7 +52,6 @@ if (!app.requestSingleInstanceLock()) {
       engine = createEngine({
         mode: 'electron',
         dataDir: dataDirFromArgs(process.argv) ?? app.getPath('userData'),
-        monitors: memoryMonitors(),
         nativeBinding: locations.sqliteBinding,
       });
     } catch (error) {

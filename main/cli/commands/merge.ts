@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
 import { MergeParams, MergeSummary } from '../../common/stages/merge.js';
-import { memoryMonitors } from '../../core/memory/monitors.js';
+import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
 
 /** Error codes that mean "your inputs are wrong", not "the merge broke". */
@@ -62,47 +62,21 @@ export const mergeCommand: CliCommand = {
       allowBaseMismatch: values['allow-base-mismatch'],
       threads: positiveInt('threads', values.threads, 0),
     });
-    const engine = ctx.engine({ monitors: memoryMonitors() });
-    let lastLine = '';
-    let lastPrinted = 0;
-    const unsubscribe = engine.events.subscribe((event) => {
-      if (values.json) return;
-      if (event.type === 'stage') {
-        const { stage } = event;
-        const line = stage.status === 'running' ? `merge: ${stage.phase ?? 'starting'}${stage.message ? ` — ${stage.message}` : ''}` : `merge: ${STATUS_LABELS[stage.status] ?? stage.status}`;
-        const now = Date.now();
-        if (line !== lastLine && (stage.status !== 'running' || now - lastPrinted >= 1000 || !line.startsWith(lastLine.slice(0, 12)))) {
-          ctx.err(line);
-          lastPrinted = now;
-          lastLine = line;
-        }
-        if (stage.error) ctx.err(`error: ${stage.error.message}${stage.error.hint ? `\nhint: ${stage.error.hint}` : ''}`);
-      } else if (event.type === 'logs') {
-        for (const entry of event.lines) if (entry.level === 'warn' || entry.level === 'error') ctx.err(`${entry.level}: ${entry.text}`);
-      }
-    });
-    let id: number;
+    let run;
     try {
-      id = await engine.runner.start({ name: `merge → ${params.outDir}`, stages: [{ kind: 'merge', params }] });
+      run = await runInTerminal(
+        ctx.engine(),
+        ctx,
+        { name: `merge → ${params.outDir}`, stages: [{ kind: 'merge', params }] },
+        { quiet: values.json, cancelNote: 'Ctrl-C cancels it and removes the partial output.' },
+      );
     } catch (error) {
       // Refused before the run started (preflight): inputs missing, output not empty, …
       if (!values.json || !(error instanceof WorkbenchError)) throw error;
-      unsubscribe();
       ctx.out(JSON.stringify({ runId: null, status: 'refused', error: error.toData(), peakRssBytes: null, summary: null }, null, 2));
       return EXIT.badInput;
     }
-    if (!values.json) ctx.err(`Run ${id} started. Ctrl-C cancels it and removes the partial output.`);
-    const onSignal = () => {
-      if (!values.json) ctx.err('Cancelling…');
-      void engine.runner.cancel(id).catch(() => undefined);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    await engine.runner.whenIdle();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    unsubscribe();
-    const run = engine.history.getRun(id);
+    const id = run.id;
     const stage = run.stages[0];
     const parsed = stage?.result ? MergeSummary.safeParse(stage.result) : undefined;
     const summary = parsed?.success ? parsed.data : null;
@@ -120,15 +94,6 @@ export const mergeCommand: CliCommand = {
     } else {
       ctx.out(`Run ${id} ${STATUS_LABELS[run.status] ?? run.status}.`);
     }
-    switch (run.status) {
-      case 'succeeded':
-        return EXIT.ok;
-      case 'cancelled':
-        return EXIT.cancelled;
-      case 'stopped_by_guard':
-        return EXIT.stoppedByGuard;
-      default:
-        return stage?.error && BAD_INPUT.test(stage.error.code) ? EXIT.badInput : EXIT.failed;
-    }
+    return run.status === 'failed' && stage?.error && BAD_INPUT.test(stage.error.code) ? EXIT.badInput : exitCodeForRun(run.status);
   },
 };

@@ -4,7 +4,6 @@
  */
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
-import { memoryMonitors } from '../../core/memory/monitors.js';
 import { isLoopbackHost } from '../../server/auth.js';
 import { startServer } from '../../server/server.js';
 import { EXIT, type CliCommand } from '../context.js';
@@ -26,7 +25,7 @@ export const serveCommand: CliCommand = {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WorkbenchError('usage', `--port must be a number from 0 to 65535, got "${values.port}".`);
     const remote = !isLoopbackHost(values.host);
-    const engine = ctx.engine({ mode: 'serve', remote, monitors: memoryMonitors() });
+    const engine = ctx.engine({ mode: 'serve', remote });
     if (engine.recoveredRunIds.length > 0) ctx.err(`Marked ${engine.recoveredRunIds.length} run(s) left running by a previous crash as interrupted: ${engine.recoveredRunIds.join(', ')}.`);
     const server = await startServer(engine, { host: values.host, port, allowRemote: values['allow-remote'], ...(values.token ? { token: values.token } : {}) });
     if (remote) {
