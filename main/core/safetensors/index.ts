@@ -1,6 +1,14 @@
 /**
- * The safetensors module's public surface: header-only readers, tensor byte
- * reads, the sharded streaming writer and the float conversions.
+ * The safetensors module's public surface.
+ *
+ *   readSafetensorsHeader(file)  header of one file, validated, no weights read
+ *   readSafetensorsModel(dir)    a model folder: model.safetensors or shards via model.safetensors.index.json
+ *   countParameters(x)           elements over all tensors of a model or file
+ *   SafetensorsReader            byte ranges of tensors through cached file handles
+ *   SafetensorsModelWriter       streaming, sharded writer (HF layout, .partial names until finish())
+ *   dtype helpers                F32/F16/BF16 conversions with PyTorch's rounding
+ *
+ * Errors are WorkbenchErrors with stable codes (safetensors_*, disk_full, …).
  */
 export {
   readSafetensorsHeader,
@@ -12,4 +20,7 @@ export {
   INDEX_FILE_NAME,
 } from './header.js';
 export type { TensorEntry, SafetensorsHeader, SafetensorsModel, ModelTensor } from './header.js';
+export { SafetensorsReader } from './reader.js';
+export { SafetensorsModelWriter, planShards, encodeShardHeader, writeFailure } from './writer.js';
+export type { PlannedTensor, PlannedShard, WrittenFile, ModelWriterOptions } from './writer.js';
 export * from './dtypes.js';
