@@ -119,6 +119,15 @@ describe('adapters that do not fit the base', () => {
     expect(result.warnings.some((w) => w.includes('Llama-3.2-1B'))).toBe(true);
   });
 
+  it('accepts a base in the Hugging Face cache layout under the name the adapter gives', async () => {
+    const root = path.join(tmp, `case ${++caseNo}`);
+    const snapshot = path.join('models--Qwen--Qwen2.5-1.5B-Instruct', 'snapshots', '989aa7980e4cf806f80c7fef2b1adb7bc71aa306');
+    const pair = await writeQwenLikePair(root, { baseName: snapshot });
+    await editAdapterConfig(pair.adapterDir, (c) => (c.base_model_name_or_path = 'Qwen/Qwen2.5-1.5B-Instruct'));
+    const result = await mergeLora(opts({ ...pair, outDir: path.join(root, 'merged') }));
+    expect(result.warnings).toEqual([]);
+  });
+
   it('refuses factors whose rank disagrees with r / rank_pattern', async () => {
     const p = await freshPair({ r: 4 });
     await editAdapterConfig(p.adapterDir, (c) => (c.rank_pattern = { down_proj: 8 }));

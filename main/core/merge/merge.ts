@@ -117,7 +117,7 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
   const mismatch = await baseMismatch(config, baseDir);
   if (mismatch) {
     if (!options.allowBaseMismatch) {
-      throw new WorkbenchError('adapter_base_mismatch', `${mismatch} Merge anyway only if you know the adapter fits this base (allow base mismatch).`, { hint: 'Pass --allow-base-mismatch (CLI) or tick "merge anyway" to override.', adapterBase: config.baseModelNameOrPath });
+      throw new WorkbenchError('adapter_base_mismatch', `${mismatch} Merge anyway only if you know the adapter fits this base (allow base mismatch).`, { hint: 'Pass --allow-base-mismatch (CLI) or tick "Merge even if the adapter names a different base model" in the wizard to override.', adapterBase: config.baseModelNameOrPath });
     }
     warnings.push(`${mismatch} Merging anyway as requested.`);
   } else if (!config.baseModelNameOrPath) {
@@ -270,6 +270,10 @@ async function baseMismatch(config: AdapterConfig, baseDir: string): Promise<str
   if (path.resolve(named) === baseDir) return null;
   const tail = (p: string): string => p.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
   const candidates = new Set([tail(baseDir)]);
+  // A Hugging Face cache snapshot (…/models--Qwen--Qwen2.5-1.5B/snapshots/<commit>) names the model in a parent folder.
+  for (const segment of baseDir.split(/[\\/]/)) {
+    if (segment.startsWith('models--')) candidates.add(tail(segment.slice('models--'.length).replace(/--/g, '/')));
+  }
   try {
     const baseConfig = JSON.parse(await readFile(path.join(baseDir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
     if (typeof baseConfig._name_or_path === 'string' && baseConfig._name_or_path) candidates.add(tail(baseConfig._name_or_path));
