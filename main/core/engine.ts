@@ -14,6 +14,7 @@ import { memoryMonitors } from './memory/monitors.js';
 import { resolveDataDir } from './paths.js';
 import { isAlive } from './process/killTree.js';
 import type { StageMonitorFactory } from './runner/monitor.js';
+import { stopOrphanedStages } from './runner/orphans.js';
 import { Runner } from './runner/runner.js';
 import { SettingsStore } from './settingsStore.js';
 import { stageDefinition } from './stages/registry.js';
@@ -41,6 +42,8 @@ export interface Engine {
   readonly settings: SettingsStore;
   /** Runs found interrupted (left running by a crash) when this engine started. */
   readonly recoveredRunIds: number[];
+  /** Resolves with the pids of orphaned stage processes that recovery stopped. */
+  readonly orphansStopped: Promise<number[]>;
   availableMemBytes(): number;
   close(): Promise<void>;
 }
@@ -76,11 +79,13 @@ export function createEngine(options: EngineOptions): Engine {
     runner,
     settings,
     recoveredRunIds,
+    orphansStopped: stopOrphanedStages(history, dataDir, recoveredRunIds).catch(() => []),
     availableMemBytes: () => os.freemem(),
     async close() {
       if (closed) return;
       closed = true;
       await runner.shutdown();
+      await engine.orphansStopped;
       (await memory)();
       history.close();
     },

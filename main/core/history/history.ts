@@ -88,6 +88,7 @@ interface StageRow {
   result_json: string | null;
   peak_rss_bytes: number | null;
   reused_from_stage_id: number | null;
+  pid: number | null;
 }
 
 export interface StagePatch {
@@ -102,6 +103,7 @@ export interface StagePatch {
   result?: Record<string, unknown> | null;
   peakRssBytes?: number | null;
   reusedFromStageId?: number | null;
+  pid?: number | null;
 }
 
 const LOG_FLUSH_LINES = 5000;
@@ -271,6 +273,7 @@ export class History {
       result: 'result_json',
       peakRssBytes: 'peak_rss_bytes',
       reusedFromStageId: 'reused_from_stage_id',
+      pid: 'pid',
     };
     const sets: string[] = [];
     const values: unknown[] = [];
@@ -312,6 +315,20 @@ export class History {
     });
     tx();
     return orphaned;
+  }
+
+  /** Stages of these runs that recorded a process id (for stopping orphans after a crash). */
+  stageProcesses(runIds: number[]): { runId: number; stageId: number; idx: number; kind: StageKind; pid: number }[] {
+    if (runIds.length === 0) return [];
+    return this.db
+      .prepare(`SELECT run_id AS runId, id AS stageId, idx, kind, pid FROM stages WHERE pid IS NOT NULL AND run_id IN (${runIds.map(() => '?').join(',')})`)
+      .all(...runIds) as { runId: number; stageId: number; idx: number; kind: StageKind; pid: number }[];
+  }
+
+  /** A system line in a run's log, written at once (outside the runner's batching). */
+  appendSystemLog(runId: number, stageId: number | null, level: LogLevel, text: string): void {
+    this.appendLogs([{ runId, stageId, ts: Date.now(), level, source: 'system', text }]);
+    this.flushLogs();
   }
 
   deleteRun(runId: number): void {

@@ -267,6 +267,7 @@ export class Runner {
       windowsHide: true,
     });
     const active: ActiveStage = { stageId, pid: child.pid, child, stopping: null, killing: null };
+    if (child.pid !== undefined) history.updateStage(stageId, { pid: child.pid });
     if (this.current) this.current.stage = active;
 
     let stageError: (ErrorData & { hint?: string }) | null = null;
@@ -394,6 +395,7 @@ export class Runner {
   ): { status: StageStatus; error: ErrorData | null } {
     this.deps.history.updateStage(stageId, {
       status,
+      pid: null,
       finishedAt: Date.now(),
       exitCode,
       error,

@@ -42,6 +42,9 @@ CREATE TABLE stages (
   result_json   TEXT,
   peak_rss_bytes INTEGER,
   reused_from_stage_id INTEGER REFERENCES stages(id) ON DELETE SET NULL,
+  -- Root pid of the stage's process tree while it runs: after a crash of the
+  -- engine, recovery stops a stage that is still running on its own.
+  pid           INTEGER,
   UNIQUE (run_id, idx)
 );
 
