@@ -127,6 +127,9 @@ export class SafetensorsModelWriter {
   private handle: FileHandle | undefined;
   private hash: Hash | undefined;
   private unsynced = 0;
+  /** The background fdatasync in flight, and the first error one reported. */
+  private syncing: Promise<void> | undefined;
+  private syncError: unknown;
   private readonly written: WrittenFile[] = [];
   private finished = false;
 
@@ -209,6 +212,7 @@ export class SafetensorsModelWriter {
 
   /** Closes and deletes everything this writer created (partial or renamed). */
   async abort(): Promise<void> {
+    await this.syncing;
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     for (const shard of this.shards) {
@@ -247,6 +251,8 @@ export class SafetensorsModelWriter {
     if (!this.handle || !shard) return;
     const file = path.join(this.dir, shard.fileName);
     try {
+      await this.syncing;
+      if (this.syncError !== undefined) throw this.syncError;
       await this.handle.sync();
       await this.handle.close();
     } catch (error) {
@@ -271,12 +277,19 @@ export class SafetensorsModelWriter {
     this.hash!.update(bytes);
     this.position += bytes.byteLength;
     this.unsynced += bytes.byteLength;
-    if (this.unsynced >= SYNC_EVERY_BYTES) {
-      // Flushing as we go spreads the write-back over the merge instead of one long fsync at the end.
+    if (this.syncError !== undefined) throw writeFailure(this.syncError, path.join(this.dir, this.shards[this.openShardIndex]!.fileName));
+    if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing) {
+      // Flushing in the background while writing goes on spreads the write-back over the
+      // merge, instead of one long fsync at the end; at most one flush is in flight.
       this.unsynced = 0;
-      await handle.datasync().catch((error: unknown) => {
-        throw writeFailure(error, path.join(this.dir, this.shards[this.openShardIndex]!.fileName));
-      });
+      this.syncing = handle
+        .datasync()
+        .catch((error: unknown) => {
+          this.syncError ??= error;
+        })
+        .finally(() => {
+          this.syncing = undefined;
+        });
     }
   }
 }
