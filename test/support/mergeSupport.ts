@@ -4,10 +4,12 @@
  * folder under node_modules/.cache, so runtime dependencies resolve), and
  * writes small random base models and PEFT adapters as real safetensors files.
  */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { isAlive } from '../../main/core/process/killTree.js';
 import { encodeFromF32, type FloatDtype } from '../../main/core/safetensors/dtypes.js';
 import { SafetensorsModelWriter } from '../../main/core/safetensors/writer.js';
 
@@ -21,7 +23,14 @@ let bundled: Promise<{ root: string; workerScript: string; stageScript: string; 
  */
 export function bundleMerge(): Promise<{ root: string; workerScript: string; stageScript: string; cliScript: string }> {
   bundled ??= (async () => {
-    const root = path.join(repoRoot, 'node_modules', '.cache', `merge-test-${process.pid}`);
+    const cache = path.join(repoRoot, 'node_modules', '.cache');
+    const root = path.join(cache, `merge-test-${process.pid}`);
+    // Test workers may be killed without an exit event: sweep bundles of processes that are gone.
+    for (const name of existsSync(cache) ? readdirSync(cache) : []) {
+      const pid = /^merge-test-(\d+)$/.exec(name)?.[1];
+      if (pid && Number(pid) !== process.pid && !isAlive(Number(pid))) rmSync(path.join(cache, name), { recursive: true, force: true });
+    }
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
     const common = {
       bundle: true,
       platform: 'node' as const,
