@@ -354,7 +354,8 @@ class DoubleBuffers {
     const slot = this.copies[this.nextCopy]!;
     this.nextCopy = 1 - this.nextCopy;
     await slot.busy;
-    if (!slot.buffer || slot.buffer.byteLength < bytes) slot.buffer = new Uint8Array(Math.max(bytes, 1 << 20));
+    // Shared memory: the hashing thread reads chunks in place.
+    if (!slot.buffer || slot.buffer.byteLength < bytes) slot.buffer = new Uint8Array(new SharedArrayBuffer(Math.max(bytes, 1 << 20)));
     return { buffer: slot.buffer, bytes: slot.buffer, release: (written) => void (slot.busy = written) };
   }
 }

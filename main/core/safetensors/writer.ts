@@ -10,12 +10,13 @@
  * under a `.partial` name and renamed only in finish(), the index last: a crash
  * never leaves files that look like a complete model.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { dtypeBits } from './dtypes.js';
 import { INDEX_FILE_NAME, SINGLE_FILE_NAME } from './header.js';
+import { Sha256Thread } from './sha256Thread.js';
 
 export interface PlannedTensor {
   name: string;
@@ -125,7 +126,8 @@ export class SafetensorsModelWriter {
   private openShardIndex = -1;
   private position = 0;
   private handle: FileHandle | undefined;
-  private hash: Hash | undefined;
+  /** Hashes each shard as it is written, off the main thread. */
+  private hasher: Sha256Thread | undefined;
   private unsynced = 0;
   /** The background fdatasync in flight, and the first error one reported. */
   private syncing: Promise<void> | undefined;
@@ -207,12 +209,16 @@ export class SafetensorsModelWriter {
       this.written.push({ fileName: INDEX_FILE_NAME, bytes: Buffer.byteLength(index), sha256: createHash('sha256').update(index).digest('hex') });
     }
     this.finished = true;
+    await this.hasher?.close();
+    this.hasher = undefined;
     return [...this.written];
   }
 
   /** Closes and deletes everything this writer created (partial or renamed). */
   async abort(): Promise<void> {
     await this.syncing;
+    await this.hasher?.close();
+    this.hasher = undefined;
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     for (const shard of this.shards) {
@@ -242,7 +248,7 @@ export class SafetensorsModelWriter {
     this.openShardIndex = index;
     this.position = 0;
     this.unsynced = 0;
-    this.hash = createHash('sha256');
+    this.hasher ??= new Sha256Thread();
     await this.append(encodeShardHeader(shard.tensors, this.metadata));
   }
 
@@ -260,11 +266,12 @@ export class SafetensorsModelWriter {
     } finally {
       this.handle = undefined;
     }
-    this.written.push({ fileName: shard.fileName, bytes: this.position, sha256: this.hash!.digest('hex') });
+    this.written.push({ fileName: shard.fileName, bytes: this.position, sha256: await this.hasher!.digest() });
   }
 
   private async append(bytes: Uint8Array): Promise<void> {
     const handle = this.handle!;
+    const hashed = this.hasher!.update(bytes);
     let done = 0;
     try {
       while (done < bytes.byteLength) {
@@ -272,9 +279,11 @@ export class SafetensorsModelWriter {
         done += bytesWritten;
       }
     } catch (error) {
+      await hashed.catch(() => undefined);
       throw writeFailure(error, path.join(this.dir, this.shards[this.openShardIndex]!.fileName));
     }
-    this.hash!.update(bytes);
+    // The caller may reuse `bytes` once this returns: wait until the hashing thread has read them.
+    await hashed;
     this.position += bytes.byteLength;
     this.unsynced += bytes.byteLength;
     if (this.syncError !== undefined) throw writeFailure(this.syncError, path.join(this.dir, this.shards[this.openShardIndex]!.fileName));
