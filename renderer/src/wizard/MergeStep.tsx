@@ -29,9 +29,18 @@ export function MergeStep({ draft, update }: StepProps) {
         <input type="checkbox" checked={draft.merge.verify} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, verify: event.target.checked } }))} />
         Verify merged tensors against an independent float64 computation (recommended)
       </label>
-      <Field label="Shard size (MiB)">
-        <input type="number" min={64} value={draft.merge.shardSizeMiB} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, shardSizeMiB: Number(event.target.value) } }))} />
-      </Field>
+      <div className="inline-fields">
+        <Field label="Shard size (MiB)" help="Size of each output .safetensors file; Hugging Face's default is about 4 GiB.">
+          <input type="number" min={64} value={draft.merge.shardSizeMiB} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, shardSizeMiB: Number(event.target.value) } }))} />
+        </Field>
+        <Field label="Worker threads" help="For the matrix products; 0 uses one per core of the machine running the merge.">
+          <input type="number" min={0} max={256} value={draft.merge.threads} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, threads: Math.max(0, Math.round(Number(event.target.value))) } }))} data-testid="merge-threads" />
+        </Field>
+      </div>
+      <p className="muted">
+        Memory: one tensor and its LoRA factors at a time — a few hundred MiB whatever the model's size. Progress (tensors, bytes, throughput, time left), live memory, cancel and the summary
+        (tensors changed, scale per module, output size, checksums, verification) are on the run's page.
+      </p>
       <label className="check">
         <input type="checkbox" checked={draft.merge.allowBaseMismatch} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, allowBaseMismatch: event.target.checked } }))} />
         Merge even if the adapter names a different base model (expert)

@@ -13,7 +13,8 @@ export interface WizardDraft {
   modelDir: string;
   /** Empty when the model is already merged (no merge stage). */
   adapterDir: string;
-  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean };
+  /** threads: worker threads for the matrix products, 0 = one per core of the engine's host. */
+  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean; threads: number };
   convert: {
     enabled: boolean;
     outDir: string;
@@ -36,7 +37,7 @@ export const DEFAULT_DRAFT: WizardDraft = {
   name: '',
   modelDir: '',
   adapterDir: '',
-  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false },
+  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false, threads: 0 },
   convert: {
     enabled: true,
     outDir: '',
@@ -124,6 +125,7 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         verify: draft.merge.verify,
         shardSizeMiB: draft.merge.shardSizeMiB,
         allowBaseMismatch: draft.merge.allowBaseMismatch,
+        threads: draft.merge.threads,
       },
     });
   }
