@@ -3,6 +3,7 @@
  * page for the current route.
  */
 import { useCall, useConnectionStatus } from './api/hooks';
+import { ComparePage } from './pages/ComparePage';
 import { EnvironmentPage } from './pages/EnvironmentPage';
 import { NewRunPage } from './pages/NewRunPage';
 import { RunDetailPage } from './pages/RunDetailPage';
@@ -30,6 +31,7 @@ export function App() {
     const line = route.query.get('line');
     page = <RunDetailPage key={route.path[1]} runId={Number(route.path[1])} {...(line ? { focusLineId: Number(line) } : {})} />;
   } else if (section === 'new') page = <NewRunPage />;
+  else if (section === 'compare') page = <ComparePage route={route} />;
   else if (section === 'environment') page = <EnvironmentPage />;
   else if (section === 'settings') page = <SettingsPage />;
   else {

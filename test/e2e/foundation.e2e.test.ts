@@ -61,6 +61,17 @@ describe('foundation in the browser', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=run-row]').length === 1);
     await page.click('[data-testid=filter-all]');
 
+    // Side by side: the succeeded and the cancelled run differ in status and duration.
+    await page.check(`[data-testid=run-row][data-run-id="${first}"] [data-testid=select-run]`);
+    await page.check(`[data-testid=run-row][data-run-id="${second}"] [data-testid=select-run]`);
+    await page.click('[data-testid=compare-runs]');
+    await page.waitForSelector('[data-testid=compare-page]');
+    const statusRow = page.locator('[data-testid=compare-row]', { hasText: 'status' }).first();
+    expect(await statusRow.getAttribute('data-differs')).toBe('yes');
+    expect(await statusRow.textContent()).toMatch(/succeeded.*cancelled/);
+    await page.screenshot({ path: path.join(SHOTS, 'foundation-compare.png'), fullPage: true });
+    await page.click('[data-testid=nav-runs]');
+
     await page.fill('[data-testid=log-search]', 'log line 321');
     await page.waitForSelector('[data-testid=search-hit] mark');
     expect(await page.textContent('[data-testid=search-hits]')).toContain(`Run ${first}`);

@@ -43,13 +43,27 @@ export function RunsPage() {
   });
 
   const runs = list.data?.runs ?? [];
+  const [selected, setSelected] = useState<number[]>([]);
+  const toggle = (id: number) => setSelected((prev) => (prev.includes(id) ? prev.filter((x) => x !== id) : [...prev, id]));
   return (
     <div className="page" data-testid="runs-page">
       <header className="page-header">
         <h1>Runs</h1>
-        <button type="button" onClick={() => navigate('/new')}>
-          New run
-        </button>
+        <div className="actions">
+          <button
+            type="button"
+            className="secondary"
+            disabled={selected.length < 2}
+            title="Tick two or more runs to see them side by side"
+            onClick={() => navigate(`/compare?ids=${[...selected].sort((a, b) => a - b).join(',')}`)}
+            data-testid="compare-runs"
+          >
+            Compare{selected.length > 0 ? ` (${selected.length})` : ''}
+          </button>
+          <button type="button" onClick={() => navigate('/new')}>
+            New run
+          </button>
+        </div>
       </header>
       <div className="toolbar">
         <div className="chips" role="group" aria-label="Filter by status">
@@ -104,6 +118,7 @@ export function RunsPage() {
         <table className="runs-table" data-testid="runs-table">
           <thead>
             <tr>
+              <th className="select-cell" aria-label="Select for comparison" />
               <th>#</th>
               <th>Status</th>
               <th>Model</th>
@@ -116,6 +131,9 @@ export function RunsPage() {
           <tbody>
             {runs.map((run) => (
               <tr key={run.id} onClick={() => navigate(`/runs/${run.id}`)} className="clickable" data-testid="run-row" data-run-id={run.id}>
+                <td className="select-cell" onClick={(event) => event.stopPropagation()}>
+                  <input type="checkbox" checked={selected.includes(run.id)} onChange={() => toggle(run.id)} aria-label={`Select run ${run.id} for comparison`} data-testid="select-run" />
+                </td>
                 <td>{run.id}</td>
                 <td>
                   <StatusBadge status={run.status} selftest={run.isSelftest} />
