@@ -7,6 +7,7 @@
  * files came from the adapter), the verify pass against float64, time,
  * throughput and peak memory, and the warnings.
  */
+import { WarningList } from './common';
 import { formatBytes, formatDuration } from '../../../main/common/format';
 import type { RunDetail } from '../../../main/common/runs';
 import { MergeSummary } from '../../../main/common/stages/merge';
@@ -120,15 +121,7 @@ export function MergePanel({ run }: { run: RunDetail }) {
               </table>
             </details>
             {fromAdapter.length > 0 ? <p className="muted">Taken from the adapter folder (what the fine-tune was trained with): {fromAdapter.map((f) => f.file).join(', ')}.</p> : null}
-            {s.warnings.length > 0 ? (
-              <ul style={{ margin: '10px 0 0', paddingLeft: 18 }}>
-                {s.warnings.map((w) => (
-                  <li key={w} className="warn-text">
-                    {w}
-                  </li>
-                ))}
-              </ul>
-            ) : null}
+            <WarningList warnings={s.warnings} />
           </section>
         );
       })}

@@ -4,6 +4,7 @@
  * in and where each field came from, and the warnings to act on (a
  * repetition penalty the runtime cannot apply, no KV-cache length, …).
  */
+import { WarningList } from './common';
 import { formatBytes } from '../../../main/common/format';
 import type { TokenUnionJson } from '../../../main/common/formats';
 import type { RunDetail } from '../../../main/common/runs';
@@ -77,15 +78,7 @@ export function PackagePanel({ run }: { run: RunDetail }) {
                 </table>
               </details>
             ) : null}
-            {result.warnings.length > 0 ? (
-              <ul style={{ margin: '10px 0 0', paddingLeft: 18 }}>
-                {result.warnings.map((w) => (
-                  <li key={w} className="warn-text">
-                    {w}
-                  </li>
-                ))}
-              </ul>
-            ) : null}
+            <WarningList warnings={result.warnings} />
           </section>
         );
       })}

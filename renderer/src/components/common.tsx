@@ -70,3 +70,17 @@ export function Field({ label, help, children, htmlFor }: { label: string; help?
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
 }
+
+/** A stage's warnings under its summary panel. */
+export function WarningList({ warnings }: { warnings: string[] }) {
+  if (warnings.length === 0) return null;
+  return (
+    <ul style={{ margin: '10px 0 0', paddingLeft: 18 }}>
+      {warnings.map((w) => (
+        <li key={w} className="warn-text">
+          {w}
+        </li>
+      ))}
+    </ul>
+  );
+}
