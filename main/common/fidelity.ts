@@ -98,7 +98,12 @@ export function summarize(items: readonly CheckItem[]): ReportSummary {
   };
 }
 
-/** CLI exit code for a report: 0 all pass, 1 warnings only, 2 any failure. */
-export function exitCodeFor(summary: Pick<ReportSummary, 'overall'>): 0 | 1 | 2 {
-  return summary.overall === 'fail' ? 2 : summary.overall === 'warn' ? 1 : 0;
+/**
+ * CLI exit code for a report, on the scale every command uses (docs/cli.md):
+ * 0 nothing failed, 1 at least one failure. Warnings fail only when `strict`
+ * asks for it (`--strict`, for a release gate); 2 stays the usage error.
+ */
+export function exitCodeFor(summary: Pick<ReportSummary, 'overall'>, options: { strict?: boolean } = {}): 0 | 1 {
+  if (summary.overall === 'fail') return 1;
+  return summary.overall === 'warn' && options.strict ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /**
  * `workbench check --model DIR --bundle FILE`: the fidelity checklist in the
- * terminal (docs/fidelity.md). Exit code: 0 every item passes, 1 warnings
- * only, 2 at least one failure (2 is also a usage error, 3 unreadable input,
- * as for every command). Also the `--fix-metadata` logic the package
+ * terminal (docs/fidelity.md). Exit code: 0 nothing failed (warnings are
+ * printed), 1 at least one failure, or a warning with --strict; 2 a usage
+ * error and 3 unreadable input, as for every command. Also the `--fix-metadata` logic the package
  * command calls: `workbench package --fix-metadata BUNDLE --model DIR --out FILE`.
  */
 import { writeFile } from 'node:fs/promises';
@@ -45,9 +45,9 @@ export function formatReportText(report: FidelityReport): string {
 export const checkCommand: CliCommand = {
   name: 'check',
   summary: 'Check a packaged model against its Hugging Face folder (stop tokens, prompt format, sampling, context, tokenizer)',
-  usage: `workbench check --model DIR --bundle FILE.litertlm [--intended-context N] [--json] [--markdown OUT.md]
+  usage: `workbench check --model DIR --bundle FILE.litertlm [--intended-context N] [--strict] [--json] [--markdown OUT.md]
 workbench check --model DIR --bundle FILE.tflite --metadata FILE.json|FILE.pb [...]
-exit code: 0 all pass, 1 warnings, 2 failures`,
+exit code: 0 nothing failed, 1 a failure (or, with --strict, a warning), 2 usage error, 3 unreadable input`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
@@ -57,6 +57,7 @@ exit code: 0 all pass, 1 warnings, 2 failures`,
         metadata: { type: 'string' },
         'intended-context': { type: 'string' },
         json: { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false },
         markdown: { type: 'string' },
       },
     });
@@ -70,7 +71,7 @@ exit code: 0 all pass, 1 warnings, 2 failures`,
     });
     if (values.markdown) await writeFile(path.resolve(values.markdown), reportToMarkdown(report));
     ctx.out(values.json ? reportToJson(report) : formatReportText(report));
-    return exitCodeFor(report.summary);
+    return exitCodeFor(report.summary, { strict: values.strict });
   },
 };
 

@@ -23,7 +23,7 @@ export const packageCommand: CliCommand = {
 workbench package --tflite FILE --model DIR --print-metadata
 workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--intended-context N] [--json]
   (re-packages an existing bundle with metadata corrected from the model folder: no re-conversion;
-   exit 0 all checks pass, 1 warnings remain, 2 failures remain)`,
+   exit 0 no check fails any more, 1 a failure remains)`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
