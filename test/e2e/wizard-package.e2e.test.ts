@@ -1,7 +1,10 @@
 /**
  * The wizard's packaging step: the metadata derived from the model's own
  * files is shown before anything runs, an edited field becomes an override in
- * the plan, and the review shows the whole plan the run will execute.
+ * the plan, and the review shows the whole plan the run will execute. Start
+ * run then really starts it: the package and verify stages name files the
+ * conversion will write, which must not make the run refused; the conversion
+ * itself stops at once here (no converter installed).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +24,8 @@ let modelDir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'package-step-e2e-'));
   modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), { ...qwenConfig(1536, 28, 8960, 12, 2, 151936, true), bos_token_id: null }, null, true);
-  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1100 } }));
+  // A host the size of the field report's, so the memory block does not refuse a 1.5B conversion at 4096.
+  ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1100 }, serve: { env: { WORKBENCH_SIMULATE_HOST_RAM: '128G' } } }));
 });
 
 afterAll(async () => {
@@ -48,5 +52,11 @@ describe('wizard packaging step', () => {
     expect(packageStage?.params.metadataOverrides).toMatchObject({ stopTokens: expect.arrayContaining([expect.anything()]) });
     expect(JSON.stringify(packageStage?.params.metadataOverrides)).toContain('198');
     expect(plan.stages.map((stage) => stage.kind)).toEqual(['convert', 'package', 'verify']);
-  }, 60_000);
+
+    await page.click('[data-testid=start-run]');
+    await page.waitForSelector('[data-testid=run-detail][data-run-status=failed]', { timeout: 30_000 });
+    const stages = await page.$$eval('[data-testid=stage]', (items) => items.map((item) => item.getAttribute('data-stage-status')));
+    expect(stages).toEqual(['failed', 'skipped', 'skipped']);
+    await page.screenshot({ path: path.join(SHOTS, 'wizard-started-run.png'), fullPage: true });
+  }, 90_000);
 });

@@ -8,11 +8,12 @@
  * Inputs are validated with the format readers before anything is written.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import type { PackageResult } from '../../common/stages/package.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { folderCanBeCreated } from '../files/folders.js';
 import { readHfTokenizerJson } from '../formats/hfFolder.js';
 import { readLitertlmHeader, SectionType } from '../formats/litertlm.js';
 import { encodeLlmMetadata } from '../formats/llmMetadata.js';
@@ -49,8 +50,8 @@ export interface CheckedInputs {
 
 /**
  * Everything knowable before writing: the .tflite is a TFLite model, the
- * folder has a valid tokenizer, the output folder exists and the output is
- * not one of the inputs. The package stage's preflight runs it too.
+ * folder has a valid tokenizer, the output folder exists or can be created
+ * and the output is not one of the inputs. The package stage's preflight runs it too.
  */
 export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath'>): Promise<CheckedInputs> {
   const tokenizer = await modelTokenizer(request.modelDir);
@@ -191,8 +192,9 @@ async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
   }
   const dir = path.dirname(resolved);
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new WorkbenchError('file_not_found', `The output folder ${dir} does not exist.`, { path: dir });
+  if (!(await folderCanBeCreated(dir))) {
+    throw new WorkbenchError('bad_package_input', `The output folder ${dir} cannot be created: a file stands in its path.`, { path: dir });
+  }
 }
 
 function systemMetadata(): HeaderEntry[] {

@@ -234,8 +234,15 @@ describe('packageModel', () => {
       'bad_metadata',
       /samplerParams\.type/,
     );
-    await expectCode(packageModel({ tflitePath, modelDir, outPath: path.join(dir, 'nowhere', 'x.litertlm') }), 'file_not_found', /output folder .* does not exist/);
+    await writeFile(path.join(dir, 'a-file'), 'not a folder');
+    await expectCode(packageModel({ tflitePath, modelDir, outPath: path.join(dir, 'a-file', 'x.litertlm') }), 'bad_package_input', /output folder .*a-file cannot be created: a file stands in its path/);
     await expect(stat(path.join(dir, 'x.litertlm'))).rejects.toThrow();
+  });
+
+  it('creates a missing output folder with its parents', async () => {
+    const outPath = path.join(dir, 'new', 'nested', 'x.litertlm');
+    const result = await packageModel({ tflitePath, modelDir, outPath });
+    expect(result.sizeBytes).toBe((await stat(outPath)).size);
   });
 });
 

@@ -6,12 +6,13 @@
  * one, the last one too). Memory use is one read chunk regardless of the
  * model size: payloads are copied (or deflated) chunk by chunk.
  *
- * The output is written to a temporary file beside the target and renamed
+ * The output folder is created if missing. The output is written to a
+ * temporary file beside the target and renamed
  * into place only when complete and verified, so a failed or cancelled run
  * never leaves a half-written bundle, nor destroys an existing one.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -85,6 +86,8 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
   const tmpPath = path.join(path.dirname(outPath), `.${path.basename(outPath)}.partial-${process.pid}-${Date.now()}`);
   let handle: FileHandle | undefined;
   try {
+    // A missing output folder is created with its parents (a file standing in the way fails below as ENOTDIR/EEXIST).
+    await mkdir(path.dirname(outPath), { recursive: true });
     handle = await open(tmpPath, 'wx');
     const fh = handle;
     let position = firstOffset;
@@ -145,6 +148,7 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') throw new WorkbenchError('disk_full', `The disk holding ${outPath} ran out of space while writing the bundle.`, { path: outPath });
     if (code === 'EACCES' || code === 'EROFS') throw new WorkbenchError('not_writable', `Cannot write ${outPath}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}.`, { path: outPath });
+    if (code === 'ENOTDIR' || code === 'EEXIST') throw new WorkbenchError('not_writable', `Cannot create the folder for ${outPath}: a file stands in its path.`, { path: outPath });
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { stagePython, venvPython } from '../env/python.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
+import { producedByEarlierStage } from './planOutputs.js';
 
 export const verifyStage: StageDefinition<'verify'> = {
   kind: 'verify',
@@ -18,7 +19,10 @@ export const verifyStage: StageDefinition<'verify'> = {
     for (const [what, file] of [
       ['model folder', params.modelDir],
       ['bundle', params.bundlePath],
+      ...(params.metadataPath ? ([['metadata file', params.metadataPath]] as const) : []),
     ] as const) {
+      // The bundle (or merged folder) an earlier stage of this run writes is checked when this stage starts.
+      if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
     if (params.numeric && !ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {

@@ -1,0 +1,35 @@
+/**
+ * What the stages before a given one in a run plan will write. A preflight
+ * runs before anything starts, so the wizard's pipeline (merge → convert →
+ * package → verify) names inputs that do not exist yet: the merged folder,
+ * the converter's .tflite, the bundle. A preflight checks such an input when
+ * its stage runs instead of refusing the plan, and accepts an output folder
+ * that an earlier stage or the stage itself will create.
+ */
+import path from 'node:path';
+import type { RunPlan } from '../../common/stages/plan.js';
+
+export interface PlanPosition {
+  plan: RunPlan;
+  stageIndex: number;
+}
+
+/** Resolved paths written by the stages before `stageIndex`: folders (merge, convert) and files (package). */
+export function earlierStageOutputs({ plan, stageIndex }: PlanPosition): string[] {
+  const outputs: string[] = [];
+  for (const stage of plan.stages.slice(0, stageIndex)) {
+    if (stage.kind === 'merge') outputs.push(path.resolve(stage.params.outDir));
+    else if (stage.kind === 'convert') outputs.push(path.resolve(stage.params.outDir));
+    else if (stage.kind === 'package') outputs.push(path.resolve(stage.params.outPath));
+  }
+  return outputs;
+}
+
+/** True when `target` is an earlier stage's output or lies inside an earlier stage's output folder. */
+export function producedByEarlierStage(target: string, position: PlanPosition): boolean {
+  const resolved = path.resolve(target);
+  return earlierStageOutputs(position).some((output) => {
+    const rel = path.relative(output, resolved);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  });
+}
