@@ -57,6 +57,17 @@ describe('wizard packaging step', () => {
     await page.waitForSelector('[data-testid=run-detail][data-run-status=failed]', { timeout: 30_000 });
     const stages = await page.$$eval('[data-testid=stage]', (items) => items.map((item) => item.getAttribute('data-stage-status')));
     expect(stages).toEqual(['failed', 'skipped', 'skipped']);
+    // The conversion's error is longer than the log is wide: one row, cut, until opened or wrapped.
+    const errorLine = page.locator('[data-testid=log-viewer] .log-line.level-error').first();
+    await errorLine.waitFor();
+    expect((await errorLine.boundingBox())!.height).toBe(20);
+    expect(await errorLine.locator('.log-text').getAttribute('title')).toContain('holds no *.safetensors files');
+    await errorLine.click();
+    await expect.poll(async () => (await errorLine.boundingBox())!.height).toBeGreaterThan(20);
+    await errorLine.click();
+    await expect.poll(async () => (await errorLine.boundingBox())!.height).toBe(20);
+    await page.check('[data-testid=log-wrap]');
+    await expect.poll(async () => (await errorLine.boundingBox())!.height).toBeGreaterThan(20);
     await page.screenshot({ path: path.join(SHOTS, 'wizard-started-run.png'), fullPage: true });
   }, 90_000);
 });

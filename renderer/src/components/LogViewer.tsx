@@ -1,7 +1,10 @@
 /**
  * A run's log: every line, virtualised so 100k+ lines scroll smoothly (only
- * the visible rows exist in the DOM), with level filter, search, follow-tail
- * and copy. Lines arrive in pages from the history, then live from events.
+ * the visible rows exist in the DOM), with level filter, search, follow-tail,
+ * line wrapping and copy. Lines arrive in pages from the history, then live
+ * from events. Unwrapped rows have one fixed height (cheapest to scroll); a
+ * long line shows in full on hover, with "wrap", or by clicking it, when rows
+ * are measured as they render.
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
@@ -22,6 +25,9 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
   const [search, setSearch] = useState('');
   const [follow, setFollow] = useState(live);
   const [copied, setCopied] = useState(false);
+  const [wrap, setWrap] = useState(false);
+  /** Lines opened by a click: shown wrapped in full even when wrapping is off. */
+  const [opened, setOpened] = useState<Set<number>>(new Set());
   const lastId = useRef(0);
   const parentRef = useRef<HTMLDivElement>(null);
 
@@ -67,7 +73,18 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
     getScrollElement: () => parentRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 40,
+    getItemKey: (index) => visible[index]!.id,
   });
+  // Heights measured for one wrapping mode are wrong for the other.
+  useEffect(() => virtualizer.measure(), [wrap, virtualizer]);
+
+  const toggleOpened = (id: number) =>
+    setOpened((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
 
   useEffect(() => {
     if (follow && visible.length > 0) virtualizer.scrollToIndex(visible.length - 1, { align: 'end' });
@@ -134,6 +151,10 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
           ))}
         </div>
         <label className="follow-toggle">
+          <input type="checkbox" checked={wrap} onChange={(event) => setWrap(event.target.checked)} data-testid="log-wrap" />
+          wrap
+        </label>
+        <label className="follow-toggle">
           <input type="checkbox" checked={follow} onChange={(event) => setFollow(event.target.checked)} data-testid="log-follow" />
           follow
         </label>
@@ -148,16 +169,25 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((item) => {
             const line = visible[item.index]!;
+            const wrapped = wrap || opened.has(line.id);
             return (
               <div
                 key={line.id}
-                className={`log-line level-${line.level}${line.id === focusLineId ? ' focused' : ''}`}
-                style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
+                ref={virtualizer.measureElement}
+                data-index={item.index}
+                className={`log-line level-${line.level}${line.id === focusLineId ? ' focused' : ''}${wrapped ? ' wrapped' : ''}`}
+                style={{ transform: `translateY(${item.start}px)`, ...(wrapped ? {} : { height: ROW_HEIGHT }) }}
                 data-line-id={line.id}
+                onClick={() => {
+                  // A click that ends a text selection is not a request to open the line.
+                  if (!wrap && !window.getSelection()?.toString()) toggleOpened(line.id);
+                }}
               >
                 <span className="log-ts">{formatTimestamp(line.ts).slice(11)}</span>
                 <span className="log-level">{line.level}</span>
-                <span className="log-text">{needle ? <MatchText text={line.text} needle={needle} /> : line.text}</span>
+                <span className="log-text" title={wrapped ? undefined : line.text}>
+                  {needle ? <MatchText text={line.text} needle={needle} /> : line.text}
+                </span>
               </div>
             );
           })}

@@ -109,7 +109,8 @@ function gbValue(_u: uPlot, v: number | null): string {
 }
 
 function formatElapsed(seconds: number): string {
-  if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+  // Ticks of a short run come every 0.05 s or so: two decimals keep neighbouring labels distinct.
+  if (seconds < 60) return `${Number(seconds.toFixed(2))}s`;
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);
   return m < 60 ? `${m}:${String(s).padStart(2, '0')}` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
