@@ -64,6 +64,8 @@ describe('Inspect page', () => {
     await open(page, broken);
     await page.waitForSelector('.error-box');
     expect(await page.textContent('.error-box')).toMatch(/is truncated: section 0 \(HF_Tokenizer_Zlib\) ends at byte 609288 but the file has 300000 bytes/);
+    // The .tflite opened before is not shown under the error as if it were this file.
+    expect(await page.locator('[data-testid=inspect-summary]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'inspect-error.png') });
   });
 

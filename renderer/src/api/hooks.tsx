@@ -37,6 +37,8 @@ export function useCall<M extends MethodName>(method: M, input: MethodInput<M> |
   const depKey = JSON.stringify(key ?? input);
   const inputRef = useRef(input);
   inputRef.current = input;
+  /** The input the shown data answers. */
+  const dataKey = useRef<string | null>(null);
 
   useEffect(() => {
     if (inputRef.current === null) {
@@ -44,17 +46,21 @@ export function useCall<M extends MethodName>(method: M, input: MethodInput<M> |
       return;
     }
     let live = true;
+    const requestKey = depKey;
     setLoading(true);
     api
       .call(method, inputRef.current)
       .then((value) => {
         if (!live) return;
+        dataKey.current = requestKey;
         setData(value);
         setError(null);
       })
       .catch((err: unknown) => {
         if (!live) return;
         setError(err instanceof ApiError ? err : new ApiError('internal', String(err)));
+        // A failed reload keeps what was shown; a failed call for other input must not show the old answer under the new error.
+        if (dataKey.current !== requestKey) setData(undefined);
       })
       .finally(() => {
         if (live) setLoading(false);
