@@ -35,3 +35,34 @@ export const SettingsPatch = Settings.partial().extend({ memory: MemorySettings.
 export type SettingsPatch = z.infer<typeof SettingsPatch>;
 
 export const DEFAULT_SETTINGS: Settings = Settings.parse({});
+
+export interface SettingsProblem {
+  /** Settings.memory field (or top-level field) the problem is about. */
+  field: keyof MemorySettings | 'pythonPath';
+  message: string;
+}
+
+/**
+ * What is wrong with settings, in the units the Settings page shows
+ * (percent, MiB, ms). The page disables Save while any remain; the engine
+ * refuses an update that has one, so the CLI and API get the same sentences.
+ */
+export function settingsProblems(settings: Settings): SettingsProblem[] {
+  const m = settings.memory;
+  const problems: SettingsProblem[] = [];
+  const percent = (fraction: number) => Math.round(fraction * 100);
+  const between = (value: number, lo: number, hi: number) => Number.isFinite(value) && value >= lo && value <= hi;
+  if (!between(m.warnUsedFraction, 0.1, 1)) problems.push({ field: 'warnUsedFraction', message: 'The warn level must be between 10 % and 100 % of RAM in use.' });
+  if (!between(m.stopUsedFraction, 0.1, 1)) problems.push({ field: 'stopUsedFraction', message: 'The stop level must be between 10 % and 100 % of RAM in use.' });
+  if (problems.length === 0 && m.warnUsedFraction >= m.stopUsedFraction) {
+    problems.push({
+      field: 'warnUsedFraction',
+      message: `The warn level (${percent(m.warnUsedFraction)} %) must be below the stop level (${percent(m.stopUsedFraction)} %), or the stage is stopped without a warning first.`,
+    });
+  }
+  if (!Number.isInteger(m.minAvailableMiB) || m.minAvailableMiB < 0) problems.push({ field: 'minAvailableMiB', message: 'The available-RAM floor must be a whole number of MiB, 0 or more.' });
+  if (!Number.isInteger(m.swapGrowthMiB) || m.swapGrowthMiB < 0) problems.push({ field: 'swapGrowthMiB', message: 'The swap growth must be a whole number of MiB, 0 or more.' });
+  if (!Number.isInteger(m.consecutiveSamples) || !between(m.consecutiveSamples, 1, 100)) problems.push({ field: 'consecutiveSamples', message: 'Consecutive samples must be a whole number from 1 to 100.' });
+  if (!Number.isInteger(m.sampleIntervalMs) || !between(m.sampleIntervalMs, 100, 10_000)) problems.push({ field: 'sampleIntervalMs', message: 'The sampling period must be a whole number of milliseconds from 100 to 10,000.' });
+  return problems;
+}

@@ -2,7 +2,8 @@
  * Reads and writes the user's settings in the history database, always
  * returning a complete, valid Settings object (defaults fill the gaps).
  */
-import { DEFAULT_SETTINGS, Settings, type SettingsPatch } from '../common/settings.js';
+import { WorkbenchError } from '../common/errors.js';
+import { DEFAULT_SETTINGS, Settings, settingsProblems, type SettingsPatch } from '../common/settings.js';
 import type { History } from './history/history.js';
 
 const KEY = 'settings';
@@ -19,7 +20,11 @@ export class SettingsStore {
 
   update(patch: SettingsPatch): Settings {
     const current = this.get();
-    const next = Settings.parse({ ...current, ...patch, memory: { ...current.memory, ...(patch.memory ?? {}) } });
+    const merged = { ...current, ...patch, memory: { ...current.memory, ...(patch.memory ?? {}) } };
+    // The same sentences the Settings page shows, before the schema's own (internal units) could speak.
+    const problems = settingsProblems(merged as Settings);
+    if (problems.length > 0) throw new WorkbenchError('invalid_settings', problems.map((p) => p.message).join(' '), { problems });
+    const next = Settings.parse(merged);
     this.history.setSetting(KEY, next);
     return next;
   }

@@ -52,6 +52,12 @@ describe('context length blocking in the wizard', () => {
     await page.click('[data-testid=nav-settings]');
     expect(await page.textContent('[data-testid=calibration-runs]')).toContain('No conversions on this host yet');
     expect(await page.isDisabled('[data-testid=reset-calibration]')).toBe(true);
+    // A warn level above the stop level is explained at the field and cannot be saved.
+    await page.fill('[data-testid=warn-percent]', '95');
+    expect(await page.textContent('.field.invalid .field-error')).toBe('The warn level (95 %) must be below the stop level (90 %), or the stage is stopped without a warning first.');
+    expect(await page.isDisabled('[data-testid=save-settings]')).toBe(true);
+    await page.fill('[data-testid=warn-percent]', '75');
+    expect(await page.locator('.field.invalid').count()).toBe(0);
     await page.check('[data-testid=allow-oom]');
     await page.click('[data-testid=save-settings]');
     await page.waitForSelector('[data-testid=save-settings]:has-text("Saved")');

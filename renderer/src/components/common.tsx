@@ -57,11 +57,17 @@ export function Highlighted({ text }: { text: string }) {
   return <>{parts}</>;
 }
 
-export function Field({ label, help, children, htmlFor }: { label: string; help?: ReactNode; children: ReactNode; htmlFor?: string }) {
+/** A labelled input; `error` (one sentence) marks the field invalid and says why under it. */
+export function Field({ label, help, children, htmlFor, error }: { label: string; help?: ReactNode; children: ReactNode; htmlFor?: string; error?: string | undefined }) {
   return (
-    <div className="field">
+    <div className={error ? 'field invalid' : 'field'}>
       <label htmlFor={htmlFor}>{label}</label>
       {children}
+      {error ? (
+        <div className="field-error" role="alert">
+          {error}
+        </div>
+      ) : null}
       {help ? <div className="help">{help}</div> : null}
     </div>
   );

@@ -3,7 +3,7 @@
  * predicted out-of-memory, the Python interpreter.
  */
 import { useEffect, useState } from 'react';
-import type { Settings } from '../../../main/common/settings';
+import { settingsProblems, type Settings } from '../../../main/common/settings';
 import { useApi, useAction, useCall } from '../api/hooks';
 import { CalibrationCard } from '../components/CalibrationCard';
 import { ErrorBox, Field } from '../components/common';
@@ -25,6 +25,10 @@ export function SettingsPage() {
   if (current.error) return <div className="page"><ErrorBox error={current.error} /></div>;
   if (!draft) return <div className="page muted">Loading settings…</div>;
   const memory = draft.memory;
+  // The description speaks of what is in force, not of a value still being typed.
+  const active = (current.data ?? draft).memory;
+  const problems = settingsProblems(draft);
+  const problemFor = (field: string) => problems.find((p) => p.field === field)?.message;
   const setMemory = (patch: Partial<Settings['memory']>) => setDraft({ ...draft, memory: { ...memory, ...patch } });
   const percent = (value: number) => Math.round(value * 100);
   return (
@@ -34,24 +38,24 @@ export function SettingsPage() {
       </header>
       <section className="card">
         <h2>Memory guard</h2>
-        <p className="muted">While a stage runs, RAM is sampled every {memory.sampleIntervalMs} ms. The guard stops the stage's process tree when a stop condition holds for {memory.consecutiveSamples} samples in a row — before the operating system's out-of-memory killer would, and without touching anything else.</p>
+        <p className="muted">While a stage runs, RAM is sampled every {active.sampleIntervalMs} ms. The guard stops the stage's process tree when a stop condition holds for {active.consecutiveSamples} samples in a row — before the operating system's out-of-memory killer would, and without touching anything else.</p>
         <div className="inline-fields">
-          <Field label="Warn at RAM in use (%)">
+          <Field label="Warn at RAM in use (%)" error={problemFor('warnUsedFraction')}>
             <input type="number" min={10} max={100} value={percent(memory.warnUsedFraction)} onChange={(event) => setMemory({ warnUsedFraction: Number(event.target.value) / 100 })} data-testid="warn-percent" />
           </Field>
-          <Field label="Stop at RAM in use (%)">
+          <Field label="Stop at RAM in use (%)" error={problemFor('stopUsedFraction')}>
             <input type="number" min={10} max={100} value={percent(memory.stopUsedFraction)} onChange={(event) => setMemory({ stopUsedFraction: Number(event.target.value) / 100 })} data-testid="stop-percent" />
           </Field>
-          <Field label="…or available RAM below (MiB)">
+          <Field label="…or available RAM below (MiB)" error={problemFor('minAvailableMiB')}>
             <input type="number" min={0} value={memory.minAvailableMiB} onChange={(event) => setMemory({ minAvailableMiB: Number(event.target.value) })} />
           </Field>
-          <Field label="Swap growth counted as pressure (MiB)">
+          <Field label="Swap growth counted as pressure (MiB)" error={problemFor('swapGrowthMiB')}>
             <input type="number" min={0} value={memory.swapGrowthMiB} onChange={(event) => setMemory({ swapGrowthMiB: Number(event.target.value) })} />
           </Field>
-          <Field label="Consecutive samples before stopping">
+          <Field label="Consecutive samples before stopping" error={problemFor('consecutiveSamples')}>
             <input type="number" min={1} max={100} value={memory.consecutiveSamples} onChange={(event) => setMemory({ consecutiveSamples: Number(event.target.value) })} />
           </Field>
-          <Field label="Sample every (ms)">
+          <Field label="Sample every (ms)" error={problemFor('sampleIntervalMs')}>
             <input type="number" min={100} max={10000} step={100} value={memory.sampleIntervalMs} onChange={(event) => setMemory({ sampleIntervalMs: Number(event.target.value) })} />
           </Field>
         </div>
@@ -71,7 +75,7 @@ export function SettingsPage() {
         </Field>
       </section>
       <div className="actions">
-        <button type="button" onClick={() => void save.run(draft)} disabled={save.pending} data-testid="save-settings">
+        <button type="button" onClick={() => void save.run(draft)} disabled={save.pending || problems.length > 0} data-testid="save-settings">
           {saved ? 'Saved' : 'Save'}
         </button>
         <button type="button" className="secondary" onClick={() => void reset.run()}>
