@@ -13,6 +13,16 @@ export function NewRunPage() {
   const [lines, setLines] = useState(400);
   const [allocate, setAllocate] = useState(0);
   const [failAt, setFailAt] = useState('');
+  const wholeIn = (value: number, lo: number, hi: number) => Number.isInteger(value) && value >= lo && value <= hi;
+  const failPercent = failAt.trim() === '' ? null : Number(failAt);
+  // The stage schema's ranges, said in the form's units before anything is sent.
+  const problems = {
+    seconds: Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? undefined : 'From 0 to 3600 seconds.',
+    lines: wholeIn(lines, 0, 2_000_000) ? undefined : 'A whole number from 0 to 2,000,000.',
+    allocate: wholeIn(allocate, 0, 65_536) ? undefined : 'A whole number of MiB from 0 to 65,536.',
+    failAt: failPercent === null || (Number.isFinite(failPercent) && failPercent >= 0 && failPercent <= 100) ? undefined : 'A percentage from 0 to 100, or empty for never.',
+  };
+  const invalid = Object.values(problems).some(Boolean);
   const start = useAction(async () => {
     const failFraction = failAt.trim() === '' ? null : Number(failAt) / 100;
     const { id } = await api.call('runs.start', {
@@ -32,20 +42,20 @@ export function NewRunPage() {
         <summary>Self-test — try the workbench without a model</summary>
         <p className="muted">Starts a stage that behaves like a conversion (phases, progress, logs, optional memory growth) but loads no model and writes no model file. Use it to check the runner, history, logs and memory guard on this host.</p>
         <div className="inline-fields">
-          <Field label="Duration (s)">
+          <Field label="Duration (s)" error={problems.seconds}>
             <input type="number" min={0} max={3600} value={seconds} onChange={(event) => setSeconds(Number(event.target.value))} data-testid="selftest-seconds" />
           </Field>
-          <Field label="Log lines">
+          <Field label="Log lines" error={problems.lines}>
             <input type="number" min={0} value={lines} onChange={(event) => setLines(Number(event.target.value))} data-testid="selftest-lines" />
           </Field>
-          <Field label="Allocate (MiB)">
+          <Field label="Allocate (MiB)" error={problems.allocate}>
             <input type="number" min={0} value={allocate} onChange={(event) => setAllocate(Number(event.target.value))} data-testid="selftest-allocate" />
           </Field>
-          <Field label="Fail at (%)">
+          <Field label="Fail at (%)" error={problems.failAt}>
             <input type="number" min={0} max={100} placeholder="never" value={failAt} onChange={(event) => setFailAt(event.target.value)} data-testid="selftest-failat" />
           </Field>
         </div>
-        <button type="button" onClick={() => void start.run()} disabled={start.pending} data-testid="start-selftest">
+        <button type="button" onClick={() => void start.run()} disabled={start.pending || invalid} data-testid="start-selftest">
           Start self-test
         </button>
         {start.error ? <ErrorBox error={start.error} /> : null}

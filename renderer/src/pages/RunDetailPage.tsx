@@ -71,7 +71,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
           ) : null}
           {retryable ? (
             <button type="button" onClick={() => void retry.run()} disabled={retry.pending} data-testid="retry-run" title="Reuse the stages that finished and start from the first that did not">
-              Retry from failed stage
+              {detail.status === 'failed' ? 'Retry from failed stage' : 'Resume from the unfinished stage'}
             </button>
           ) : null}
           {!active ? (
