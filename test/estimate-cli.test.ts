@@ -21,7 +21,7 @@ beforeAll(async () => {
   await copyFile('/work/shared/fixtures/qwen3-tokenizer/tokenizer_config.json', path.join(modelDir, 'tokenizer_config.json'));
   await writeFile(
     path.join(modelDir, 'config.json'),
-    JSON.stringify({ architectures: ['Qwen2ForCausalLM'], hidden_size: 1536, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, intermediate_size: 8960, vocab_size: 151936, tie_word_embeddings: true, torch_dtype: 'bfloat16' }),
+    JSON.stringify({ architectures: ['Qwen2ForCausalLM'], hidden_size: 1536, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, intermediate_size: 8960, vocab_size: 151936, tie_word_embeddings: true, torch_dtype: 'bfloat16', max_position_embeddings: 32768 }),
   );
 });
 
@@ -44,7 +44,7 @@ describe('workbench estimate', () => {
   });
 
   it('prints JSON that matches the API schema, with a custom context and options', async () => {
-    const result = await cli('--model', modelDir, '--kv', '6000', '--quant', 'fp16', '--prefill', '128,512', '--route', 'export_hf', '--lightweight', '--json');
+    const result = await cli('--model', modelDir, '--kv', '6000', '--quant', 'dynamic_int4_block32', '--prefill', '128,512', '--route', 'export_hf', '--lightweight', '--json');
     expect(result.exitCode).toBe(0);
     const parsed = JSON.parse(result.stdout) as { chosen: { kvCacheMaxLen: number } };
     const table = ContextTable.parse(parsed);
@@ -65,5 +65,48 @@ describe('workbench estimate', () => {
     expect(kv.stderr).toMatch(/--kv expects a whole number/);
     const noModel = await cli();
     expect(noModel.exitCode).toBe(2);
+  });
+
+  it('refuses the settings a run refuses, with the same sentence (exit 2)', async () => {
+    const prefill = await cli('--model', modelDir, '--prefill', '2048', '--kv', '1024');
+    expect(prefill.exitCode).toBe(2);
+    expect(prefill.stdout).toBe('');
+    expect(prefill.stderr).toContain('The longest prefill length (2048) exceeds the context length (1024).');
+    const fp16 = await cli('--model', modelDir, '--route', 'export_hf', '--quant', 'fp16');
+    expect(fp16.exitCode).toBe(2);
+    expect(fp16.stderr).toContain('The export_hf route has no quantization recipe matching fp16.');
+    const json = await cli('--model', modelDir, '--route', 'export_hf', '--quant', 'dynamic_int4_block128', '--json');
+    expect(json.exitCode).toBe(2);
+    expect(json.stdout).toBe('');
+    const lightweight = await cli('--model', modelDir, '--lightweight');
+    expect(lightweight.exitCode).toBe(2);
+    expect(lightweight.stderr).toContain('Lightweight conversion exists only on the export_hf route.');
+  });
+
+  it('warns when the context exceeds max_position_embeddings, and still estimates it', async () => {
+    const result = await cli('--model', modelDir, '--kv', '65536');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/▶ 65536\s/);
+    expect(result.stdout).toMatch(/^Warning: A context of 65536 exceeds the model's max_position_embeddings of 32768: it was not trained for that many positions.*the converter will still build it/m);
+    const json = await cli('--model', modelDir, '--kv', '65536', '--json');
+    expect((JSON.parse(json.stdout) as { chosen: { warnings: string[] } }).chosen.warnings).toEqual([expect.stringContaining('max_position_embeddings of 32768')]);
+    const within = await cli('--model', modelDir, '--kv', '32768');
+    expect(within.stdout).not.toMatch(/^Warning:/m);
+  });
+
+  it('treats a folder without config.json as bad input, empty or not (exit 3)', async () => {
+    const tokenizerOnly = path.join(dir, 'tokenizer-only');
+    await mkdir(tokenizerOnly);
+    await copyFile(path.join(modelDir, 'tokenizer_config.json'), path.join(tokenizerOnly, 'tokenizer_config.json'));
+    const empty = path.join(dir, 'empty');
+    await mkdir(empty);
+    for (const folder of [tokenizerOnly, empty]) {
+      for (const json of [[], ['--json']]) {
+        const result = await cli('--model', folder, ...json);
+        expect(result.exitCode, `${folder} ${json.join(' ')}`).toBe(3);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(new RegExp(`^error: ${folder}/? has no config\\.json, which the estimate needs for the model's architecture and sizes\\.$`, 'm'));
+      }
+    }
   });
 });

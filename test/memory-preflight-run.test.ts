@@ -25,6 +25,9 @@ describe('memory preflight through workbench run', () => {
     expect(refused.exitCode).toBe(5);
     expect(refused.stderr).toMatch(/context of 32768 is predicted to need \d+(\.\d+)? GB/);
     expect(refused.stderr).toMatch(/largest context predicted to fit|no context length is predicted to fit/);
+    // The CLI names its own override, not the app's Settings page.
+    expect(refused.stderr).toMatch(/^hint: Add --allow-predicted-oom to start it anyway/m);
+    expect(refused.stderr).not.toMatch(/Settings/);
     const none = await execa(process.execPath, [CLI, '--data-dir', dataDir, 'runs', 'list', '--json'], { env });
     expect(JSON.parse(none.stdout).total).toBe(0);
 

@@ -163,3 +163,15 @@ export const ContextTable = z.object({
   calibration: z.object({ calibrated: z.boolean(), runs: z.number().int().nonnegative() }),
 });
 export type ContextTable = z.infer<typeof ContextTable>;
+
+/**
+ * The warning for a context longer than the model was trained for
+ * (config.json's max_position_embeddings), or null. A warning, not a
+ * refusal: the converter builds any kv_cache_max_len, but positions past the
+ * trained range are ones the model never saw — a quality risk, not a memory
+ * one. Shared so every place that offers a context says it the same way.
+ */
+export function untrainedContextWarning(kvCacheMaxLen: number, maxPositionEmbeddings: number | null): string | null {
+  if (maxPositionEmbeddings === null || kvCacheMaxLen <= maxPositionEmbeddings) return null;
+  return `A context of ${kvCacheMaxLen} exceeds the model's max_position_embeddings of ${maxPositionEmbeddings}: it was not trained for that many positions, so answers past ${maxPositionEmbeddings} tokens may degrade (the converter will still build it).`;
+}

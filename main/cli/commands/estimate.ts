@@ -3,10 +3,12 @@
  * over context lengths 512 … 32768, judged against this host's RAM — the
  * same table the wizard's context picker shows.
  */
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
-import type { ContextRow, ContextTable } from '../../common/memoryEstimate.js';
-import { ConvertRoute, DEFAULT_PREFILL_SEQ_LENS, Quantization } from '../../common/stages/convert.js';
+import { FormatErrorCode, type HfFolderSummary, type HfModelConfig } from '../../common/formats.js';
+import { untrainedContextWarning, type ContextRow, type ContextTable } from '../../common/memoryEstimate.js';
+import { ConvertOptions, ConvertRoute, DEFAULT_PREFILL_SEQ_LENS, Quantization } from '../../common/stages/convert.js';
 import { readHfFolder } from '../../core/formats/hfFolder.js';
 import { buildContextTable } from '../../core/memory/contextTable.js';
 import { calibrationFor } from '../../core/memory/engineMemory.js';
@@ -19,6 +21,51 @@ function positiveInt(flag: string, value: string, min: number, max: number): num
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new WorkbenchError('usage', `${flag} expects a whole number from ${min} to ${max}, got "${value}".`);
   return n;
+}
+
+/** The flag behind each ConvertOptions field, to name it when a field bound (not a cross-field rule) refuses a value. */
+const FLAG_OF: Record<string, string> = {
+  route: '--route',
+  kvCacheMaxLen: '--kv',
+  prefillSeqLens: '--prefill',
+  quantize: '--quant',
+  lightweightConversion: '--lightweight',
+  maskAsInput: '--mask-as-input',
+};
+
+/**
+ * The options through the same schema and rules a run's convert stage uses,
+ * so estimate never prints figures for a setting `workbench run` refuses.
+ */
+function validatedOptions(input: Record<string, unknown>): ConvertOptions {
+  const parsed = ConvertOptions.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const sentences = parsed.error.issues.map((issue) =>
+    // Cross-field rules already say which settings clash; a bare field bound needs its flag named.
+    issue.code === 'custom' ? issue.message : `${FLAG_OF[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}.`,
+  );
+  throw new WorkbenchError('usage', sentences.join(' '));
+}
+
+/**
+ * config.json is all an estimate reads, so a folder without it — empty, or
+ * holding only tokenizer files — is bad input rather than "no estimate".
+ */
+async function readModelConfig(dir: string): Promise<HfModelConfig> {
+  let folder: HfFolderSummary | null = null;
+  try {
+    folder = await readHfFolder(dir);
+  } catch (error) {
+    // The reader refuses a folder with none of its marker files before it looks for config.json.
+    const emptyFolder = error instanceof WorkbenchError && error.code === FormatErrorCode.notModelFolder && (await stat(dir)).isDirectory();
+    if (!emptyFolder) throw error;
+  }
+  if (!folder?.config) {
+    throw new WorkbenchError('missing_config', `${dir} has no config.json, which the estimate needs for the model's architecture and sizes.`, {
+      hint: 'Point --model at the folder transformers saved the model to (the one that holds config.json).',
+    });
+  }
+  return folder.config;
 }
 
 function duration(seconds: number): string {
@@ -71,13 +118,27 @@ export const estimateCommand: CliCommand = {
     const prefillSeqLens = values.prefill
       ? values.prefill.split(',').map((p) => positiveInt('--prefill', p.trim(), 1, 262_144))
       : [...DEFAULT_PREFILL_SEQ_LENS];
+    const options = validatedOptions({
+      route: route.data,
+      kvCacheMaxLen: kv,
+      prefillSeqLens,
+      quantize: quantize.data,
+      lightweightConversion: values.lightweight,
+      maskAsInput: values['mask-as-input'],
+    });
 
-    const folder = await readHfFolder(values.model);
+    const config = await readModelConfig(values.model);
     const [host, calibration] = await Promise.all([readHostMemory(), calibrationFor(ctx.engine().history)]);
     const stopUsedFraction = ctx.engine().settings.get().memory.stopUsedFraction;
     const table: ContextTable = buildContextTable({
-      config: folder.config,
-      options: { prefillSeqLens, quantize: quantize.data, route: route.data, lightweightConversion: values.lightweight, maskAsInput: values['mask-as-input'] },
+      config,
+      options: {
+        prefillSeqLens: options.prefillSeqLens,
+        quantize: options.quantize,
+        route: options.route,
+        lightweightConversion: options.lightweightConversion,
+        maskAsInput: options.maskAsInput,
+      },
       hostTotalBytes: host.total,
       hostAvailableBytes: host.available,
       stopUsedFraction,
@@ -85,9 +146,11 @@ export const estimateCommand: CliCommand = {
       calibration: calibration.applied(),
     });
     const chosen = table.rows.find((r) => r.kvCacheMaxLen === kv)!;
+    const untrained = untrainedContextWarning(kv, config.maxPositionEmbeddings);
+    const warnings = untrained ? [untrained] : [];
 
     if (values.json) {
-      ctx.out(JSON.stringify({ ...table, chosen: { kvCacheMaxLen: kv, verdict: chosen.verdict } }, null, 2));
+      ctx.out(JSON.stringify({ ...table, chosen: { kvCacheMaxLen: kv, verdict: chosen.verdict, warnings } }, null, 2));
       return EXIT.ok;
     }
 
@@ -96,8 +159,8 @@ export const estimateCommand: CliCommand = {
       return EXIT.ok;
     }
     const model = table.model!;
-    const options = [route.data, quantize.data, `prefill ${prefillSeqLens.join(',')}`, values.lightweight ? 'lightweight' : '', values['mask-as-input'] ? 'mask_as_input' : ''].filter(Boolean).join(', ');
-    ctx.out(`Model: ${values.model} (${model.family}, ${(model.params / 1e9).toFixed(2)}B parameters) — ${options}`);
+    const chosenOptions = [options.route, options.quantize, `prefill ${options.prefillSeqLens.join(',')}`, options.lightweightConversion ? 'lightweight' : '', options.maskAsInput ? 'mask_as_input' : ''].filter(Boolean).join(', ');
+    ctx.out(`Model: ${values.model} (${model.family}, ${(model.params / 1e9).toFixed(2)}B parameters) — ${chosenOptions}`);
     ctx.out(
       `Host: ${formatBytes(table.host.totalBytes)} RAM, ${formatBytes(table.host.availableBytes)} available; a stage may use ${formatBytes(table.host.budgetBytes)} before the guard stops it at ${Math.round(stopUsedFraction * 100)}% in use.`,
     );
@@ -110,6 +173,7 @@ export const estimateCommand: CliCommand = {
     ctx.out(renderTable(['CONTEXT', 'PEAK RAM', 'RANGE', 'DURATION', 'FIT', 'PEAK PHASE'], table.rows.map((r) => rowCells(r, kv))));
     ctx.out('');
     ctx.out(`Context ${kv}: ${chosen.verdict.reason}`);
+    for (const warning of warnings) ctx.out(`Warning: ${warning}`);
     const notes = chosen.estimate.ok ? chosen.estimate.notes : [];
     for (const note of notes) ctx.out(`Note: ${note}`);
     ctx.out(

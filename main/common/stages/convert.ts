@@ -47,46 +47,85 @@ export const QUANT_SUFFIX: Record<Quantization, string> = {
   dynamic_int4_block128: 'q4_block128',
 };
 
-export const ConvertParams = z
-  .object({
-    /** HF model folder (merged when the run starts from base + LoRA). */
-    modelDir: z.string().min(1),
-    outDir: z.string().min(1),
-    route: ConvertRoute.default('example'),
-    /** Context length: KV-cache entries (prompt + answer) the model can hold. */
-    kvCacheMaxLen: z.number().int().min(16).max(262_144).default(4096),
-    /** One prefill signature per length; a prompt is fed in chunks of these sizes. */
-    prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).max(16).default([...DEFAULT_PREFILL_SEQ_LENS]),
-    quantize: Quantization.default('dynamic_int8'),
-    /** File name prefix (no folders); default <module>_<size>, e.g. qwen_1_5b. */
-    outputNamePrefix: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[^/\\]+$/, 'a file name prefix without folders')
-      .optional(),
-    /** export_hf only: the converter's experimental low-memory path. */
-    lightweightConversion: z.boolean().default(false),
-    /** example only: pass the causal mask as an input instead of baking a kv×kv buffer in. */
-    maskAsInput: z.boolean().default(false),
-    /** example only: KV cache in the transposed layout. */
-    transposeKvCache: z.boolean().default(false),
-  })
-  .superRefine((p, ctx) => {
-    const longest = Math.max(...p.prefillSeqLens);
-    if (longest > p.kvCacheMaxLen) {
-      ctx.addIssue({ code: 'custom', path: ['prefillSeqLens'], message: `The longest prefill length (${longest}) exceeds the context length (${p.kvCacheMaxLen}).` });
+/** ConvertParams' fields before the cross-field rules (kept apart so ConvertOptions can reuse them). */
+const ConvertParamsFields = z.object({
+  /** HF model folder (merged when the run starts from base + LoRA). */
+  modelDir: z.string().min(1),
+  outDir: z.string().min(1),
+  route: ConvertRoute.default('example'),
+  /** Context length: KV-cache entries (prompt + answer) the model can hold. */
+  kvCacheMaxLen: z.number().int().min(16).max(262_144).default(4096),
+  /** One prefill signature per length; a prompt is fed in chunks of these sizes. */
+  prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).max(16).default([...DEFAULT_PREFILL_SEQ_LENS]),
+  quantize: Quantization.default('dynamic_int8'),
+  /** File name prefix (no folders); default <module>_<size>, e.g. qwen_1_5b. */
+  outputNamePrefix: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^/\\]+$/, 'a file name prefix without folders')
+    .optional(),
+  /** export_hf only: the converter's experimental low-memory path. */
+  lightweightConversion: z.boolean().default(false),
+  /** example only: pass the causal mask as an input instead of baking a kv×kv buffer in. */
+  maskAsInput: z.boolean().default(false),
+  /** example only: KV cache in the transposed layout. */
+  transposeKvCache: z.boolean().default(false),
+});
+
+/** What the cross-field rules look at: every option except the folders and the file name. */
+export interface ConvertChoices {
+  route: ConvertRoute;
+  kvCacheMaxLen: number;
+  prefillSeqLens: readonly number[];
+  quantize: Quantization;
+  lightweightConversion: boolean;
+  maskAsInput: boolean;
+  transposeKvCache: boolean;
+}
+
+export interface ConvertOptionProblem {
+  field: keyof ConvertChoices;
+  /** One sentence naming what is refused. */
+  message: string;
+}
+
+/**
+ * The combinations the converter cannot build, one sentence each. One
+ * function so a run, `workbench estimate` and the memory suggestions refuse
+ * exactly the same things (the Python stage repeats them independently).
+ */
+export function convertOptionProblems(p: ConvertChoices): ConvertOptionProblem[] {
+  const problems: ConvertOptionProblem[] = [];
+  const longest = Math.max(...p.prefillSeqLens);
+  if (longest > p.kvCacheMaxLen) {
+    problems.push({ field: 'prefillSeqLens', message: `The longest prefill length (${longest}) exceeds the context length (${p.kvCacheMaxLen}).` });
+  }
+  if (p.route === 'example' && p.lightweightConversion) {
+    problems.push({ field: 'lightweightConversion', message: 'Lightweight conversion exists only on the export_hf route.' });
+  }
+  if (p.route === 'export_hf') {
+    if (!(p.quantize in EXPORT_HF_RECIPES)) {
+      problems.push({ field: 'quantize', message: `The export_hf route has no quantization recipe matching ${p.quantize}.` });
     }
-    if (p.route === 'example' && p.lightweightConversion) {
-      ctx.addIssue({ code: 'custom', path: ['lightweightConversion'], message: 'Lightweight conversion exists only on the export_hf route.' });
-    }
-    if (p.route === 'export_hf') {
-      if (!(p.quantize in EXPORT_HF_RECIPES)) {
-        ctx.addIssue({ code: 'custom', path: ['quantize'], message: `The export_hf route has no quantization recipe matching ${p.quantize}.` });
-      }
-      if (p.maskAsInput) ctx.addIssue({ code: 'custom', path: ['maskAsInput'], message: 'Mask-as-input is an option of the example route only.' });
-      if (p.transposeKvCache) ctx.addIssue({ code: 'custom', path: ['transposeKvCache'], message: 'Transposed KV cache is an option of the example route only.' });
-    }
-  });
+    if (p.maskAsInput) problems.push({ field: 'maskAsInput', message: 'Mask-as-input is an option of the example route only.' });
+    if (p.transposeKvCache) problems.push({ field: 'transposeKvCache', message: 'Transposed KV cache is an option of the example route only.' });
+  }
+  return problems;
+}
+
+function refineConvertOptions(p: ConvertChoices, ctx: z.RefinementCtx): void {
+  for (const problem of convertOptionProblems(p)) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+}
+
+export const ConvertParams = ConvertParamsFields.superRefine(refineConvertOptions);
 export type ConvertParams = z.infer<typeof ConvertParams>;
 export type ConvertParamsInput = z.input<typeof ConvertParams>;
+
+/**
+ * The conversion options without the folders, under the same field bounds
+ * and rules as ConvertParams: what `workbench estimate` validates, so it
+ * refuses every setting a run would refuse.
+ */
+export const ConvertOptions = ConvertParamsFields.omit({ modelDir: true, outDir: true, outputNamePrefix: true }).superRefine(refineConvertOptions);
+export type ConvertOptions = z.infer<typeof ConvertOptions>;

@@ -246,3 +246,34 @@ describe('one defect at a time', () => {
     expect(stable.evidence.map((e) => e.value).join(' ')).toContain('<think>');
   });
 });
+
+describe('the intended context against max_position_embeddings (32768 here)', () => {
+  const evidenceOf = (i: CheckItem) => Object.fromEntries(i.evidence.map((e) => [e.label, e.value]));
+
+  it('warns when the bundle holds the context but the model was not trained for it', async () => {
+    const report = await check(qwen25, { ...CLEAN, maxNumTokens: 65536 }, { intendedContext: 65536, tflite: { kvCacheMaxLen: 65536 } });
+    const intended = item(report, 'context.intended');
+    expect(intended.status).toBe('warn');
+    expect(intended.explanation).toMatch(/intended context of 65536 exceeds the model's max_position_embeddings of 32768/);
+    expect(evidenceOf(intended)).toMatchObject({ 'intended context': '65536', max_position_embeddings: '32768', '.tflite KV-cache length': '65536' });
+  });
+
+  it('still warns when the KV-cache length and max_num_tokens are unknown', async () => {
+    const { maxNumTokens: _omit, ...noLimit } = CLEAN;
+    // A .tflite without kv_cache inputs: nothing in the bundle says how long a context it holds.
+    const report = await check(qwen25, noLimit, { intendedContext: 65536, tflite: { layers: 0 } });
+    const intended = item(report, 'context.intended');
+    expect(intended.status).toBe('warn');
+    expect(intended.explanation).toMatch(/exceeds the model's max_position_embeddings of 32768, beyond what it was trained for/);
+    expect(intended.explanation).toMatch(/could not be checked/);
+    expect(intended.fixableByMetadata).toBe(false);
+    expect(evidenceOf(intended)).toMatchObject({ 'intended context': '65536', max_position_embeddings: '32768', '.tflite KV-cache length': '(unknown)' });
+  });
+
+  it('fails on a KV cache too short, and says the training limit too', async () => {
+    const intended = item(await check(qwen25, CLEAN, { intendedContext: 65536 }), 'context.intended');
+    expect(intended.status).toBe('fail');
+    expect(intended.fix).toMatch(/kv_cache_max_len ≥ 65536/);
+    expect(intended.explanation).toMatch(/also exceeds the model's max_position_embeddings of 32768/);
+  });
+});

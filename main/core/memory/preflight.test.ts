@@ -43,6 +43,9 @@ describe('conversionMemoryPreflight', () => {
     const error = refused as WorkbenchError;
     expect(error.code).toBe('predicted_oom');
     expect(error.message).toMatch(/context of 32768 is predicted to need 130 GB .* the largest context predicted to fit is 16384/);
+    // Where the override lives differs (Settings or the wizard in the UI, a flag in the CLI), so the core names none.
+    expect(error.message).toMatch(/\(the expert override allows it anyway\)\.$/);
+    expect(error.message).not.toMatch(/Settings|--allow-predicted-oom/);
     expect((error.details as { suggestions: { kind: string }[] }).suggestions.map((s) => s.kind)).toContain('mask_as_input');
   });
 

@@ -4,7 +4,10 @@
  * which the CLI maps to its "refused" exit code and the UI shows with the
  * largest safe context), unless the expert override is in force, in which case
  * the prediction and the override are recorded with the run. The same
- * function serves the app, serve mode and the CLI, so they behave alike.
+ * function serves the app, serve mode and the CLI, so they behave alike; the
+ * refusal names "the expert override" without saying where it is, because
+ * that differs (Settings or the wizard's checkbox in the UI,
+ * `--allow-predicted-oom` in the CLI, which adds it as a hint).
  */
 import { WorkbenchError } from '../../common/errors.js';
 import type { ConvertParams } from '../../common/stages/convert.js';
@@ -57,7 +60,7 @@ export async function conversionMemoryPreflight(params: ConvertParams, ctx: Memo
         'predicted_oom',
         `Converting with a context of ${params.kvCacheMaxLen} is predicted to need ${peak}, more than the ${formatBytes(verdict.budgetBytes)} this host can give it; ${
           safe !== null ? `the largest context predicted to fit is ${safe}` : 'no context length is predicted to fit'
-        } (an expert override in Settings allows it anyway).`,
+        } (the expert override allows it anyway).`,
         { ...details, largestSafeContext: safe, suggestions },
       );
     }

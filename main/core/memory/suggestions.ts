@@ -4,7 +4,7 @@
  * host. Pure, built on the estimator.
  */
 import type { Band, FitClass } from '../../common/memoryEstimate.js';
-import type { ConvertParams, Quantization } from '../../common/stages/convert.js';
+import { convertOptionProblems, type ConvertParams, type Quantization } from '../../common/stages/convert.js';
 import type { AppliedCalibration, ConversionOptions, ModelFacts } from './estimator.js';
 import { GB, STANDARD_CONTEXTS, classifyFit, estimateConversion, formatBytes, largestSafeContext } from './estimator.js';
 
@@ -40,6 +40,8 @@ export function conversionOptions(params: Pick<ConvertParams, 'kvCacheMaxLen' | 
 /** Alternatives to `options` on `host`, the ones that fit first. */
 export function suggestAlternatives(facts: ModelFacts, options: ConversionOptions, host: HostRam, calibration?: AppliedCalibration, stopUsedFraction = 0.9): Suggestion[] {
   const out: Suggestion[] = [];
+  // An alternative a run would refuse (fp16 on export_hf, ...) is no alternative.
+  const allowed = (o: ConversionOptions): boolean => convertOptionProblems({ ...o, transposeKvCache: false }).length === 0;
   const judge = (o: ConversionOptions): { peak: Band | null; fit: FitClass } => {
     const e = estimateConversion(facts, o, calibration);
     return { peak: e.ok ? e.peakBytes : null, fit: classifyFit(e, host.totalBytes, host.availableBytes, stopUsedFraction).fit };
@@ -59,13 +61,14 @@ export function suggestAlternatives(facts: ModelFacts, options: ConversionOption
     out.push({ kind: 'mask_as_input', text: `Pass the causal mask as an input instead of baking a ${options.kvCacheMaxLen}×${options.kvCacheMaxLen} buffer into every signature (predicted peak ${fmt(j.peak)}).`, change: { maskAsInput: true }, peakBytes: j.peak, fit: j.fit });
   }
 
-  if (!(options.route === 'export_hf' && options.lightweightConversion)) {
-    const j = judge({ ...options, route: 'export_hf', lightweightConversion: true, maskAsInput: false });
-    out.push({ kind: 'lightweight', text: `Convert with export_hf and lightweight conversion (predicted peak ${fmt(j.peak)}).`, change: { route: 'export_hf', lightweightConversion: true }, peakBytes: j.peak, fit: j.fit });
+  const lightweight: ConversionOptions = { ...options, route: 'export_hf', lightweightConversion: true, maskAsInput: false };
+  if (!(options.route === 'export_hf' && options.lightweightConversion) && allowed(lightweight)) {
+    const j = judge(lightweight);
+    out.push({ kind: 'lightweight', text: `Convert with export_hf and lightweight conversion (predicted peak ${fmt(j.peak)}).`, change: { route: 'export_hf', lightweightConversion: true, maskAsInput: false }, peakBytes: j.peak, fit: j.fit });
   }
 
   for (const q of QUANTIZATIONS) {
-    if (q === options.quantize) continue;
+    if (q === options.quantize || !allowed({ ...options, quantize: q })) continue;
     const j = judge({ ...options, quantize: q });
     out.push({ kind: 'quantization', text: `Quantize with ${q} (predicted peak ${fmt(j.peak)}).`, change: { quantize: q }, peakBytes: j.peak, fit: j.fit });
   }

@@ -124,35 +124,54 @@ export function contextChecks(input: AnalysisInput): CheckItem[] {
     { id: 'context.max-num-tokens', category: 'context', title: 'max_num_tokens matches the KV-cache length', status, explanation, evidence, fix, fixableByMetadata: true, source },
   ];
 
-  if (intended !== null) {
-    const limit = declared ?? kv;
-    let s: CheckItem['status'] = 'pass';
-    let e: string;
-    let f: string | null = null;
-    let fixable = true;
-    if (kv !== null && intended > kv) {
-      s = 'fail';
-      e = `The intended context of ${intended} tokens exceeds the .tflite's KV cache of ${kv}, which only a re-conversion with a larger kv_cache_max_len can change.`;
-      f = `Re-convert with kv_cache_max_len ≥ ${intended} (peak conversion RAM grows with it), or plan for ${kv} tokens.`;
-      fixable = false;
-    } else if (limit !== null && intended > limit) {
-      s = 'fail';
-      e = `max_num_tokens ${limit} is below the intended context of ${intended}, so the runtime refuses or truncates longer conversations.`;
-      f = `Set max_num_tokens to ${kv ?? intended}.`;
-    } else if (limit === null) {
-      s = 'warn';
-      e = 'Neither max_num_tokens nor the KV-cache length is known, so the intended context could not be checked.';
-    } else {
-      e = `The intended context of ${intended} tokens fits in max_num_tokens ${limit}${kv !== null ? ` and the KV cache of ${kv}` : ''}.`;
-    }
-    if (s === 'pass' && maxPos !== null && intended > maxPos) {
-      s = 'warn';
-      e = `The intended context of ${intended} exceeds the model's max_position_embeddings of ${maxPos}, beyond what it was trained for.`;
-      fixable = false;
-    }
-    items.push({ id: 'context.intended', category: 'context', title: 'The intended context fits', status: s, explanation: e, evidence, fix: f, fixableByMetadata: fixable, source });
-  }
+  if (intended !== null) items.push(intendedContextCheck({ intended, declared, kv, maxPos }, evidence, source));
   return items;
+}
+
+/**
+ * `context.intended` (docs/fidelity.md): a context the bundle cannot hold
+ * fails; one beyond max_position_embeddings warns — also when the KV-cache
+ * length and max_num_tokens are unknown, since the training limit comes from
+ * the model folder and does not depend on them.
+ */
+function intendedContextCheck(
+  c: { intended: number; declared: number | null; kv: number | null; maxPos: number | null },
+  evidence: CheckItem['evidence'],
+  source: string,
+): CheckItem {
+  const { intended, declared, kv, maxPos } = c;
+  const limit = declared ?? kv;
+  const beyondTraining = maxPos !== null && intended > maxPos;
+  const trainingSentence = `The intended context of ${intended} exceeds the model's max_position_embeddings of ${maxPos}, beyond what it was trained for.`;
+  const trainingFix = `Plan for at most ${maxPos} tokens, or use a model trained for a longer context.`;
+  let status: CheckItem['status'];
+  let explanation: string;
+  let fix: string | null = null;
+  let fixable = true;
+  if (kv !== null && intended > kv) {
+    status = 'fail';
+    explanation = `The intended context of ${intended} tokens exceeds the .tflite's KV cache of ${kv}, which only a re-conversion with a larger kv_cache_max_len can change.`;
+    fix = `Re-convert with kv_cache_max_len ≥ ${intended} (peak conversion RAM grows with it), or plan for ${kv} tokens.`;
+    fixable = false;
+  } else if (limit !== null && intended > limit) {
+    status = 'fail';
+    explanation = `max_num_tokens ${limit} is below the intended context of ${intended}, so the runtime refuses or truncates longer conversations.`;
+    fix = `Set max_num_tokens to ${kv ?? intended}.`;
+  } else if (beyondTraining) {
+    status = 'warn';
+    explanation = limit === null ? `${trainingSentence} Whether the bundle holds it could not be checked: neither max_num_tokens nor the KV-cache length is known.` : trainingSentence;
+    fix = trainingFix;
+    fixable = false;
+  } else if (limit === null) {
+    status = 'warn';
+    explanation = 'Neither max_num_tokens nor the KV-cache length is known, so the intended context could not be checked.';
+  } else {
+    status = 'pass';
+    explanation = `The intended context of ${intended} tokens fits in max_num_tokens ${limit}${kv !== null ? ` and the KV cache of ${kv}` : ''}.`;
+  }
+  // A failure outranks the warning, but the training limit is still worth saying.
+  if (status === 'fail' && beyondTraining) explanation += ` It also exceeds the model's max_position_embeddings of ${maxPos}, beyond what it was trained for.`;
+  return { id: 'context.intended', category: 'context', title: 'The intended context fits', status, explanation, evidence, fix, fixableByMetadata: fixable, source };
 }
 
 const QUANT_IMPACT: Record<string, { status: CheckItem['status']; text: string }> = {

@@ -1,0 +1,63 @@
+/**
+ * What the memory suggestions offer instead of a blocked conversion: never a
+ * combination the convert stage would refuse (the schema's rules in
+ * main/common/stages/convert.ts), so following a suggestion cannot end in a
+ * second refusal.
+ */
+import { describe, expect, it } from 'vitest';
+import type { HfModelConfig } from '../../common/formats.js';
+import { ConvertParams } from '../../common/stages/convert.js';
+import type { ConversionOptions, ModelFacts } from './estimator.js';
+import { GB, modelFactsFromConfig } from './estimator.js';
+import { suggestAlternatives } from './suggestions.js';
+
+const QWEN25_1_5B: HfModelConfig = {
+  architectures: ['Qwen2ForCausalLM'],
+  modelType: 'qwen2',
+  hiddenSize: 1536,
+  numHiddenLayers: 28,
+  numAttentionHeads: 12,
+  numKeyValueHeads: 2,
+  headDim: null,
+  intermediateSize: 8960,
+  vocabSize: 151936,
+  maxPositionEmbeddings: 32768,
+  torchDtype: 'bfloat16',
+  tieWordEmbeddings: true,
+  bosTokenId: null,
+  eosTokenIds: [],
+  fromTextConfig: false,
+};
+
+const facts = modelFactsFromConfig(QWEN25_1_5B) as ModelFacts;
+const host = { totalBytes: 16 * GB, availableBytes: 15 * GB };
+const base: ConversionOptions = { kvCacheMaxLen: 32768, prefillSeqLens: [8, 64, 128, 256, 512, 1024], quantize: 'dynamic_int8', route: 'example', lightweightConversion: false, maskAsInput: false };
+
+/** Applies a suggestion's change and validates the result as a run would. */
+function accepted(options: ConversionOptions, change: object): boolean {
+  return ConvertParams.safeParse({ modelDir: '/m', outDir: '/o', ...options, ...change }).success;
+}
+
+describe('suggestAlternatives', () => {
+  it('offers no quantization the export_hf route has no recipe for', () => {
+    const options: ConversionOptions = { ...base, route: 'export_hf' };
+    const suggestions = suggestAlternatives(facts, options, host);
+    const quantizations = suggestions.filter((s) => s.kind === 'quantization').map((s) => s.change.quantize);
+    expect(quantizations).not.toContain('fp16');
+    expect(quantizations).not.toContain('dynamic_int4_block128');
+    expect(quantizations).toContain('dynamic_int4_block32');
+    for (const s of suggestions) expect(accepted(options, s.change), s.text).toBe(true);
+  });
+
+  it('turns mask-as-input off when it suggests the export_hf route', () => {
+    const options: ConversionOptions = { ...base, maskAsInput: true };
+    const suggestions = suggestAlternatives(facts, options, host);
+    expect(suggestions.find((s) => s.kind === 'lightweight')?.change).toMatchObject({ route: 'export_hf', maskAsInput: false });
+    for (const s of suggestions) expect(accepted(options, s.change), s.text).toBe(true);
+  });
+
+  it('keeps every suggestion valid from the example route, fp16 included', () => {
+    const options: ConversionOptions = { ...base, quantize: 'fp16' };
+    for (const s of suggestAlternatives(facts, options, host)) expect(accepted(options, s.change), s.text).toBe(true);
+  });
+});
