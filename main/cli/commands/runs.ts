@@ -4,10 +4,20 @@
  */
 import { parseArgs } from 'node:util';
 import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../common/format.js';
-import { HIGHLIGHT_END, HIGHLIGHT_START, RunStatus, type RunSummary } from '../../common/runs.js';
+import { RunStatus, type RunSummary } from '../../common/runs.js';
+import { LogLevel } from '../../common/stageProtocol.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { EXIT, type CliCommand } from '../context.js';
 import { renderTable } from '../table.js';
+
+const DEFAULT_LIST_LIMIT = 50;
+
+/** Which options and how many positional arguments each subcommand takes; anything else is a usage error, not silently ignored. */
+const SUBCOMMANDS = {
+  list: { options: ['json', 'status', 'search', 'limit'], positionals: 0 },
+  show: { options: ['json'], positionals: 1 },
+  logs: { options: ['json', 'grep', 'level'], positionals: 1 },
+} as const;
 
 function keyParamsText(run: RunSummary): string {
   return Object.entries(run.keyParams)
@@ -15,10 +25,99 @@ function keyParamsText(run: RunSummary): string {
     .join(' ');
 }
 
+/** Digits only: Number() would also take "1e3", "0x10" or " 7", which nobody means as a count. */
+function isPositiveWholeNumber(value: string): boolean {
+  return /^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value)) && Number(value) > 0;
+}
+
 function runId(value: string | undefined): number {
-  const id = Number(value);
-  if (!value || !Number.isInteger(id) || id <= 0) throw new WorkbenchError('usage', `Expected a run id (a positive whole number), got "${value ?? ''}".`);
-  return id;
+  if (value === undefined || !isPositiveWholeNumber(value)) throw new WorkbenchError('usage', `Expected a run id (a positive whole number), got "${value ?? ''}".`);
+  return Number(value);
+}
+
+function positiveWholeNumber(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!isPositiveWholeNumber(value)) throw new WorkbenchError('usage', `--${option} must be a positive whole number, got "${value}".`);
+  return Number(value);
+}
+
+/** `--status failed,stopped_by_guard`, in any case. */
+function runStatuses(value: string | undefined): RunStatus[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((item) => {
+    const parsed = RunStatus.safeParse(item.trim().toLowerCase());
+    if (!parsed.success) throw new WorkbenchError('usage', `Unknown status "${item.trim()}"; use one or more of ${RunStatus.options.join(', ')}, separated by commas.`);
+    return parsed.data;
+  });
+}
+
+/** `--level warn` means "warn and worse", as in most log tools: the levels from the given one up. */
+function levelsFrom(value: string | undefined): LogLevel[] | undefined {
+  if (value === undefined) return undefined;
+  const parsed = LogLevel.safeParse(value.trim().toLowerCase());
+  if (!parsed.success) throw new WorkbenchError('usage', `Unknown log level "${value}"; use one of ${LogLevel.options.join(', ')} (lines at that level and above are shown).`);
+  return LogLevel.options.slice(LogLevel.options.indexOf(parsed.data));
+}
+
+function checkArguments(sub: keyof typeof SUBCOMMANDS, values: Record<string, unknown>, positionals: string[]): void {
+  const spec = SUBCOMMANDS[sub];
+  const stray = Object.keys(values).find((option) => values[option] !== undefined && !(spec.options as readonly string[]).includes(option));
+  if (stray) throw new WorkbenchError('usage', `--${stray} does not apply to \`workbench runs ${sub}\`; see \`workbench runs --help\`.`);
+  if (positionals.length > spec.positionals) throw new WorkbenchError('usage', `Unexpected argument "${positionals[spec.positionals]}" for \`workbench runs ${sub}\`; see \`workbench runs --help\`.`);
+}
+
+// ---- overrides, for `runs show` -----------------------------------------
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * One preflight record (main/core/memory/preflight.ts and the merge stage
+ * write them) as a sentence in human units; a shape this does not know is
+ * printed as key: value so nothing recorded is hidden.
+ */
+function preflightLine(entry: unknown): string {
+  if (!isObject(entry)) return `preflight: ${JSON.stringify(entry)}`;
+  const estimate = entry.memoryEstimate;
+  if (isObject(estimate)) {
+    if (!isObject(estimate.peakBytes)) return `memory preflight: no estimate${typeof estimate.reason === 'string' ? ` (${estimate.reason})` : ''}`;
+    const parts: string[] = [];
+    const { expected, high } = estimate.peakBytes;
+    let peak = `predicted peak ${formatBytes(isNumber(expected) ? expected : null)}`;
+    if (isNumber(high)) peak += ` (up to ${formatBytes(high)})`;
+    if (isObject(estimate.durationSec) && isNumber(estimate.durationSec.expected)) peak += `, about ${formatDuration(estimate.durationSec.expected * 1000)}`;
+    parts.push(peak);
+    const verdict = entry.memoryVerdict;
+    if (isObject(verdict) && typeof verdict.fit === 'string') parts.push(`verdict: ${verdict.fit}${isNumber(verdict.budgetBytes) ? `, budget ${formatBytes(verdict.budgetBytes)}` : ''}`);
+    const host = entry.host;
+    if (isObject(host) && isNumber(host.totalBytes)) parts.push(`host ${formatBytes(host.totalBytes)} RAM${isNumber(host.availableBytes) ? `, ${formatBytes(host.availableBytes)} available` : ''}`);
+    if (isNumber(entry.largestSafeContext)) parts.push(`largest context predicted to fit: ${entry.largestSafeContext}`);
+    else if (entry.largestSafeContext === null) parts.push('no context length predicted to fit');
+    if (entry.override === true) parts.push('started under the expert override');
+    return `memory preflight: ${parts.join('; ')}`;
+  }
+  if (isNumber(entry.predictedPeakBytes)) {
+    return `merge preflight: predicted peak ${formatBytes(entry.predictedPeakBytes)}${isNumber(entry.tensorsTouched) ? `, ${entry.tensorsTouched} tensors changed` : ''}`;
+  }
+  return `preflight: ${Object.entries(entry)
+    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ')}`;
+}
+
+/** What was recorded as overriding the defaults (main/core/runner/runner.ts), one line each. */
+function overrideLines(overrides: Json): string[] {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(overrides)) {
+    if (key === 'allowPredictedOom' && isObject(value)) {
+      lines.push(`allow predicted out of memory: yes (set in the ${value.source === 'plan' ? 'plan' : 'settings'})`);
+    } else if (key === 'preflight' && Array.isArray(value)) {
+      lines.push(...value.map(preflightLine));
+    } else {
+      lines.push(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    }
+  }
+  return lines;
 }
 
 export const runsCommand: CliCommand = {
@@ -26,7 +125,13 @@ export const runsCommand: CliCommand = {
   summary: 'List past runs, show one, or print its logs',
   usage: `workbench runs list [--status S,...] [--search TEXT] [--limit N] [--json]
 workbench runs show <id> [--json]
-workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`,
+workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
+
+  --status S,...  only runs with one of these statuses: ${RunStatus.options.join(', ')}
+  --search TEXT   only runs whose logs contain these words (full-text word search, the last word as a prefix)
+  --limit N       at most N runs, newest first (default ${DEFAULT_LIST_LIMIT})
+  --grep TEXT     only lines containing TEXT: a substring, case-insensitive, every character literal
+  --level L       only lines at level L or above (debug < info < warn < error); any case`,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseArgs({
@@ -41,18 +146,26 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`
         level: { type: 'string' },
       },
     });
-    const history = ctx.engine().history;
+    if (sub !== 'list' && sub !== 'show' && sub !== 'logs') {
+      ctx.err(`Usage:\n${this.usage}`);
+      return EXIT.usage;
+    }
+    checkArguments(sub, values, positionals);
+    // Arguments are checked before the database is opened: a typo never touches the history.
     switch (sub) {
       case 'list': {
-        const status = values.status?.split(',').map((s) => RunStatus.parse(s.trim()));
-        const limit = values.limit ? Number(values.limit) : 50;
+        const status = runStatuses(values.status);
+        const limit = positiveWholeNumber('limit', values.limit, DEFAULT_LIST_LIMIT);
+        const history = ctx.engine().history;
         const { runs, total } = history.listRuns({ ...(status ? { status } : {}), ...(values.search ? { logQuery: values.search } : {}), limit });
         if (values.json) {
           ctx.out(JSON.stringify({ runs, total }, null, 2));
           return EXIT.ok;
         }
         if (runs.length === 0) {
-          ctx.out('No runs yet. Start one with `workbench run --plan plan.json` or from the app.');
+          const all = status || values.search ? history.listRuns({ limit: 1 }).total : 0;
+          if (all === 0) ctx.out('No runs yet. Start one with `workbench run --plan plan.json` or from the app.');
+          else ctx.out(`No run matches ${[status ? `--status ${status.join(',')}` : '', values.search ? `--search "${values.search}"` : ''].filter(Boolean).join(' and ')}; \`workbench runs list\` shows all ${all}.`);
           return EXIT.ok;
         }
         ctx.out(
@@ -73,7 +186,8 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`
         return EXIT.ok;
       }
       case 'show': {
-        const run = history.getRun(runId(positionals[0]));
+        const id = runId(positionals[0]);
+        const run = ctx.engine().history.getRun(id);
         if (values.json) {
           ctx.out(JSON.stringify(run, null, 2));
           return EXIT.ok;
@@ -84,7 +198,10 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`
         ctx.out(`Host:     ${run.host.hostname} (${run.host.platform} ${run.host.arch}, ${run.host.cpuCount} CPUs, ${formatBytes(run.host.totalMemBytes)} RAM)`);
         ctx.out(`Started:  ${formatTimestamp(run.startedAt)}   duration ${formatDuration(run.startedAt ? (run.finishedAt ?? Date.now()) - run.startedAt : null)}   peak RAM ${formatBytes(run.peakRssBytes)}`);
         if (run.parentRunId) ctx.out(`From run: ${run.parentRunId}`);
-        if (run.overrides) ctx.out(`Overrides: ${JSON.stringify(run.overrides)}`);
+        if (run.overrides) {
+          ctx.out('Overrides:');
+          for (const line of overrideLines(run.overrides)) ctx.out(`  ${line}`);
+        }
         ctx.out('');
         ctx.out(
           renderTable(
@@ -108,18 +225,15 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`
       }
       case 'logs': {
         const id = runId(positionals[0]);
+        const levels = levelsFrom(values.level);
+        const history = ctx.engine().history;
         history.getRunSummary(id);
-        if (values.grep) {
-          const hits = history.searchLogs(values.grep, { runId: id, limit: 100_000 }).reverse();
-          if (values.json) ctx.out(JSON.stringify(hits, null, 2));
-          else for (const hit of hits) ctx.out(`${formatTimestamp(hit.ts)} ${hit.level.padEnd(5)} ${hit.snippet.replaceAll(HIGHLIGHT_START, '').replaceAll(HIGHLIGHT_END, '')}`);
-          return EXIT.ok;
-        }
-        const levels = values.level ? [values.level as 'debug' | 'info' | 'warn' | 'error'] : undefined;
+        // Paged so a run with millions of lines streams out instead of being read at once.
+        const filter = { ...(levels ? { levels } : {}), ...(values.grep !== undefined ? { contains: values.grep } : {}) };
         let afterId = 0;
         const all = [];
         for (;;) {
-          const page = history.getLogs(id, { afterId, limit: 10_000, ...(levels ? { levels } : {}) });
+          const page = history.getLogs(id, { afterId, limit: 10_000, ...filter });
           if (page.length === 0) break;
           if (values.json) all.push(...page);
           else for (const line of page) ctx.out(`${formatTimestamp(line.ts)} ${line.level.padEnd(5)} ${line.text}`);
@@ -128,9 +242,6 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]`
         if (values.json) ctx.out(JSON.stringify(all, null, 2));
         return EXIT.ok;
       }
-      default:
-        ctx.err(`Usage:\n${this.usage}`);
-        return EXIT.usage;
     }
   },
 };

@@ -61,6 +61,35 @@ describe('History log search', () => {
     history.db.exec("INSERT INTO log_fts(log_fts) VALUES ('integrity-check')");
   });
 
+  it('filters one run\'s lines by substring, ignoring case (non-ASCII letters too), with every character literal', () => {
+    history = open();
+    const a = history.createRun({ plan, host: hostSnapshot() });
+    const b = history.createRun({ plan, host: hostSnapshot() });
+    addLines(a, ['The file does not exist', 'careful (value)', '100%_off', '100% off', 'Ärger über café', 'ÄRGER ÜBER CAFÉ', 'plain cafe']);
+    addLines(b, ['does not exist in b']);
+    const grep = (contains: string) => history.getLogs(a, { contains }).map((line) => line.text);
+    expect(grep('xist')).toEqual(['The file does not exist']);
+    expect(grep('NOT EXIST')).toEqual(['The file does not exist']);
+    expect(grep('not does')).toEqual([]);
+    expect(grep('(')).toEqual(['careful (value)']);
+    expect(grep('%_')).toEqual(['100%_off']);
+    expect(grep('0%')).toEqual(['100%_off', '100% off']);
+    expect(grep('\\')).toEqual([]);
+    expect(grep('über')).toEqual(['Ärger über café', 'ÄRGER ÜBER CAFÉ']);
+    expect(grep('Café')).toEqual(['Ärger über café', 'ÄRGER ÜBER CAFÉ']);
+    expect(grep('cafe')).toEqual(['plain cafe']);
+    expect(grep('é')).toHaveLength(2);
+    expect(grep('')).toHaveLength(7);
+    // Paging and the level filter still apply.
+    const first = history.getLogs(a, { contains: 'caf', limit: 1 });
+    expect(history.getLogs(a, { contains: 'caf', afterId: first[0]!.id }).map((line) => line.text)).toEqual(['ÄRGER ÜBER CAFÉ', 'plain cafe']);
+    expect(history.getLogs(a, { contains: 'caf', levels: ['warn', 'error'] })).toEqual([]);
+    // The cross-run full-text search keeps its word semantics.
+    history.indexAllLogs();
+    expect(history.searchLogs('xist')).toEqual([]);
+    expect(history.searchLogs('exist').map((hit) => hit.runId)).toEqual([b, a]);
+  });
+
   it('marks runs left running by a dead owner as interrupted, and leaves the runs of a live owner alone', () => {
     history = open();
     const dead = history.createRun({ plan, host: hostSnapshot(), owner: { pid: 1_000_001, token: 'gone' } });

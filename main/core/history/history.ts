@@ -177,6 +177,27 @@ function tailClause(terms: string[], column: string): { sql: string; params: str
   };
 }
 
+/** SQL function lower-casing every letter (SQLite's own lower() and LIKE fold ASCII only). */
+const UNICODE_LOWER = 'wb_unicode_lower';
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A case-insensitive substring match, as grep -i: every character of the
+ * needle is literal (LIKE's % and _ are escaped). LIKE ignores the case of
+ * ASCII letters and runs in SQLite; when the needle has non-ASCII characters,
+ * LIKE (with each of them as _, "any one character") only narrows the lines
+ * down and both sides are then compared lower-cased by JavaScript, so "É"
+ * finds "é" while "e" still never finds "é". Only such needles pay for the
+ * call into JavaScript, and only on the lines LIKE lets through.
+ */
+function containsClause(needle: string, column: string): { sql: string; params: string[] } {
+  let pattern = '';
+  for (const char of needle) pattern += NON_ASCII.test(char) ? '_' : char.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const like = `${column} LIKE ? ESCAPE '\\'`;
+  if (!NON_ASCII.test(needle)) return { sql: like, params: [`%${pattern}%`] };
+  return { sql: `(${like} AND instr(${UNICODE_LOWER}(${column}), ?) > 0)`, params: [`%${pattern}%`, needle.toLowerCase()] };
+}
+
 /** Marks the terms in a line the way SQLite's highlight() does, for tail hits. */
 function markTerms(text: string, terms: string[]): string {
   const pattern = new RegExp(terms.map((term) => term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
@@ -197,6 +218,7 @@ export class History {
     options: OpenOptions = {},
   ) {
     this.db = openDatabase(file, undefined, options);
+    this.db.function(UNICODE_LOWER, { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
     this.insertLog = this.db.prepare(
       'INSERT INTO log_lines (run_id, stage_id, ts, level, source, text) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -510,7 +532,12 @@ export class History {
     this.indexTimer.unref();
   }
 
-  getLogs(runId: number, options: { afterId?: number; limit?: number; stageId?: number; levels?: LogLevel[] } = {}): LogLine[] {
+  /**
+   * One run's log lines in order. `contains` keeps the lines holding that text
+   * anywhere, ignoring case (see containsClause): grep, not word search, so it
+   * does not use the full-text index.
+   */
+  getLogs(runId: number, options: { afterId?: number; limit?: number; stageId?: number; levels?: LogLevel[]; contains?: string } = {}): LogLine[] {
     this.flushLogs();
     const where = ['run_id = ?', 'id > ?'];
     const params: unknown[] = [runId, options.afterId ?? 0];
@@ -521,6 +548,11 @@ export class History {
     if (options.levels && options.levels.length > 0) {
       where.push(`level IN (${options.levels.map(() => '?').join(',')})`);
       params.push(...options.levels);
+    }
+    if (options.contains !== undefined) {
+      const contains = containsClause(options.contains, 'text');
+      where.push(contains.sql);
+      params.push(...contains.params);
     }
     const rows = this.db
       .prepare(`SELECT id, run_id, stage_id, ts, level, source, text FROM log_lines WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
