@@ -95,6 +95,13 @@ describe('workbench package', () => {
     if (inspected.format !== 'litertlm') return;
     expect(inspected.sections.map((s) => s.content.kind)).toEqual(['llm-metadata', 'tokenizer', 'tflite']);
     expect(inspected.sections[0]?.content).toEqual({ kind: 'llm-metadata', metadata: { ...metadata, maxNumTokens: 1024 } });
+
+    // A partial --metadata changes the fields it names and keeps the rest of what the model folder calls for.
+    const partial = path.join(dir, 'partial.litertlm');
+    expect((await cli(['package', '--tflite', tflite, '--model', modelDir, '--out', partial, '--metadata', '{"maxNumTokens":512}'])).code).toBe(0);
+    const partialSummary = InspectionSummary.parse(JSON.parse((await cli(['inspect', partial, '--json'])).stdout));
+    if (partialSummary.format !== 'litertlm') throw new Error('not a bundle');
+    expect(partialSummary.sections[0]?.content).toEqual({ kind: 'llm-metadata', metadata: { ...metadata, maxNumTokens: 512 } });
   });
 
   it('refuses a missing --out and an unreadable tflite without writing anything', async () => {

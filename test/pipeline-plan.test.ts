@@ -87,6 +87,29 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     expect(run?.stages.map((s) => `${s.kind}:${s.status}`)).toEqual(['merge:succeeded', 'convert:failed', 'package:skipped', 'verify:skipped']);
   }, 120_000);
 
+  it('refuses edited metadata that does not fit the merged tokenizer or the planned context, before anything starts', async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'wb-pipeline-'));
+    const { baseDir, adapterDir } = await baseAndAdapter(work);
+    const out = path.join(work, 'base-workbench');
+    const merged = path.join(out, 'merged');
+    const { exitCode, stderr, run } = await runPlan(
+      {
+        stages: [
+          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged, allowBaseMismatch: true } },
+          { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), kvCacheMaxLen: 4096 } },
+          { kind: 'package', params: { tflitePath: path.join(out, 'tflite', 'm.tflite'), modelDir: merged, outPath: path.join(out, 'm.litertlm'), metadataOverrides: { stopTokens: [{ tokenIds: { ids: [999_999_999] } }], maxNumTokens: 99_999_999 } } },
+        ],
+      },
+      work,
+      { WORKBENCH_SIMULATE_HOST_RAM: '128G' },
+    );
+    expect(exitCode).toBe(3);
+    expect(stderr).toMatch(/The edited metadata cannot be packaged: Stop token 1: id 999999999 is past the end of the vocabulary \(151,669 tokens/);
+    expect(stderr).toContain("max_num_tokens 99,999,999 is more than the .tflite's KV cache holds (4,096 tokens).");
+    expect(run).toBeNull();
+    expect(existsSync(merged)).toBe(false);
+  }, 60_000);
+
   it('still refuses, before anything starts, an input that no stage of the run writes', async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-pipeline-'));
     const { baseDir, adapterDir } = await baseAndAdapter(work);

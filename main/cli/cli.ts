@@ -3,7 +3,7 @@
  * The `workbench` command: the same engine and history as the app, from a
  * terminal (and over SSH on a remote host).
  */
-import { WorkbenchError } from '../common/errors.js';
+import { describeSystemError, describeValidationIssues, WorkbenchError } from '../common/errors.js';
 import { commands } from './commands/index.js';
 import { createCliContext, EXIT } from './context.js';
 
@@ -24,6 +24,9 @@ function usage(): string {
     'Exit codes: 0 ok, 1 failed, 2 usage, 3 bad input, 4 stopped by the memory guard, 5 refused (predicted out of memory), 130 cancelled.',
   ].join('\n');
 }
+
+/** The core's predicted_oom refusal says "the expert override" without saying where it is; here it is a flag. */
+const PREDICTED_OOM_HINT = 'Add --allow-predicted-oom to start it anyway (recorded with the run; the memory guard still stops it before the system runs out).';
 
 /** Pulls the global --data-dir out of argv wherever it appears. */
 function extractDataDir(argv: string[]): { dataDir: string | undefined; rest: string[] } {
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof WorkbenchError) {
       process.stderr.write(`error: ${error.message}\n`);
-      const hint = (error.details as { hint?: string } | undefined)?.hint;
+      const hint = (error.details as { hint?: string } | undefined)?.hint ?? (error.code === 'predicted_oom' ? PREDICTED_OOM_HINT : undefined);
       if (hint) process.stderr.write(`hint: ${hint}\n`);
       return error.code === 'usage' ? EXIT.usage : error.code === 'predicted_oom' ? EXIT.refused : EXIT.badInput;
     }
@@ -69,7 +72,12 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (error instanceof Error && error.name === 'ZodError') {
-      process.stderr.write(`error: ${error.message}\n`);
+      process.stderr.write(`error: ${describeValidationIssues((error as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues)}\n`);
+      return EXIT.badInput;
+    }
+    const systemError = describeSystemError(error);
+    if (systemError) {
+      process.stderr.write(`error: ${systemError.message}\n`);
       return EXIT.badInput;
     }
     process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -49,6 +49,8 @@ describe('Verify step', () => {
     expect(await page.getAttribute('[data-testid="fidelity-item-stop-tokens.end-of-turn"]', 'data-status')).toBe('fail');
     expect(await page.getAttribute('[data-testid="fidelity-item-sampling.params"]', 'data-status')).toBe('fail');
     expect(await page.textContent('[data-testid="fidelity-item-stop-tokens.end-of-turn"]')).toContain('<|im_end|>');
+    // The user is told where the fix writes before clicking: beside the bundle, which is kept.
+    expect(await page.textContent('[data-testid=fidelity-fix-target]')).toContain(bundle.replace(/\.litertlm$/, '-fixed.litertlm'));
     await page.screenshot({ path: path.join(SHOTS, 'fidelity-before-fix.png'), fullPage: true });
 
     await page.click('[data-testid=fidelity-fix]');

@@ -43,8 +43,13 @@ describe('wizard packaging step', () => {
     await page.waitForSelector('[data-testid=metadata-editor] [data-testid=meta-stop]', { timeout: 30_000 });
     const stop = await page.inputValue('[data-testid=meta-stop]');
     expect(stop).toContain('151645');
+    // An id past the vocabulary is explained at the field before anything runs.
+    await page.fill('[data-testid=meta-stop]', '151645, 999999999');
+    await page.press('[data-testid=meta-stop]', 'Enter');
+    expect(await page.textContent('[data-testid=meta-invalid] .field-error')).toBe('Stop token 2: id 999999999 is past the end of the vocabulary (151,669 tokens, ids 0 to 151,668).');
     await page.fill('[data-testid=meta-stop]', '151645, 151643, 198');
     await page.press('[data-testid=meta-stop]', 'Enter');
+    expect(await page.locator('[data-testid=meta-invalid]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'wizard-package.png'), fullPage: true });
     await page.click('[data-testid=step-tab-review]');
     const plan = JSON.parse((await page.textContent('[data-testid=plan-json]')) ?? '{}') as { stages: { kind: string; params: Record<string, unknown> }[] };

@@ -23,7 +23,10 @@ export async function writeTestBundle(file: string, modelDir: string, options: B
   mkdirSync(work, { recursive: true });
   const tflitePath = path.join(work, 'model.tflite');
   await writeSyntheticTflite(tflitePath, options.tflite ?? { kvCacheMaxLen: 4096 });
-  await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: options.metadata });
+  // The packager refuses metadata a bundle must not carry (ids past the vocabulary, …), and defective
+  // bundles are what these tests need: package empty metadata, then put the defective one in place.
+  await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: {} });
+  await rewriteBundleMetadata({ bundlePath: file, outPath: file, metadata: options.metadata });
   return file;
 }
 

@@ -5,6 +5,7 @@
  * stderr; the summary (or, with --json, the run and the merge summary as JSON)
  * to stdout. Ctrl-C cancels and leaves no partial output.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
@@ -54,9 +55,10 @@ export const mergeCommand: CliCommand = {
       return EXIT.usage;
     }
     const params = MergeParams.parse({
-      baseDir: values.base,
-      adapterDir: values.adapter,
-      outDir: values.out,
+      // Relative to where the command is typed (the stage itself runs in the run's folder).
+      baseDir: path.resolve(values.base),
+      adapterDir: path.resolve(values.adapter),
+      outDir: path.resolve(values.out),
       shardSizeMiB: positiveInt('shard-size-mib', values['shard-size-mib'], 4096),
       verify: !values['no-verify'],
       allowBaseMismatch: values['allow-base-mismatch'],

@@ -20,6 +20,8 @@ export const packageCommand: CliCommand = {
   name: 'package',
   summary: 'Write a .litertlm bundle from a .tflite and the model folder (tokenizer + LlmMetadata)',
   usage: `workbench package --tflite FILE --model DIR --out FILE [--metadata FILE.json|FILE.pb|'{...}'] [--json]
+  (--metadata JSON changes only the fields it names in the metadata derived from the model folder;
+   a binary .pb replaces it whole; --print-metadata shows what is derived)
 workbench package --tflite FILE --model DIR --print-metadata
 workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--intended-context N] [--json]
   (re-packages an existing bundle with metadata corrected from the model folder: no re-conversion;
@@ -58,14 +60,17 @@ workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--inten
       return EXIT.ok;
     }
     if (!values.out) throw new WorkbenchError('usage', 'Name the bundle to write with --out FILE.litertlm.');
-    const metadata = values.metadata ? await metadataArgument(values.metadata) : undefined;
+    // JSON (inline or a .json file) changes fields of the metadata derived from the model folder; a
+    // binary .pb is a complete LlmMetadata from elsewhere and replaces it.
+    const given = values.metadata ? await metadataArgument(values.metadata) : undefined;
+    const isCompleteProto = values.metadata !== undefined && values.metadata.toLowerCase().endsWith('.pb');
 
     let lastTenth = -1;
     const result = await packageModel({
       tflitePath,
       modelDir,
       outPath: path.resolve(values.out),
-      ...(metadata ? { metadata } : {}),
+      ...(given ? (isCompleteProto ? { metadata: given } : { metadataOverrides: given }) : {}),
       onProgress: (p) => {
         const tenth = p.totalBytes > 0 ? Math.floor((p.doneBytes / p.totalBytes) * 10) : 10;
         if (!values.json && tenth !== lastTenth) {
@@ -74,6 +79,7 @@ workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--inten
         }
       },
     });
+    if (!values.json && lastTenth < 10) ctx.err('writing: 100%');
     if (values.json) {
       ctx.out(JSON.stringify(result, null, 2));
       return EXIT.ok;

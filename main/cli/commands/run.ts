@@ -4,11 +4,13 @@
  * (the whole stage process tree is stopped) before exiting.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
 import { EXIT, type CliCommand } from '../context.js';
 import type { RunPlanInput } from '../../common/stages/plan.js';
+import { resolvePlanPaths } from '../../core/stages/planPaths.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 
 export const runCommand: CliCommand = {
@@ -30,6 +32,8 @@ export const runCommand: CliCommand = {
     } catch (error) {
       throw new WorkbenchError('bad_plan_file', `Cannot read the plan ${values.plan}: ${(error as Error).message}`);
     }
+    // Paths in a plan file are relative to the file, as in most tools that read a config file.
+    plan = resolvePlanPaths(plan as RunPlanInput, path.dirname(path.resolve(values.plan))) as Record<string, unknown>;
     if (values['allow-predicted-oom']) plan.allowPredictedOom = true;
     const engine = ctx.engine();
     const run = await runInTerminal(engine, ctx, plan as RunPlanInput, { quiet: values.json });

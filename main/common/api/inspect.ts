@@ -16,6 +16,8 @@ export const DerivedMetadata = z.object({
   /** Field name (as in LlmMetadataJson) → one sentence on where its value came from. */
   sources: z.record(z.string(), z.string()),
   warnings: z.array(z.string()),
+  /** What the values are checked against (metadataChecks.ts): the tokenizer's size and the .tflite's KV cache, when known. */
+  limits: z.object({ vocabSize: z.number().int().nullable(), kvCacheLength: z.number().int().nullable() }),
 });
 export type DerivedMetadata = z.infer<typeof DerivedMetadata>;
 

@@ -74,13 +74,23 @@ describe('fixBundleMetadata', () => {
     expect((await checkFidelity({ modelDir, bundlePath: copy })).summary.overall).toBe('pass');
   });
 
-  it('leaves what metadata cannot fix reported: a foreign tokenizer and a too-short KV cache', async () => {
+  it('refuses to fix the metadata of a bundle carrying another tokenizer: the ids would name other tokens', async () => {
     const sibling = path.join(tmp, 'sibling');
     mkdirSync(sibling, { recursive: true });
     copyFileSync(path.join(FIXTURES, 'litertlm/tokenizer.json'), path.join(sibling, 'tokenizer.json'));
-    const foreign = await writeTestBundle(path.join(tmp, 'foreign.litertlm'), modelDir, { metadata: DEFECTIVE, tokenizerFrom: sibling, tflite: { kvCacheMaxLen: 2048 } });
-    const result = await fixBundleMetadata({ modelDir, bundlePath: foreign, outPath: path.join(tmp, 'foreign-fixed.litertlm'), intendedContext: 4096 });
-    expect(result.remaining).toContain('tokenizer.identical');
+    const foreign = await writeTestBundle(path.join(tmp, 'foreign.litertlm'), modelDir, { metadata: DEFECTIVE, tokenizerFrom: sibling });
+    const outPath = path.join(tmp, 'foreign-fixed.litertlm');
+    await expect(fixBundleMetadata({ modelDir, bundlePath: foreign, outPath })).rejects.toMatchObject({
+      code: 'tokenizer_mismatch',
+      message: expect.stringMatching(/^The bundle's tokenizer is not the model's: .*so its metadata cannot be fixed in place\.$/),
+      details: { hint: expect.stringContaining('workbench package --tflite') },
+    });
+    expect(existsSync(outPath)).toBe(false);
+  });
+
+  it('leaves what metadata cannot fix reported: a too-short KV cache', async () => {
+    const short = await writeTestBundle(path.join(tmp, 'short.litertlm'), modelDir, { metadata: DEFECTIVE, tflite: { kvCacheMaxLen: 2048 } });
+    const result = await fixBundleMetadata({ modelDir, bundlePath: short, outPath: path.join(tmp, 'short-fixed.litertlm'), intendedContext: 4096 });
     expect(result.remaining).toContain('context.intended');
     expect(result.after.items.find((i) => i.id === 'context.intended')?.fix).toMatch(/kv_cache_max_len ≥ 4096/);
     expect(result.after.items.find((i) => i.id === 'stop-tokens.end-of-turn')?.status).toBe('pass');
@@ -99,10 +109,11 @@ describe('fixBundleMetadata', () => {
     expect(result.after.summary.overall).toBe('pass');
   });
 
-  it('refuses a non-.litertlm output and a missing output folder without touching the input', async () => {
+  it('refuses a non-.litertlm output and an output folder that cannot be made without touching the input', async () => {
     const original = readFileSync(defective);
     await expect(fixBundleMetadata({ modelDir, bundlePath: defective, outPath: path.join(tmp, 'out.tflite') })).rejects.toMatchObject({ code: 'bad_fix_output' });
-    await expect(fixBundleMetadata({ modelDir, bundlePath: defective, outPath: path.join(tmp, 'no/such/dir/out.litertlm') })).rejects.toMatchObject({ code: expect.any(String) });
+    writeFileSync(path.join(tmp, 'a-file'), 'in the way');
+    await expect(fixBundleMetadata({ modelDir, bundlePath: defective, outPath: path.join(tmp, 'a-file/out.litertlm') })).rejects.toMatchObject({ code: 'not_writable' });
     expect(readFileSync(defective).equals(original)).toBe(true);
     expect(existsSync(path.join(tmp, 'out.tflite'))).toBe(false);
   });

@@ -46,6 +46,7 @@ export async function fixBundleMetadata(request: FixRequest): Promise<FixResult>
   }
   const input = await loadAnalysisInput(request);
   const before = analyze(input);
+  refuseForeignTokenizer(input, before);
   const metadata = before.correctedMetadata;
   if (!metadata) throw new WorkbenchError('no_corrected_metadata', 'No corrected metadata could be derived from the model folder.');
 
@@ -74,4 +75,20 @@ export async function fixBundleMetadata(request: FixRequest): Promise<FixResult>
     notes,
     elapsedMs: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * Metadata names tokens by id in the bundle's own vocabulary. When the bundle
+ * carries another tokenizer than the model's, the model's stop and start ids
+ * would point at unrelated tokens of that vocabulary: re-packaging the
+ * metadata cannot help, packaging the .tflite with the right tokenizer does.
+ */
+function refuseForeignTokenizer(input: Awaited<ReturnType<typeof loadAnalysisInput>>, before: FidelityReport): void {
+  const item = before.items.find((i) => i.id === 'tokenizer.identical');
+  if (input.bundle.kind === 'tflite' || !input.bundle.tokenizer || !input.model.folder.tokenizer || !item || item.status === 'pass') return;
+  throw new WorkbenchError(
+    'tokenizer_mismatch',
+    `${item.explanation} The model's token ids would mean other tokens in the bundle's vocabulary, so its metadata cannot be fixed in place.`,
+    { hint: `Package the converted .tflite again with this model's tokenizer (workbench package --tflite MODEL.tflite --model ${input.model.folder.path} --out FILE.litertlm, or the wizard's Packaging step), then check it.` },
+  );
 }

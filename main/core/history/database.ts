@@ -4,9 +4,9 @@
  * applied one transaction each. A database written by a newer app is refused.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { makeDirectories } from '../files/folders.js';
 import { migrations as defaultMigrations } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -52,7 +52,7 @@ export function describeOpenError(error: unknown, file: string, runtime: { elect
 }
 
 export function openDatabase(file: string, migrations: readonly string[] = defaultMigrations, options: OpenOptions = {}): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') makeDirectories(path.dirname(file));
   let db: Db;
   try {
     db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
@@ -68,6 +68,11 @@ export function openDatabase(file: string, migrations: readonly string[] = defau
     return db;
   } catch (error) {
     db.close();
+    if ((error as { code?: string }).code === 'SQLITE_NOTADB') {
+      throw new WorkbenchError('db_not_history', `${file} is not a SQLite database; the history cannot be opened.`, {
+        hint: 'Move the file aside to start a new history (past runs in it are lost), or choose another folder with --data-dir.',
+      });
+    }
     throw error;
   }
 }

@@ -13,17 +13,14 @@
  *   - llm_model_type from the architecture.
  * This module adds, for each field, one sentence saying where it came from.
  */
-import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
+import type { DerivedMetadata } from '../../common/api/inspect.js';
+import type { TfliteSummary } from '../../common/formats.js';
+import { tokenIdLimit } from '../../common/metadataChecks.js';
 import { expectedModelType, expectedSampler, correctedMetadata, modelIntent } from '../fidelity/intent.js';
 import { loadModelSide } from '../fidelity/load.js';
 
-export interface DerivedMetadata {
-  metadata: LlmMetadataJson;
-  /** Field name (camelCase, as in LlmMetadataJson) → where its value came from. */
-  sources: Record<string, string>;
-  /** Things the user should decide before packaging, one sentence each. */
-  warnings: string[];
-}
+/** The metadata, where each field came from, warnings to decide on, and the limits its values are checked against. */
+export type { DerivedMetadata };
 
 export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary | null): Promise<DerivedMetadata> {
   const model = await loadModelSide(modelDir);
@@ -80,5 +77,7 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
   }
   sources.llmModelType = `${expectedModelType(model)}, from config.json (architectures ${JSON.stringify(model.folder.config?.architectures ?? [])}).`;
 
-  return { metadata, sources, warnings };
+  const tokenizer = model.folder.tokenizer;
+  const vocabSize = tokenizer ? tokenIdLimit(tokenizer) : null;
+  return { metadata, sources, warnings, limits: { vocabSize, kvCacheLength: tflite?.derived.kvCacheMaxLen ?? null } };
 }

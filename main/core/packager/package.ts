@@ -8,11 +8,12 @@
  * Inputs are validated with the format readers before anything is written.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import type { PackageResult } from '../../common/stages/package.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { metadataProblems, tokenIdLimit } from '../../common/metadataChecks.js';
 import { folderCanBeCreated } from '../files/folders.js';
 import { readHfTokenizerJson } from '../formats/hfFolder.js';
 import { readLitertlmHeader, SectionType } from '../formats/litertlm.js';
@@ -77,6 +78,10 @@ export async function packageModel(request: PackageRequest): Promise<PackageResu
     metadata = { ...derived.metadata, ...overrides };
     metadataSources = { ...derived.sources, ...Object.fromEntries(Object.keys(overrides).map((field) => [field, 'Edited before packaging.'])) };
     warnings.push(...derived.warnings);
+  }
+  const problems = metadataProblems(metadata, { vocabSize: tokenizer.vocabSize, kvCacheLength: tflite.derived.kvCacheMaxLen });
+  if (problems.length > 0) {
+    throw new WorkbenchError('bad_metadata', `The metadata cannot be packaged: ${problems.map((p) => p.message).join(' ')}`, { problems });
   }
   const metadataBytes = encodeLlmMetadata(metadata);
   if (!tflite.derived.hasDecodeSignature) {
@@ -163,7 +168,13 @@ export async function rewriteBundleMetadata(request: RewriteRequest): Promise<Re
   return { outPath, sizeBytes: written.sizeBytes, replaced, notes, sections: sectionList(written) };
 }
 
-export type TokenizerSection = { kind: 'hf-json' | 'sentencepiece'; path: string; section: SectionInput };
+export type TokenizerSection = {
+  kind: 'hf-json' | 'sentencepiece';
+  path: string;
+  section: SectionInput;
+  /** Tokens in the vocabulary (token ids in the metadata must be below it). */
+  vocabSize: number;
+};
 
 /** The model folder's tokenizer as a section: tokenizer.json (zlib) first, else a SentencePiece tokenizer.model. */
 async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
@@ -174,14 +185,14 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
     throw new WorkbenchError('file_not_found', `The model folder ${modelDir} does not exist.`, { path: modelDir });
   }
   if (entries.includes('tokenizer.json')) {
-    await readHfTokenizerJson(modelDir); // validates: a broken tokenizer.json must not be packaged
+    const parsed = await readHfTokenizerJson(modelDir); // validates: a broken tokenizer.json must not be packaged
     const file = path.join(modelDir, 'tokenizer.json');
-    return { kind: 'hf-json', path: file, section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: file } } };
+    return { kind: 'hf-json', path: file, section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: file } }, vocabSize: tokenIdLimit(parsed!.summary) };
   }
   if (entries.includes('tokenizer.model')) {
     const file = path.join(modelDir, 'tokenizer.model');
-    parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
-    return { kind: 'sentencepiece', path: file, section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } } };
+    const summary = parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
+    return { kind: 'sentencepiece', path: file, section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } }, vocabSize: tokenIdLimit(summary) };
   }
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
 }
@@ -190,6 +201,9 @@ async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
   const resolved = path.resolve(outPath);
   if (inputs.some((input) => path.resolve(input) === resolved)) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
+  }
+  if ((await stat(resolved).catch(() => null))?.isDirectory()) {
+    throw new WorkbenchError('bad_package_input', `The output ${outPath} is a folder; name the .litertlm file to write.`, { path: outPath });
   }
   const dir = path.dirname(resolved);
   if (!(await folderCanBeCreated(dir))) {

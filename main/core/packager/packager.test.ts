@@ -239,6 +239,16 @@ describe('packageModel', () => {
     await expect(stat(path.join(dir, 'x.litertlm'))).rejects.toThrow();
   });
 
+  it('refuses metadata the bundle must not carry, naming each problem, and writes nothing', async () => {
+    const outPath = path.join(dir, 'bad-metadata.litertlm');
+    await expectCode(
+      packageModel({ tflitePath, modelDir, outPath, metadataOverrides: { stopTokens: [{ tokenIds: { ids: [999_999_999] } }], samplerParams: { type: 'TOP_P', p: 2.5 } } }),
+      'bad_metadata',
+      /The metadata cannot be packaged: Stop token 1: id 999999999 is past the end of the vocabulary .* top-p must be above 0 and at most 1, not 2\.5\./,
+    );
+    await expect(stat(outPath)).rejects.toThrow();
+  });
+
   it('creates a missing output folder with its parents', async () => {
     const outPath = path.join(dir, 'new', 'nested', 'x.litertlm');
     const result = await packageModel({ tflitePath, modelDir, outPath });

@@ -143,7 +143,8 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
     return { path: outPath, sizeBytes: position, header: { ...written, path: outPath } };
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    await rm(tmpPath, { force: true });
+    // Nothing to remove when the folder itself could not be made (rm would fail on the same path).
+    await rm(tmpPath, { force: true }).catch(() => undefined);
     if (error instanceof WorkbenchError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') throw new WorkbenchError('disk_full', `The disk holding ${outPath} ran out of space while writing the bundle.`, { path: outPath });

@@ -20,6 +20,7 @@ import type { EventBus } from '../events.js';
 import type { History, NewLogLine } from '../history/history.js';
 import { killProcessTree } from '../process/killTree.js';
 import type { PreflightFinding, StageDefinition } from '../stages/definition.js';
+import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from './monitor.js';
 
@@ -83,6 +84,7 @@ export class Runner {
       );
     }
     const plan = parsed.data;
+    requireAbsolutePlanPaths(plan);
     const settings = this.deps.settings();
     const allowPredictedOom = plan.allowPredictedOom || settings.allowPredictedOom;
     const reused = new Set(options.reuseFromParent ?? []);

@@ -103,7 +103,7 @@ function ItemRow({ item }: { item: CheckItem }) {
   );
 }
 
-export function FidelityChecklist({ report, onFix, fixing }: { report: FidelityReport; onFix?: () => void; fixing?: boolean }) {
+export function FidelityChecklist({ report, onFix, fixing, fixTarget }: { report: FidelityReport; onFix?: () => void; fixing?: boolean; fixTarget?: string }) {
   const api = useApi();
   const s = report.summary;
   const base = (report.bundlePath.split(/[\\/]/).pop() ?? 'bundle').replace(/\.(litertlm|tflite)$/, '');
@@ -125,11 +125,16 @@ export function FidelityChecklist({ report, onFix, fixing }: { report: FidelityR
           Export JSON
         </button>
         {onFix && s.fixAvailable ? (
-          <button type="button" onClick={onFix} disabled={fixing} data-testid="fidelity-fix">
+          <button type="button" onClick={onFix} disabled={fixing} data-testid="fidelity-fix" title={fixTarget ? `Writes ${fixTarget}; the bundle checked here is kept as it is.` : undefined}>
             {fixing ? 'Re-packaging…' : 'Fix metadata (seconds, no re-conversion)'}
           </button>
         ) : null}
       </div>
+      {onFix && s.fixAvailable && fixTarget ? (
+        <p className="muted" data-testid="fidelity-fix-target">
+          The fix writes <span className="mono">{fixTarget}</span> and keeps the bundle checked here as it is.
+        </p>
+      ) : null}
       <ul className="fidelity-list">
         {ORDER.flatMap((status) => report.items.filter((i) => i.status === status)).map((item) => (
           <ItemRow key={item.id} item={item} />

@@ -51,7 +51,7 @@ function VerifyResult({ report, numeric }: { report: FidelityReport; numeric: Nu
           {fixed.remaining.length > 0 ? ` Still to address outside the metadata: ${fixed.remaining.join(', ')}.` : ' Every check passes now.'}
         </p>
       ) : null}
-      <FidelityChecklist report={fixed ? fixed.after : report} onFix={fixed ? undefined : () => void fix.run()} fixing={fix.pending} />
+      <FidelityChecklist report={fixed ? fixed.after : report} onFix={fixed ? undefined : () => void fix.run()} fixing={fix.pending} fixTarget={fixedBundlePath(report.bundlePath)} />
       {numeric ? (
         <div style={{ marginTop: 12 }}>
           <h3>Numeric comparison</h3>

@@ -13,6 +13,7 @@
 import { useId, type ReactNode } from 'react';
 import type { LlmMetadataJson, SamplerParamsJson } from '../../../main/common/formats';
 import { LlmModelTypeName, SamplerType } from '../../../main/common/formats';
+import { metadataProblems } from '../../../main/common/metadataChecks';
 import { useCall } from '../api/hooks';
 import { ErrorBox } from './common';
 import { parseNumber, textToToken, textToTokens, tokensToText, tokenToText } from './metadataFields';
@@ -50,8 +51,18 @@ export function MetadataEditor({ modelDir, tflitePath, plannedContext, overrides
     delete copy[field];
     onChange(copy);
   };
+  // The packager refuses these; the limits are the tokenizer's size and the KV cache (planned, before conversion).
+  const limits = { vocabSize: derived.data.limits.vocabSize, kvCacheLength: derived.data.limits.kvCacheLength ?? plannedContext ?? null };
+  const problems = metadataProblems({ ...base, ...overrides }, limits);
   const row = (field: Field, label: string, editor: ReactNode, note?: string) => (
-    <Row key={field} label={label} edited={field in overrides} onReset={() => reset(field)} source={field in overrides ? 'Edited here.' : (note ?? sources[field] ?? '')}>
+    <Row
+      key={field}
+      label={label}
+      edited={field in overrides}
+      onReset={() => reset(field)}
+      source={field in overrides ? 'Edited here.' : (note ?? sources[field] ?? '')}
+      problems={problems.filter((p) => p.field === field).map((p) => p.message)}
+    >
       {editor}
     </Row>
   );
@@ -133,10 +144,10 @@ export function MetadataEditor({ modelDir, tflitePath, plannedContext, overrides
   );
 }
 
-function Row({ label, edited, onReset, source, children }: { label: string; edited: boolean; onReset: () => void; source: string; children: ReactNode }) {
+function Row({ label, edited, onReset, source, problems, children }: { label: string; edited: boolean; onReset: () => void; source: string; problems: string[]; children: ReactNode }) {
   const id = useId();
   return (
-    <div className="field" aria-labelledby={id}>
+    <div className={problems.length > 0 ? 'field invalid' : 'field'} aria-labelledby={id} data-testid={problems.length > 0 ? 'meta-invalid' : undefined}>
       <label id={id}>
         {label}
         {edited ? (
@@ -150,6 +161,11 @@ function Row({ label, edited, onReset, source, children }: { label: string; edit
         ) : null}
       </label>
       {children}
+      {problems.map((problem) => (
+        <div key={problem} className="field-error" role="alert">
+          {problem}
+        </div>
+      ))}
       <div className="help">{source}</div>
     </div>
   );
@@ -197,7 +213,7 @@ function NumberInput({ label, value, integer, onCommit }: { label: string; value
         type="text"
         inputMode="decimal"
         defaultValue={value === undefined ? '' : String(value)}
-        style={{ width: 90 }}
+        style={{ width: 130 }}
         onBlur={(e) => {
           const parsed = parseNumber(e.target.value, integer ?? false);
           if (parsed === null) {

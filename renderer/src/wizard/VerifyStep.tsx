@@ -13,7 +13,7 @@ import { ErrorBox, Field } from '../components/common';
 import { FidelityChecklist } from '../components/FidelityChecklist';
 import { fixedBundlePath } from '../components/FidelityPanel';
 import { PathField } from '../components/PathField';
-import { derivedPaths, type StepProps } from './draft';
+import { derivedPaths, mergeEnabled, type StepProps } from './draft';
 
 export function VerifyStep({ draft, update }: StepProps) {
   const api = useApi();
@@ -21,7 +21,9 @@ export function VerifyStep({ draft, update }: StepProps) {
   const set = (patch: Partial<typeof draft.verify>) => update((d) => ({ ...d, verify: { ...d.verify, ...patch } }));
   const [report, setReport] = useState<FidelityReport | null>(null);
   const [fixed, setFixed] = useState<FidelityFixResult | null>(null);
-  const request = { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext };
+  // Before the merge has run its output folder does not exist; the base folder has the same tokenizer, template and generation settings.
+  const checkModelDir = mergeEnabled(draft) ? draft.modelDir.trim() : paths.metadataModelDir;
+  const request = { modelDir: checkModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext };
   const check = useAction(async () => {
     setFixed(null);
     setReport(await api.call('fidelity.check', request));
@@ -32,7 +34,7 @@ export function VerifyStep({ draft, update }: StepProps) {
     setReport(result.after);
     set({ bundlePath: result.outPath });
   });
-  const canCheck = Boolean(paths.metadataModelDir && paths.verifyBundle);
+  const canCheck = Boolean(checkModelDir && paths.verifyBundle);
   return (
     <div className="step" data-testid="step-verify">
       <h2>Verification</h2>
@@ -62,7 +64,7 @@ export function VerifyStep({ draft, update }: StepProps) {
           {fixed.remaining.length > 0 ? ` Still to address outside the metadata: ${fixed.remaining.join(', ')}.` : ' Every check passes now.'}
         </p>
       ) : null}
-      {report ? <FidelityChecklist report={report} onFix={() => void fix.run()} fixing={fix.pending} /> : null}
+      {report ? <FidelityChecklist report={report} onFix={() => void fix.run()} fixing={fix.pending} fixTarget={fixedBundlePath(paths.verifyBundle)} /> : null}
     </div>
   );
 }
