@@ -28,10 +28,13 @@ async function baseAndAdapter(root: string): Promise<{ baseDir: string; adapterD
   return pair;
 }
 
+let lastDataDir = '';
+
 async function runPlan(plan: object, work: string, env: Record<string, string> = {}) {
   const file = path.join(work, 'plan.json');
   writeFileSync(file, JSON.stringify(plan));
-  const result = await execa(process.execPath, [CLI, '--data-dir', freshDataDir('wb-pipeline-data'), 'run', '--plan', file, '--json'], { reject: false, env });
+  lastDataDir = freshDataDir('wb-pipeline-data');
+  const result = await execa(process.execPath, [CLI, '--data-dir', lastDataDir, 'run', '--plan', file, '--json'], { reject: false, env });
   return { ...result, run: result.stdout ? (JSON.parse(result.stdout) as RunJson) : null };
 }
 
@@ -108,6 +111,17 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     expect(stderr).toContain("max_num_tokens 99,999,999 is more than the .tflite's KV cache holds (4,096 tokens).");
     expect(run).toBeNull();
     expect(existsSync(merged)).toBe(false);
+  }, 60_000);
+
+  it("warns, in the run's log, of a context longer than the model was trained for", async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'wb-pipeline-'));
+    const modelDir = writeQwenModelFolder(path.join(work, 'qwen'));
+    const { run } = await runPlan({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(work, 'out'), kvCacheMaxLen: 65536 } }] }, work, {
+      WORKBENCH_SIMULATE_HOST_RAM: '4096G',
+    });
+    expect(run?.stages[0]?.status).toBe('failed');
+    const logs = await execa(process.execPath, [CLI, '--data-dir', lastDataDir, 'runs', 'logs', String((run as unknown as { id: number }).id), '--level', 'warn']);
+    expect(logs.stdout).toContain("A context of 65536 exceeds the model's max_position_embeddings of 32768");
   }, 60_000);
 
   it('still refuses, before anything starts, an input that no stage of the run writes', async () => {

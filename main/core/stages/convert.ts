@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { converterCommand, matchExampleBuilder, type ExampleBuilder } from '../../common/converterSupport.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { untrainedContextWarning } from '../../common/memoryEstimate.js';
 import type { ConvertParams } from '../../common/stages/convert.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
@@ -77,6 +78,9 @@ export const convertStage: StageDefinition<'convert'> = {
         host: await decisionHostMemory(),
       })),
     );
+    const config = await readHfFolder(configDirFor(params, ctx)).then((folder) => folder.config).catch(() => null);
+    const untrained = untrainedContextWarning(params.kvCacheMaxLen, config?.maxPositionEmbeddings ?? null);
+    if (untrained) findings.push({ level: 'warn', message: untrained });
     return findings;
   },
   launch: async (params, ctx) => {

@@ -8,6 +8,7 @@
  */
 import { converterCommand, matchExampleBuilder } from '../../../main/common/converterSupport';
 import { formatBytes } from '../../../main/common/format';
+import { untrainedContextWarning } from '../../../main/common/memoryEstimate';
 import { ConvertParams, EXPORT_HF_RECIPES, type ConvertRoute, type Quantization } from '../../../main/common/stages/convert';
 import { useCall } from '../api/hooks';
 import { Field } from '../components/common';
@@ -54,6 +55,7 @@ export function ConvertStep({ draft, update }: StepProps) {
   const settings = useCall('settings.get', {});
   const intake = useCall('intake.inspect', configDir ? { modelDir: configDir, route: c.route } : null);
   const model = intake.data?.model ?? null;
+  const untrained = untrainedContextWarning(c.kvCacheMaxLen, model?.dims.maxPositionEmbeddings ?? null);
   const quantChoices = (Object.keys(QUANTIZATION_HELP) as Quantization[]).filter((q) => c.route === 'example' || q in EXPORT_HF_RECIPES);
 
   const params = ConvertParams.safeParse({
@@ -118,6 +120,11 @@ export function ConvertStep({ draft, update }: StepProps) {
           onChange={(kvCacheMaxLen) => set({ kvCacheMaxLen })}
           overrideAllowed={draft.allowPredictedOom || settings.data?.allowPredictedOom === true}
         />
+        {untrained ? (
+          <p className="warn-text" data-testid="context-untrained">
+            {untrained}
+          </p>
+        ) : null}
       </Field>
       <Field
         label="Prefill lengths"
