@@ -48,6 +48,26 @@ describe('context length blocking in the wizard', () => {
     expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GB \(up to \d+ GB\)/);
     await page.screenshot({ path: path.join(SHOTS, 'context-blocked.png'), fullPage: true });
 
+    // What cannot be used is said at the field, not silently dropped.
+    await page.fill('[data-testid=context-custom]', '-100');
+    expect(await page.textContent('[data-testid=context-custom-error]')).toBe('A context length is a whole number from 16 to 262,144.');
+    await page.fill('[data-testid=context-custom]', '');
+    await page.fill('[data-testid=prefill-input]', '8, 64, abc');
+    expect(await page.textContent('.field.invalid .field-error')).toBe('Not a prefill length: abc (whole numbers of 1 or more, separated by commas).');
+    await page.fill('[data-testid=prefill-input]', '8, 64, 8192');
+    expect(await page.textContent('.field.invalid .field-error')).toBe('The longest prefill length (8192) exceeds the context length (4096).');
+    // Typing a list keeps its commas; the valid list reaches the plan.
+    await page.fill('[data-testid=prefill-input]', '8, 64, 256,');
+    expect(await page.inputValue('[data-testid=prefill-input]')).toBe('8, 64, 256,');
+    expect(await page.locator('.field.invalid').count()).toBe(0);
+    await page.click('[data-testid=step-tab-review]');
+    const plan = JSON.parse((await page.textContent('[data-testid=plan-json]')) ?? '{}') as { stages: { kind: string; params: { prefillSeqLens?: number[] } }[] };
+    expect(plan.stages.find((s) => s.kind === 'convert')?.params.prefillSeqLens).toEqual([8, 64, 256]);
+    await page.click('[data-testid=step-tab-convert]');
+    expect(await page.inputValue('[data-testid=prefill-input]')).toBe('8, 64, 256');
+    // Back to the converter's defaults: fewer prefill signatures would need less memory at 32k.
+    await page.fill('[data-testid=prefill-input]', '8, 64, 128, 256, 512, 1024');
+
     // The expert override (Settings) makes the blocked option selectable.
     await page.click('[data-testid=nav-settings]');
     expect(await page.textContent('[data-testid=calibration-runs]')).toContain('No conversions on this host yet');

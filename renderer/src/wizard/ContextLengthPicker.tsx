@@ -104,6 +104,16 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
             Use {customValue.toLocaleString()}
           </button>
         ) : null}
+        {custom.trim() !== '' && extra.length === 0 ? (
+          <span className="field-error" data-testid="context-custom-error">
+            A context length is a whole number from 16 to 262,144.
+          </span>
+        ) : null}
+        {extra.length > 0 && isDisabled(rows.get(customValue)) ? (
+          <span className="field-error" data-testid="context-custom-error">
+            {customValue.toLocaleString()} is blocked on this host: its row above says why.
+          </span>
+        ) : null}
         {safe !== null && safe !== props.value ? (
           <button type="button" onClick={() => props.onChange(safe)} data-testid="use-largest-safe">
             Use the largest safe context ({safe.toLocaleString()})

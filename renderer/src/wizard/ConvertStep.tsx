@@ -10,11 +10,13 @@ import { converterCommand, matchExampleBuilder } from '../../../main/common/conv
 import { formatBytes } from '../../../main/common/format';
 import { untrainedContextWarning } from '../../../main/common/memoryEstimate';
 import { ConvertParams, EXPORT_HF_RECIPES, type ConvertRoute, type Quantization } from '../../../main/common/stages/convert';
+import { useEffect, useState } from 'react';
 import { useCall } from '../api/hooks';
 import { Field } from '../components/common';
 import { PathField } from '../components/PathField';
 import { ContextLengthPicker } from './ContextLengthPicker';
 import { derivedPaths, type StepProps } from './draft';
+import { parsePrefillLengths } from './prefillLengths';
 
 export const QUANTIZATION_HELP: Record<Quantization, string> = {
   dynamic_int8: 'int8 weights, float activations (the default, used in the field report). About ¼ of the float32 size; a small quality loss.',
@@ -126,24 +128,7 @@ export function ConvertStep({ draft, update }: StepProps) {
           </p>
         ) : null}
       </Field>
-      <Field
-        label="Prefill lengths"
-        help="Before answering, the model reads the prompt in chunks (“prefill”). Each length here becomes one fixed-size entry point in the converted model; a prompt uses the smallest that fits, padded. More lengths cost conversion time and memory; the longest must not exceed the context length. The converter’s default is 8, 64, 128, 256, 512, 1024."
-      >
-        <input
-          type="text"
-          value={c.prefillSeqLens.join(', ')}
-          data-testid="prefill-input"
-          onChange={(event) =>
-            set({
-              prefillSeqLens: event.target.value
-                .split(/[,\s]+/)
-                .map(Number)
-                .filter((n) => Number.isInteger(n) && n > 0),
-            })
-          }
-        />
-      </Field>
+      <PrefillField lengths={c.prefillSeqLens} kvCacheMaxLen={c.kvCacheMaxLen} onChange={(prefillSeqLens) => set({ prefillSeqLens })} />
       <Field label="Quantization" help={QUANTIZATION_HELP[c.quantize]}>
         <select value={c.quantize} onChange={(event) => set({ quantize: event.target.value as Quantization })} data-testid="quant-select">
           {quantChoices.map((q) => (
@@ -188,5 +173,39 @@ export function ConvertStep({ draft, update }: StepProps) {
         )}
       </Field>
     </div>
+  );
+}
+
+/**
+ * Prefill lengths typed as a list. The text is kept as typed (a trailing comma
+ * while typing the next number is fine); a valid list goes into the plan, an
+ * invalid one is explained at the field and the plan keeps the last valid list.
+ */
+function PrefillField({ lengths, kvCacheMaxLen, onChange }: { lengths: number[]; kvCacheMaxLen: number; onChange: (lengths: number[]) => void }) {
+  const [text, setText] = useState(lengths.join(', '));
+  const parsed = parsePrefillLengths(text, kvCacheMaxLen);
+  useEffect(() => {
+    // A reset of the draft (or a re-run's plan) replaces the list from outside; the text is kept otherwise.
+    const current = parsePrefillLengths(text, Number.MAX_SAFE_INTEGER);
+    if (!current.ok || current.lengths.join() !== [...lengths].sort((a, b) => a - b).join()) setText(lengths.join(', '));
+  }, [lengths.join()]);
+  return (
+    <Field
+      label="Prefill lengths"
+      help="Before answering, the model reads the prompt in chunks (“prefill”). Each length here becomes one fixed-size entry point in the converted model; a prompt uses the smallest that fits, padded. More lengths cost conversion time and memory; the longest must not exceed the context length. The converter’s default is 8, 64, 128, 256, 512, 1024."
+      error={parsed.ok ? undefined : parsed.message}
+    >
+      <input
+        type="text"
+        value={text}
+        data-testid="prefill-input"
+        onChange={(event) => {
+          setText(event.target.value);
+          const next = parsePrefillLengths(event.target.value, kvCacheMaxLen);
+          if (next.ok) onChange(next.lengths);
+        }}
+        onBlur={() => parsed.ok && setText(parsed.lengths.join(', '))}
+      />
+    </Field>
   );
 }
