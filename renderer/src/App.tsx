@@ -27,7 +27,9 @@ export function App() {
   const info = useCall('app.info', {});
   const section = route.path[0] ?? 'runs';
   let page;
-  if (section === 'runs' && route.path[1]) {
+  if (section === 'runs' && route.path[1] && !/^[1-9]\d*$/.test(route.path[1])) {
+    page = <NotFound what={`"${route.path[1]}" is not a run number.`} />;
+  } else if (section === 'runs' && route.path[1]) {
     const line = route.query.get('line');
     page = <RunDetailPage key={route.path[1]} runId={Number(route.path[1])} {...(line ? { focusLineId: Number(line) } : {})} />;
   } else if (section === 'new') page = <NewRunPage />;
@@ -36,7 +38,7 @@ export function App() {
   else if (section === 'settings') page = <SettingsPage />;
   else {
     const extra = extraPages.find((candidate) => candidate.path === section);
-    page = extra ? <extra.component route={route} /> : <RunsPage />;
+    page = extra ? <extra.component route={route} /> : section === 'runs' ? <RunsPage /> : <NotFound what={`There is no page "${section}".`} />;
   }
   return (
     <div className="app">
@@ -71,6 +73,20 @@ export function App() {
         ) : null}
         {page}
       </main>
+    </div>
+  );
+}
+
+/** A mistyped or stale link: say so, rather than showing another page as if it were the one asked for. */
+function NotFound({ what }: { what: string }) {
+  return (
+    <div className="page" data-testid="not-found">
+      <header className="page-header">
+        <h1>Not found</h1>
+      </header>
+      <p>
+        {what} <a href="#/runs">Go to the runs</a>.
+      </p>
     </div>
   );
 }

@@ -69,6 +69,15 @@ describe('Inspect page', () => {
     await page.screenshot({ path: path.join(SHOTS, 'inspect-error.png') });
   });
 
+  it('says a link is wrong instead of showing another page', async () => {
+    await page.evaluate(() => (window.location.hash = '#/runs/abc'));
+    expect(await page.textContent('[data-testid=not-found]')).toContain('"abc" is not a run number.');
+    await page.evaluate(() => (window.location.hash = '#/nowhere'));
+    expect(await page.textContent('[data-testid=not-found]')).toContain('There is no page "nowhere".');
+    await page.evaluate(() => (window.location.hash = '#/runs/999'));
+    expect(await page.textContent('.error-box')).toContain('Run 999 does not exist.');
+  });
+
   it('shows a package run on its run page and opens the bundle on the Inspect page', async () => {
     const modelDir = path.join(dir, 'model');
     mkdirSync(modelDir);

@@ -60,7 +60,7 @@ export function Wizard() {
     <div className="wizard" data-testid="wizard">
       <ol className="stepper">
         {STEPS.map((candidate, index) => (
-          <li key={candidate.id} className={index === stepIndex ? 'current' : index < stepIndex ? 'done' : ''}>
+          <li key={candidate.id} className={index === stepIndex ? 'current' : index < stepIndex ? 'visited' : ''}>
             <button type="button" onClick={() => setStepIndex(index)} data-testid={`step-tab-${candidate.id}`}>
               <span className="step-number">{index + 1}</span> {candidate.title}
             </button>
