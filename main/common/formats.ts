@@ -160,6 +160,27 @@ export const HfWeights = z.object({
 });
 export type HfWeights = z.infer<typeof HfWeights>;
 
+/** A PEFT LoRA adapter folder: adapter_config.json and the adapter weights' header. */
+export const LoraAdapterSummary = z.object({
+  peftType: z.string().nullable(),
+  baseModel: z.string().nullable(),
+  r: z.number().nullable(),
+  loraAlpha: z.number().nullable(),
+  /** lora_alpha / r, or / √r with rsLoRA: what the update is multiplied by. */
+  scale: z.number().nullable(),
+  useRslora: z.boolean(),
+  useDora: z.boolean(),
+  /** A list of module names, or a regular expression. */
+  targetModules: z.union([z.array(z.string()), z.string()]).nullable(),
+  modulesToSave: z.array(z.string()),
+  /** Per-module rank or alpha overrides present. */
+  hasPatterns: z.boolean(),
+  weightsFile: z.string().nullable(),
+  tensorCount: count.nullable(),
+  weightsBytes: count.nullable(),
+});
+export type LoraAdapterSummary = z.infer<typeof LoraAdapterSummary>;
+
 export const HfFolderSummary = z.object({
   format: z.literal('hf-folder'),
   path: z.string(),
@@ -171,6 +192,8 @@ export const HfFolderSummary = z.object({
   weights: HfWeights,
   /** Whether adapter_config.json is present (a PEFT adapter, not a full model). */
   isAdapter: z.boolean(),
+  /** The adapter's settings and weights when it is one. */
+  adapter: LoraAdapterSummary.nullable(),
   /** Things a user should know (missing files, inconsistencies), one sentence each. */
   warnings: z.array(z.string()),
 });

@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, SHOTS } from '../helpers/browser.js';
 import { api, waitFor, type ServeProcess } from '../helpers/serve.js';
+import { writeQwenLikePair } from '../support/mergeSupport.js';
 import { writeSyntheticTflite } from '../support/syntheticTflite.js';
 
 const FIXTURES = '/work/shared/fixtures';
@@ -67,6 +68,18 @@ describe('Inspect page', () => {
     // The .tflite opened before is not shown under the error as if it were this file.
     expect(await page.locator('[data-testid=inspect-summary]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'inspect-error.png') });
+  });
+
+  it('recognises a LoRA adapter folder and shows its settings', async () => {
+    const { adapterDir } = await writeQwenLikePair(path.join(dir, 'pair'), { r: 8, alpha: 16 });
+    await open(page, adapterDir);
+    await page.waitForSelector('[data-testid=inspect-adapter]');
+    expect(await page.textContent('[data-testid=inspect-summary]')).toContain('LoRA adapter (PEFT)');
+    const card = (await page.textContent('[data-testid=inspect-adapter]')) ?? '';
+    expect(card).toContain('8 · 16');
+    expect(card).toContain('2 (alpha / r)');
+    expect(card).toContain('adapter_model.safetensors: 28 tensors');
+    expect(await page.locator('text=No weight files').count()).toBe(0);
   });
 
   it('says a link is wrong instead of showing another page', async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HfFolderSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { GEMMA_LIKE_PIECES, sentencePieceModel } from '../../../test/support/sentencePieceModel.js';
+import { writeQwenLikePair } from '../../../test/support/mergeSupport.js';
 import { hfFolderFormat, readHfFolder, readHfTokenizerJson, tokenIdOf } from './hfFolder.js';
 import { probePath } from './reader.js';
 
@@ -156,6 +157,17 @@ describe('readHfFolder', () => {
     expect(summary.tokenizer).toMatchObject({ kind: 'sentencepiece', modelType: 'BPE', pieceCount: 8 });
     expect(tokenIdOf(summary, '<end_of_turn>')).toBe(5);
     expect(tokenIdOf(summary, '<bos>')).toBe(2);
+  });
+
+  it('summarises a LoRA adapter folder: its settings, scale and weights header', async () => {
+    const { adapterDir } = await writeQwenLikePair(path.join(root, 'pair'), { r: 4, alpha: 8, adapterConfig: { use_rslora: true, modules_to_save: ['lm_head'], rank_pattern: { q_proj: 2 } } });
+    const summary = HfFolderSummary.parse(await readHfFolder(adapterDir));
+    expect(summary.isAdapter).toBe(true);
+    expect(summary.adapter).toMatchObject({ peftType: 'LORA', baseModel: 'Qwen/base', r: 4, loraAlpha: 8, scale: 4, useRslora: true, useDora: false, modulesToSave: ['lm_head'], hasPatterns: true, weightsFile: 'adapter_model.safetensors', tensorCount: 28 });
+    expect(summary.adapter?.targetModules).toContain('q_proj');
+    expect(summary.warnings).toEqual([]);
+    // A model folder is not an adapter.
+    expect((await readHfFolder(path.join(root, 'pair', 'base'))).adapter).toBeNull();
   });
 
   it('reads a nested text_config (multimodal configs)', async () => {

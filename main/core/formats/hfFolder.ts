@@ -24,6 +24,7 @@ import type {
   HfModelConfig,
   HfTokenizerConfig,
   HfWeights,
+  LoraAdapterSummary,
   NamedChatTemplate,
   TokenizerSummary,
 } from '../../common/formats.js';
@@ -33,6 +34,7 @@ import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { notFound } from './reader.js';
 import type { FormatReader, PathProbe } from './reader.js';
 import { parseSentencePiece } from './sentencepiece.js';
+import { readSafetensorsHeader } from '../safetensors/header.js';
 
 /** Files whose presence makes a folder an HF model (or tokenizer) folder. */
 const MARKER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'adapter_config.json'];
@@ -73,6 +75,7 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
   const tokenizerConfig = await tokenizerConfigFrom(dir, entries);
   const weights = await weightsOf(dir, entries);
   const isAdapter = has('adapter_config.json');
+  const adapter = isAdapter ? await adapterOf(dir, entries) : null;
 
   if (!isAdapter) {
     if (!config) warnings.push('config.json is missing, so the architecture and sizes are unknown.');
@@ -97,7 +100,9 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
     }
   }
 
-  return { format: 'hf-folder', path: dir, config, generationConfig, tokenizer, tokenizerConfig, weights, isAdapter, warnings };
+  if (adapter?.useDora) warnings.push('This adapter uses DoRA (use_dora), which the workbench merge does not support; merge it with PEFT instead.');
+  if (isAdapter && !adapter?.weightsFile) warnings.push('adapter_config.json is here but adapter_model.safetensors is not; the merge needs the adapter weights in safetensors form.');
+  return { format: 'hf-folder', path: dir, config, generationConfig, tokenizer, tokenizerConfig, weights, isAdapter, adapter, warnings };
 }
 
 /** tokenizer.json of a model folder, parsed and summarised; null when the folder has none. */
@@ -303,4 +308,41 @@ function bool(value: unknown): boolean | null {
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What a PEFT adapter folder holds, read loosely: Inspect shows any adapter,
+ * including ones the merge refuses (DoRA, …); the merge reads the same file
+ * strictly (main/core/merge/adapterConfig.ts).
+ */
+async function adapterOf(dir: string, entries: string[]): Promise<LoraAdapterSummary> {
+  const json = await readJsonObject(dir, 'adapter_config.json');
+  const r = num(json.r);
+  const loraAlpha = num(json.lora_alpha);
+  const useRslora = json.use_rslora === true;
+  const targets = json.target_modules;
+  const weightsFile = entries.includes('adapter_model.safetensors') ? 'adapter_model.safetensors' : null;
+  let tensorCount: number | null = null;
+  let weightsBytes: number | null = null;
+  if (weightsFile) {
+    const header = await readSafetensorsHeader(path.join(dir, weightsFile));
+    tensorCount = header.tensors.length;
+    weightsBytes = header.fileSize;
+  }
+  const isObjectWithKeys = (value: unknown) => typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+  return {
+    peftType: str(json.peft_type),
+    baseModel: str(json.base_model_name_or_path),
+    r,
+    loraAlpha,
+    scale: r && loraAlpha !== null ? loraAlpha / (useRslora ? Math.sqrt(r) : r) : null,
+    useRslora,
+    useDora: json.use_dora === true,
+    targetModules: Array.isArray(targets) ? targets.filter((t): t is string => typeof t === 'string') : typeof targets === 'string' ? targets : null,
+    modulesToSave: Array.isArray(json.modules_to_save) ? json.modules_to_save.filter((m): m is string => typeof m === 'string') : [],
+    hasPatterns: isObjectWithKeys(json.rank_pattern) || isObjectWithKeys(json.alpha_pattern),
+    weightsFile,
+    tensorCount,
+    weightsBytes,
+  };
 }

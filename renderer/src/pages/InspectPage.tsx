@@ -78,7 +78,7 @@ function Summary({ summary }: { summary: InspectionSummary }) {
   return (
     <div className="page" data-testid="inspect-summary" data-format={summary.format}>
       <div className="muted mono" style={{ overflowWrap: 'anywhere' }}>
-        {FORMAT_LABEL[summary.format]} · {summary.path}
+        {summary.format === 'hf-folder' && summary.isAdapter ? 'LoRA adapter (PEFT)' : FORMAT_LABEL[summary.format]} · {summary.path}
       </div>
       {summary.format === 'litertlm' ? <Bundle s={summary} /> : summary.format === 'tflite' ? <Tflite s={summary} /> : <Folder s={summary} />}
     </div>
@@ -388,8 +388,27 @@ function Folder({ s }: { s: HfFolderSummary }) {
   const c = s.config;
   const g = s.generationConfig;
   const t = s.tokenizerConfig;
+  const a = s.adapter;
   return (
     <>
+      {a ? (
+        <section className="card" data-testid="inspect-adapter">
+          <h2>LoRA adapter</h2>
+          <Grid
+            items={[
+              ['Type', a.peftType ?? '—'],
+              ['Trained on', a.baseModel ?? '—'],
+              ['Rank r · alpha', `${a.r ?? '—'} · ${a.loraAlpha ?? '—'}`],
+              ['Scale', a.scale !== null ? `${Number(a.scale.toPrecision(4))} (alpha / ${a.useRslora ? '√r, rsLoRA' : 'r'})` : '—'],
+              ['Target modules', Array.isArray(a.targetModules) ? a.targetModules.join(', ') || '—' : a.targetModules ? `regex ${a.targetModules}` : '—'],
+              ['Modules saved whole', a.modulesToSave.join(', ') || '—'],
+              ['Per-module rank/alpha', a.hasPatterns ? 'yes' : 'no'],
+              ['DoRA', a.useDora ? <span className="warn-text">yes (not supported by the merge)</span> : 'no'],
+              ['Weights', a.weightsFile ? `${a.weightsFile}: ${a.tensorCount} tensors, ${formatBytes(a.weightsBytes ?? 0)}` : <span className="warn-text">adapter_model.safetensors missing</span>],
+            ]}
+          />
+        </section>
+      ) : null}
       {c ? (
         <section className="card">
           <h2>config.json</h2>
@@ -445,23 +464,25 @@ function Folder({ s }: { s: HfFolderSummary }) {
           ))}
         </section>
       ) : null}
-      <section className="card">
-        <h2>Weights</h2>
-        {s.weights.format === 'none' ? (
-          <span className="muted">No weight files.</span>
-        ) : (
-          <table className="runs-table">
-            <tbody>
-              {s.weights.files.map((f) => (
-                <tr key={f.name}>
-                  <td className="mono">{f.name}</td>
-                  <td>{formatBytes(f.sizeBytes)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      {s.isAdapter ? null : (
+        <section className="card">
+          <h2>Weights</h2>
+          {s.weights.format === 'none' ? (
+            <span className="muted">No weight files.</span>
+          ) : (
+            <table className="runs-table">
+              <tbody>
+                {s.weights.files.map((f) => (
+                  <tr key={f.name}>
+                    <td className="mono">{f.name}</td>
+                    <td>{formatBytes(f.sizeBytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
       {s.tokenizer && !s.isAdapter ? (
         <section className="card">
           <h2>LlmMetadata for packaging</h2>
