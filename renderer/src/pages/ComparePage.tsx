@@ -62,6 +62,9 @@ export function compareRows(runs: RunDetail[]): Row[] {
   return rows;
 }
 
+/** Rows of the run's outcome, shown even when every run has the same value. */
+const ALWAYS_SHOWN = new Set(['status', 'started', 'duration', 'peak RAM (stage tree)', 'peak system RAM in use']);
+
 export function ComparePage({ route }: { route: Route }) {
   const api = useApi();
   const ids = (route.query.get('ids') ?? '')
@@ -88,7 +91,8 @@ export function ComparePage({ route }: { route: Route }) {
   if (!runs) return <div className="page muted">Loading runs {ids.join(', ')}…</div>;
   const rows = compareRows(runs);
   const differs = (row: Row) => new Set(row.values).size > 1;
-  const shown = onlyDifferences ? rows.filter((row) => differs(row) || row.section === 'Run') : rows;
+  // The outcome of each run stays in view even when equal; other rows only when they differ.
+  const shown = onlyDifferences ? rows.filter((row) => differs(row) || (row.section === 'Run' && ALWAYS_SHOWN.has(row.label))) : rows;
   let lastSection = '';
   return (
     <div className="page" data-testid="compare-page">
