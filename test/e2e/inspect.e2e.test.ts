@@ -80,6 +80,7 @@ describe('Inspect page', () => {
     expect(card).toContain('2 (alpha / r)');
     expect(card).toContain('adapter_model.safetensors: 28 tensors');
     expect(await page.locator('text=No weight files').count()).toBe(0);
+    await page.screenshot({ path: path.join(SHOTS, 'inspect-adapter.png'), fullPage: true });
   });
 
   it('says a link is wrong instead of showing another page', async () => {

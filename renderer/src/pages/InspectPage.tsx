@@ -398,7 +398,7 @@ function Folder({ s }: { s: HfFolderSummary }) {
             items={[
               ['Type', a.peftType ?? '—'],
               ['Trained on', a.baseModel ?? '—'],
-              ['Rank r · alpha', `${a.r ?? '—'} · ${a.loraAlpha ?? '—'}`],
+              ['Rank · alpha', `${a.r ?? '—'} · ${a.loraAlpha ?? '—'}`],
               ['Scale', a.scale !== null ? `${Number(a.scale.toPrecision(4))} (alpha / ${a.useRslora ? '√r, rsLoRA' : 'r'})` : '—'],
               ['Target modules', Array.isArray(a.targetModules) ? a.targetModules.join(', ') || '—' : a.targetModules ? `regex ${a.targetModules}` : '—'],
               ['Modules saved whole', a.modulesToSave.join(', ') || '—'],
