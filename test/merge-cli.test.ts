@@ -67,6 +67,7 @@ describe('workbench merge', () => {
     expect((JSON.parse(refused.stdout) as { error: { code: string } }).error.code).toBe('merge_output_exists');
     const usage = await cli(['merge', '--base', baseDir], dataDir);
     expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('error: missing --adapter, --out');
   });
 });
 

@@ -51,7 +51,8 @@ export const mergeCommand: CliCommand = {
       },
     });
     if (!values.base || !values.adapter || !values.out) {
-      ctx.err(`Usage: ${this.usage}`);
+      const missing = (['base', 'adapter', 'out'] as const).filter((name) => !values[name]);
+      ctx.err(`error: missing ${missing.map((name) => `--${name}`).join(', ')} (the base model folder, the adapter folder and a new output folder).\n\nUsage: ${this.usage}`);
       return EXIT.usage;
     }
     const params = MergeParams.parse({
