@@ -49,6 +49,8 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
   const detail: RunDetail = run.data;
   const stages = detail.stages.map((stage) => liveStages[stage.id] ?? stage);
   const active = ACTIVE.has(detail.status) && stages.some((stage) => stage.status === 'running' || stage.status === 'pending');
+  // The run's own figure is written when a stage ends; while one runs, its live peak is the newer one.
+  const runPeak = Math.max(detail.peakRssBytes ?? 0, ...stages.map((stage) => stage.peakRssBytes ?? 0)) || null;
   const failedStage = stages.find((stage) => stage.error && stage.status !== 'succeeded');
   const retryable = !active && ['failed', 'cancelled', 'interrupted', 'stopped_by_guard'].includes(detail.status);
   const actionError = cancel.error ?? retry.error ?? rerun.error ?? remove.error;
@@ -101,7 +103,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
         <div><span className="k">Parameters</span><span className="v">{keyParamsText(detail) || '—'}</span></div>
         <div><span className="k">Started</span><span className="v">{formatTimestamp(detail.startedAt ?? detail.createdAt)}</span></div>
         <div><span className="k">Duration</span><span className="v">{formatDuration(detail.startedAt ? (detail.finishedAt ?? now) - detail.startedAt : null)}</span></div>
-        <div><span className="k">Peak RAM (stage tree)</span><span className="v">{formatBytes(detail.peakRssBytes)}</span></div>
+        <div><span className="k">Peak RAM (stage tree)</span><span className="v">{formatBytes(runPeak)}</span></div>
         <div><span className="k">Host</span><span className="v">{detail.host.hostname} · {detail.host.cpuCount} CPUs · {formatBytes(detail.host.totalMemBytes)}</span></div>
         {detail.parentRunId ? <div><span className="k">From run</span><span className="v"><a href={`#/runs/${detail.parentRunId}`}>{detail.parentRunId}</a></span></div> : null}
         {detail.overrides ? <div className="wide"><span className="k">Overrides</span><span className="v warn-text">{Object.keys(detail.overrides).join(', ')}</span></div> : null}
