@@ -87,9 +87,9 @@ export const mergeCommand: CliCommand = {
       ctx.out(JSON.stringify({ runId: id, status: run.status, error: stage?.error ?? null, peakRssBytes: run.peakRssBytes, summary }, null, 2));
     } else if (summary) {
       ctx.out(`Merged model: ${summary.outDir}`);
-      ctx.out(`  tensors: ${summary.tensorsTouched} of ${summary.tensorsTotal} changed (${summary.modules} LoRA modules)`);
-      for (const s of summary.scales) ctx.out(`  scale ${s.scale} (r=${s.r}, alpha=${s.alpha}${summary.adapter.useRslora ? ', rsLoRA' : ''}) on ${s.modules} module(s)`);
-      ctx.out(`  output: ${formatBytes(summary.outputBytes)} in ${summary.files.length} file(s); ${summary.copiedFiles.length} other file(s) copied`);
+      ctx.out(`  tensors: ${summary.tensorsTouched} of ${summary.tensorsTotal} changed (${plural(summary.modules, 'LoRA module')})`);
+      for (const s of summary.scales) ctx.out(`  scale ${s.scale} (r=${s.r}, alpha=${s.alpha}${summary.adapter.useRslora ? ', rsLoRA' : ''}) on ${plural(s.modules, 'module')}`);
+      ctx.out(`  output: ${formatBytes(summary.outputBytes)} in ${plural(summary.files.length, 'file')}; ${plural(summary.copiedFiles.length, 'other file')} copied`);
       for (const f of summary.files) ctx.out(`    ${f.fileName}  sha256 ${f.sha256}`);
       if (summary.verify) ctx.out(`  verify: ${summary.verify.checkedValues} values in ${summary.verify.checkedTensors} tensors match float64 (max ${summary.verify.maxUlpError.toFixed(2)} ulp)`);
       ctx.out(`  time: ${formatDuration(summary.durationMs)} (${formatBytes(summary.bytesPerSecond)}/s), peak RSS ${formatBytes(summary.peakRssBytes)}`);
@@ -100,3 +100,7 @@ export const mergeCommand: CliCommand = {
     return run.status === 'failed' && stage?.error && BAD_INPUT.test(stage.error.code) ? EXIT.badInput : exitCodeForRun(run.status);
   },
 };
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
