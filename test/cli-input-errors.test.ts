@@ -54,6 +54,11 @@ describe('file-system mistakes', () => {
     expect(toFolder.exitCode).toBe(3);
     expectOneSentence(toFolder, /The output .* is a folder; name the \.litertlm file to write\./);
 
+    // A folder that cannot be made (Node's recursive mkdir would spin here forever) is said at once.
+    const underProc = await cli(['package', '--tflite', tflite, '--model', modelDir, '--out', '/proc/workbench-nope/model.litertlm']);
+    expect(underProc.exitCode).toBe(3);
+    expectOneSentence(underProc, /Cannot create the folder \/proc\/workbench-nope: this file system does not allow it\./);
+
     const bundle = path.join(work, 'out', 'model.litertlm');
     expect((await cli(['package', '--tflite', tflite, '--model', modelDir, '--out', bundle])).exitCode).toBe(0);
     const markdown = await cli(['check', '--model', modelDir, '--bundle', bundle, '--markdown', path.join(work, 'missing', 'report.md')]);

@@ -12,12 +12,13 @@
  * never leaves a half-written bundle, nor destroys an existing one.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createDeflate } from 'node:zlib';
 import { WorkbenchError } from '../../common/errors.js';
+import { makeDirectories } from '../files/folders.js';
 import { LITERTLM_BLOCK_SIZE, LITERTLM_MAGIC, LITERTLM_PREAMBLE_BYTES, readLitertlmHeader } from '../formats/litertlm.js';
 import type { LitertlmHeader } from '../formats/litertlm.js';
 import { buildLitertlmHeader } from './header.js';
@@ -83,11 +84,10 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
   );
   const firstOffset = roundUpToBlock(LITERTLM_PREAMBLE_BYTES + placeholder.byteLength);
 
+  createOutputFolder(outPath);
   const tmpPath = path.join(path.dirname(outPath), `.${path.basename(outPath)}.partial-${process.pid}-${Date.now()}`);
   let handle: FileHandle | undefined;
   try {
-    // A missing output folder is created with its parents (a file standing in the way fails below as ENOTDIR/EEXIST).
-    await mkdir(path.dirname(outPath), { recursive: true });
     handle = await open(tmpPath, 'wx');
     const fh = handle;
     let position = firstOffset;
@@ -143,13 +143,26 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
     return { path: outPath, sizeBytes: position, header: { ...written, path: outPath } };
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    // Nothing to remove when the folder itself could not be made (rm would fail on the same path).
-    await rm(tmpPath, { force: true }).catch(() => undefined);
+    await rm(tmpPath, { force: true });
     if (error instanceof WorkbenchError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') throw new WorkbenchError('disk_full', `The disk holding ${outPath} ran out of space while writing the bundle.`, { path: outPath });
     if (code === 'EACCES' || code === 'EROFS') throw new WorkbenchError('not_writable', `Cannot write ${outPath}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}.`, { path: outPath });
-    if (code === 'ENOTDIR' || code === 'EEXIST') throw new WorkbenchError('not_writable', `Cannot create the folder for ${outPath}: a file stands in its path.`, { path: outPath });
+    throw error;
+  }
+}
+
+/**
+ * A missing output folder is created with its parents, level by level
+ * (makeDirectories: Node's recursive mkdir never returns under /proc).
+ */
+function createOutputFolder(outPath: string): void {
+  try {
+    makeDirectories(path.dirname(outPath));
+  } catch (error) {
+    if (error instanceof WorkbenchError && error.code === 'not_a_folder') {
+      throw new WorkbenchError('not_writable', `Cannot create the folder for ${outPath}: a file stands in its path.`, { path: outPath });
+    }
     throw error;
   }
 }
