@@ -13,6 +13,7 @@ import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, statfs } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { isSameOrInside } from '../files/folders.js';
 import { isAlive } from '../process/killTree.js';
 import { writeFailure } from '../safetensors/writer.js';
 
@@ -46,8 +47,7 @@ export async function requireDirectory(dir: string, role: string): Promise<void>
 /** Refuses an output that already holds something, or that sits inside an input. */
 export async function checkOutputTarget(outDir: string, inputs: string[]): Promise<void> {
   for (const input of inputs) {
-    const rel = path.relative(input, outDir);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+    if (isSameOrInside(input, outDir)) {
       throw new WorkbenchError('merge_output_invalid', `The output folder ${outDir} is inside the input folder ${input}; choose a separate folder.`, { path: outDir });
     }
   }

@@ -197,7 +197,8 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
 }
 
-async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
+/** Refuses an output that is one of the inputs, is a folder, or whose folder cannot be created. */
+export async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
   const resolved = path.resolve(outPath);
   if (inputs.some((input) => path.resolve(input) === resolved)) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
@@ -206,7 +207,7 @@ async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is a folder; name the .litertlm file to write.`, { path: outPath });
   }
   const dir = path.dirname(resolved);
-  if (!(await folderCanBeCreated(dir))) {
+  if (!folderCanBeCreated(dir)) {
     throw new WorkbenchError('bad_package_input', `The output folder ${dir} cannot be created: a file stands in its path.`, { path: dir });
   }
 }

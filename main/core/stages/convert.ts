@@ -16,6 +16,7 @@ import { activeCalibration } from '../memory/engineMemory.js';
 import { decisionHostMemory } from '../memory/monitors.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
 import type { PreflightContext, PreflightFinding, StageDefinition, StageLaunch } from './definition.js';
+import { mergeBaseOf } from './planOutputs.js';
 
 /** Environment every Python stage gets: unbuffered UTF-8 lines, no user site-packages leaking in. */
 export const PYTHON_STAGE_ENV: Readonly<Record<string, string>> = {
@@ -51,10 +52,7 @@ export async function equivalentConverterCommand(params: ConvertParams, configDi
 
 /** When a merge earlier in the run writes this stage's input, its base model has the same config.json. */
 function configDirFor(params: ConvertParams, ctx: PreflightContext): string {
-  for (const stage of ctx.plan.stages.slice(0, ctx.stageIndex)) {
-    if (stage.kind === 'merge' && stage.params.outDir === params.modelDir) return stage.params.baseDir;
-  }
-  return params.modelDir;
+  return mergeBaseOf(params.modelDir, ctx) ?? params.modelDir;
 }
 
 export const convertStage: StageDefinition<'convert'> = {

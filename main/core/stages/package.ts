@@ -13,13 +13,12 @@ import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { metadataProblems } from '../../common/metadataChecks.js';
 import type { PackageParams } from '../../common/stages/package.js';
-import { folderCanBeCreated } from '../files/folders.js';
 import { readTflite } from '../formats/tflite.js';
-import { checkPackageInputs } from '../packager/package.js';
+import { checkOutPath, checkPackageInputs } from '../packager/package.js';
 import { deriveLlmMetadata } from '../packager/metadata.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition } from './definition.js';
-import { producedByEarlierStage } from './planOutputs.js';
+import { mergeBaseOf, producedByEarlierStage } from './planOutputs.js';
 
 export const packageStage: StageDefinition<'package'> = {
   kind: 'package',
@@ -36,12 +35,8 @@ export const packageStage: StageDefinition<'package'> = {
         findings.push({ level: 'warn', message: `${path.basename(params.tflitePath)} has no decode signature; the LiteRT-LM runtime expects prefill and decode signatures in the main model.` });
       }
     } else {
-      if ([tflitePath, modelDir].includes(outPath)) {
-        throw new WorkbenchError('bad_package_input', `The output ${params.outPath} is also an input; choose another output file.`, { path: params.outPath });
-      }
-      if (!producedByEarlierStage(path.dirname(outPath), ctx) && !(await folderCanBeCreated(path.dirname(outPath)))) {
-        throw new WorkbenchError('bad_package_input', `The output folder ${path.dirname(outPath)} cannot be created: a file stands in its path.`, { path: path.dirname(outPath) });
-      }
+      // The packager's own output check; a folder an earlier stage will make counts as one that can be created.
+      await checkOutPath(outPath, [tflitePath, modelDir]);
       findings.push({ level: 'info', message: `${pending.join(' and ')} will be written by an earlier stage of this run; the package stage checks ${pending.length > 1 ? 'them' : 'it'} when it starts.` });
     }
     await refuseBadMetadata(params, ctx, { tflitePending: pending.includes(tflitePath), modelPending: pending.includes(modelDir) });
@@ -57,12 +52,10 @@ export const packageStage: StageDefinition<'package'> = {
  */
 async function refuseBadMetadata(params: PackageParams, ctx: PreflightContext, pending: { tflitePending: boolean; modelPending: boolean }): Promise<void> {
   if (!params.metadata && !params.metadataOverrides) return;
-  const earlier = ctx.plan.stages.slice(0, ctx.stageIndex);
   // A merged folder has its base's tokenizer and configs; a converted .tflite the planned context.
-  const mergeBase = earlier.find((s) => s.kind === 'merge' && path.resolve(s.params.outDir) === path.resolve(params.modelDir));
-  const readableModelDir = pending.modelPending ? (mergeBase?.kind === 'merge' ? mergeBase.params.baseDir : null) : params.modelDir;
+  const readableModelDir = pending.modelPending ? mergeBaseOf(params.modelDir, ctx) : params.modelDir;
   if (!readableModelDir) return;
-  const conversion = earlier.find((s) => s.kind === 'convert');
+  const conversion = ctx.plan.stages.slice(0, ctx.stageIndex).find((s) => s.kind === 'convert');
   const tflite = pending.tflitePending ? null : readTflite(path.resolve(params.tflitePath));
   const derived = await deriveLlmMetadata(path.resolve(readableModelDir), tflite);
   const metadata = params.metadata ?? { ...derived.metadata, ...params.metadataOverrides };

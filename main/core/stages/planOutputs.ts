@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import type { RunPlan } from '../../common/stages/plan.js';
+import { isSameOrInside } from '../files/folders.js';
 
 export interface PlanPosition {
   plan: RunPlan;
@@ -27,9 +28,17 @@ export function earlierStageOutputs({ plan, stageIndex }: PlanPosition): string[
 
 /** True when `target` is an earlier stage's output or lies inside an earlier stage's output folder. */
 export function producedByEarlierStage(target: string, position: PlanPosition): boolean {
-  const resolved = path.resolve(target);
-  return earlierStageOutputs(position).some((output) => {
-    const rel = path.relative(output, resolved);
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-  });
+  return earlierStageOutputs(position).some((output) => isSameOrInside(output, target));
+}
+
+/**
+ * The base folder of the merge earlier in the plan that writes `modelDir`, or
+ * null. The merged folder does not exist before the run, but it carries its
+ * base's config, tokenizer and templates, so checks read the base instead.
+ */
+export function mergeBaseOf(modelDir: string, { plan, stageIndex }: PlanPosition): string | null {
+  for (const stage of plan.stages.slice(0, stageIndex)) {
+    if (stage.kind === 'merge' && path.resolve(stage.params.outDir) === path.resolve(modelDir)) return stage.params.baseDir;
+  }
+  return null;
 }

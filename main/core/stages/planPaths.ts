@@ -19,6 +19,12 @@ export const STAGE_PATH_PARAMS: Readonly<Record<StageKind, readonly string[]>> =
   bootstrap: ['pythonPath'],
 };
 
+/** A relative path in a path parameter; a bare interpreter name ("python3") is looked up on PATH, so it is not one. */
+function isRelativePath(field: string, value: unknown): value is string {
+  if (typeof value !== 'string' || value === '' || path.isAbsolute(value)) return false;
+  return !(field === 'pythonPath' && !value.includes('/') && !value.includes('\\'));
+}
+
 /** A copy of the plan with every relative path parameter resolved against `baseDir`. */
 export function resolvePlanPaths<P extends RunPlanInput>(plan: P, baseDir: string): P {
   if (!Array.isArray(plan.stages)) return plan;
@@ -30,9 +36,7 @@ export function resolvePlanPaths<P extends RunPlanInput>(plan: P, baseDir: strin
       const params: Record<string, unknown> = { ...stage.params };
       for (const field of fields) {
         const value = params[field];
-        // A bare command name for the Python interpreter ("python3") is looked up on PATH, not resolved.
-        if (field === 'pythonPath' && typeof value === 'string' && !value.includes('/') && !value.includes('\\')) continue;
-        if (typeof value === 'string' && value !== '' && !path.isAbsolute(value)) params[field] = path.resolve(baseDir, value);
+        if (isRelativePath(field, value)) params[field] = path.resolve(baseDir, value);
       }
       return { ...stage, params };
     }),
@@ -44,8 +48,7 @@ export function requireAbsolutePlanPaths(plan: RunPlan): void {
   for (const [index, stage] of plan.stages.entries()) {
     for (const field of STAGE_PATH_PARAMS[stage.kind]) {
       const value = (stage.params as Record<string, unknown>)[field];
-      if (field === 'pythonPath' && typeof value === 'string' && !value.includes('/') && !value.includes('\\')) continue;
-      if (typeof value === 'string' && !path.isAbsolute(value)) {
+      if (isRelativePath(field, value)) {
         throw new WorkbenchError(
           'invalid_plan',
           `stages.${index}.params.${field}: "${value}" is a relative path; give an absolute path (a stage runs in its own folder, so a relative path would point somewhere unexpected).`,
