@@ -10,6 +10,8 @@ export interface Route {
 }
 
 function parse(hash: string): Route {
+  // Routes start with "#/"; any other fragment (the "#token=…" of a serve URL pasted again) is the start page.
+  if (!hash.startsWith('#/')) return { path: [], query: new URLSearchParams() };
   const raw = hash.replace(/^#\/?/, '');
   const [pathPart = '', queryPart = ''] = raw.split('?');
   return { path: pathPart.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(queryPart) };
