@@ -50,19 +50,30 @@ export interface SettingsProblem {
 export function settingsProblems(settings: Settings): SettingsProblem[] {
   const m = settings.memory;
   const problems: SettingsProblem[] = [];
+  // The bounds are the schema's own (MemorySettings); only the sentences are written here.
+  const fits = (field: keyof MemorySettings) => MemorySettings.shape[field].safeParse(m[field]).success;
+  const bound = (field: keyof MemorySettings, which: 'minValue' | 'maxValue') => MemorySettings.shape[field].unwrap()[which] ?? 0;
   const percent = (fraction: number) => Math.round(fraction * 100);
-  const between = (value: number, lo: number, hi: number) => Number.isFinite(value) && value >= lo && value <= hi;
-  if (!between(m.warnUsedFraction, 0.1, 1)) problems.push({ field: 'warnUsedFraction', message: 'The warn level must be between 10 % and 100 % of RAM in use.' });
-  if (!between(m.stopUsedFraction, 0.1, 1)) problems.push({ field: 'stopUsedFraction', message: 'The stop level must be between 10 % and 100 % of RAM in use.' });
+  const whole = (value: number) => value.toLocaleString('en-US');
+  const levelRange = (field: 'warnUsedFraction' | 'stopUsedFraction') => `between ${percent(bound(field, 'minValue'))} % and ${percent(bound(field, 'maxValue'))} % of RAM in use`;
+  if (!fits('warnUsedFraction')) problems.push({ field: 'warnUsedFraction', message: `The warn level must be ${levelRange('warnUsedFraction')}.` });
+  if (!fits('stopUsedFraction')) problems.push({ field: 'stopUsedFraction', message: `The stop level must be ${levelRange('stopUsedFraction')}.` });
   if (problems.length === 0 && m.warnUsedFraction >= m.stopUsedFraction) {
     problems.push({
       field: 'warnUsedFraction',
       message: `The warn level (${percent(m.warnUsedFraction)} %) must be below the stop level (${percent(m.stopUsedFraction)} %), or the stage is stopped without a warning first.`,
     });
   }
-  if (!Number.isInteger(m.minAvailableMiB) || m.minAvailableMiB < 0) problems.push({ field: 'minAvailableMiB', message: 'The available-RAM floor must be a whole number of MiB, 0 or more.' });
-  if (!Number.isInteger(m.swapGrowthMiB) || m.swapGrowthMiB < 0) problems.push({ field: 'swapGrowthMiB', message: 'The swap growth must be a whole number of MiB, 0 or more.' });
-  if (!Number.isInteger(m.consecutiveSamples) || !between(m.consecutiveSamples, 1, 100)) problems.push({ field: 'consecutiveSamples', message: 'Consecutive samples must be a whole number from 1 to 100.' });
-  if (!Number.isInteger(m.sampleIntervalMs) || !between(m.sampleIntervalMs, 100, 10_000)) problems.push({ field: 'sampleIntervalMs', message: 'The sampling period must be a whole number of milliseconds from 100 to 10,000.' });
+  if (!fits('minAvailableMiB')) problems.push({ field: 'minAvailableMiB', message: `The available-RAM floor must be a whole number of MiB, ${whole(bound('minAvailableMiB', 'minValue'))} or more.` });
+  if (!fits('swapGrowthMiB')) problems.push({ field: 'swapGrowthMiB', message: `The swap growth must be a whole number of MiB, ${whole(bound('swapGrowthMiB', 'minValue'))} or more.` });
+  if (!fits('consecutiveSamples')) {
+    problems.push({ field: 'consecutiveSamples', message: `Consecutive samples must be a whole number from ${whole(bound('consecutiveSamples', 'minValue'))} to ${whole(bound('consecutiveSamples', 'maxValue'))}.` });
+  }
+  if (!fits('sampleIntervalMs')) {
+    problems.push({
+      field: 'sampleIntervalMs',
+      message: `The sampling period must be a whole number of milliseconds from ${whole(bound('sampleIntervalMs', 'minValue'))} to ${whole(bound('sampleIntervalMs', 'maxValue'))}.`,
+    });
+  }
   return problems;
 }

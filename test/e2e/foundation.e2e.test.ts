@@ -34,6 +34,21 @@ async function startSelftest(p: Page, seconds: number, lines: number): Promise<n
 }
 
 describe('foundation in the browser', () => {
+  it("explains a self-test value outside the stage's ranges and will not start with it", async () => {
+    await page.goto(server.openUrl);
+    await page.click('[data-testid=nav-new]');
+    await page.click('[data-testid=selftest-card] summary');
+    await page.fill('[data-testid=selftest-failat]', '150');
+    expect(await page.textContent('[data-testid=selftest-card] .field.invalid .field-error')).toBe('A percentage from 0 to 100, or empty for never.');
+    expect(await page.isDisabled('[data-testid=start-selftest]')).toBe(true);
+    await page.fill('[data-testid=selftest-failat]', '');
+    await page.fill('[data-testid=selftest-lines]', '2.5');
+    expect(await page.textContent('[data-testid=selftest-card] .field.invalid .field-error')).toBe('A whole number from 0 to 2,000,000.');
+    await page.fill('[data-testid=selftest-lines]', '400');
+    expect(await page.isDisabled('[data-testid=start-selftest]')).toBe(false);
+    await page.click('[data-testid=selftest-card] summary');
+  });
+
   it('runs a self-test with live progress, cancels a second run, finds both, searches logs', async () => {
     await page.goto(server.openUrl);
     await page.waitForSelector('[data-testid=runs-page]');
@@ -51,6 +66,8 @@ describe('foundation in the browser', () => {
     await page.waitForSelector('[data-testid=stage-phase]');
     await page.click('[data-testid=cancel-run]');
     await page.waitForSelector('[data-testid=run-detail][data-run-status=cancelled]', { timeout: 10_000 });
+    // A cancelled run did not fail: it is resumed, not retried.
+    expect(await page.textContent('[data-testid=retry-run]')).toBe('Resume from the unfinished stage');
 
     await page.click('[data-testid=nav-runs]');
     await page.waitForSelector(`[data-testid=run-row][data-run-id="${first}"]`);

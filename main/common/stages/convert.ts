@@ -47,6 +47,9 @@ export const QUANT_SUFFIX: Record<Quantization, string> = {
   dynamic_int4_block128: 'q4_block128',
 };
 
+/** Each prefill length becomes a signature the converter builds; more than this is refused. */
+export const MAX_PREFILL_LENGTHS = 16;
+
 /** ConvertParams' fields before the cross-field rules (kept apart so ConvertOptions can reuse them). */
 const ConvertParamsFields = z.object({
   /** HF model folder (merged when the run starts from base + LoRA). */
@@ -56,7 +59,7 @@ const ConvertParamsFields = z.object({
   /** Context length: KV-cache entries (prompt + answer) the model can hold. */
   kvCacheMaxLen: z.number().int().min(16).max(262_144).default(4096),
   /** One prefill signature per length; a prompt is fed in chunks of these sizes. */
-  prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).max(16).default([...DEFAULT_PREFILL_SEQ_LENS]),
+  prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).max(MAX_PREFILL_LENGTHS).default([...DEFAULT_PREFILL_SEQ_LENS]),
   quantize: Quantization.default('dynamic_int8'),
   /** File name prefix (no folders); default <module>_<size>, e.g. qwen_1_5b. */
   outputNamePrefix: z

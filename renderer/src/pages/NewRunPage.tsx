@@ -2,6 +2,7 @@
  * New run: the guided pipeline, and a self-test that needs no model.
  */
 import { useState } from 'react';
+import { SelftestParams as SelftestParamsSchema, type SelftestParams } from '../../../main/common/stages/selftest';
 import { useApi, useAction } from '../api/hooks';
 import { ErrorBox, Field } from '../components/common';
 import { navigate } from '../router';
@@ -13,18 +14,17 @@ export function NewRunPage() {
   const [lines, setLines] = useState(400);
   const [allocate, setAllocate] = useState(0);
   const [failAt, setFailAt] = useState('');
-  const wholeIn = (value: number, lo: number, hi: number) => Number.isInteger(value) && value >= lo && value <= hi;
-  const failPercent = failAt.trim() === '' ? null : Number(failAt);
-  // The stage schema's ranges, said in the form's units before anything is sent.
+  const failFraction = failAt.trim() === '' ? null : Number(failAt) / 100;
+  // Checked by the stage's own schema before anything is sent, and said in the form's units.
+  const fits = <K extends keyof SelftestParams>(field: K, value: SelftestParams[K]) => SelftestParamsSchema.shape[field].safeParse(value).success;
   const problems = {
-    seconds: Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? undefined : 'From 0 to 3600 seconds.',
-    lines: wholeIn(lines, 0, 2_000_000) ? undefined : 'A whole number from 0 to 2,000,000.',
-    allocate: wholeIn(allocate, 0, 65_536) ? undefined : 'A whole number of MiB from 0 to 65,536.',
-    failAt: failPercent === null || (Number.isFinite(failPercent) && failPercent >= 0 && failPercent <= 100) ? undefined : 'A percentage from 0 to 100, or empty for never.',
+    seconds: fits('durationSeconds', seconds) ? undefined : 'From 0 to 3600 seconds.',
+    lines: fits('logLines', lines) ? undefined : 'A whole number from 0 to 2,000,000.',
+    allocate: fits('allocateMiB', allocate) ? undefined : 'A whole number of MiB from 0 to 65,536.',
+    failAt: fits('failAt', failFraction) ? undefined : 'A percentage from 0 to 100, or empty for never.',
   };
   const invalid = Object.values(problems).some(Boolean);
   const start = useAction(async () => {
-    const failFraction = failAt.trim() === '' ? null : Number(failAt) / 100;
     const { id } = await api.call('runs.start', {
       plan: {
         name: 'Self-test',

@@ -3,9 +3,7 @@
  * (commas and spaces included) while it is parsed, and what cannot become a
  * prefill length is said, not silently dropped.
  */
-import { convertOptionProblems } from '../../../main/common/stages/convert';
-
-export const MAX_PREFILL_LENGTHS = 16;
+import { convertOptionProblems, MAX_PREFILL_LENGTHS } from '../../../main/common/stages/convert';
 
 export type ParsedPrefill = { ok: true; lengths: number[] } | { ok: false; message: string };
 
