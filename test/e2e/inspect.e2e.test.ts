@@ -90,6 +90,9 @@ describe('Inspect page', () => {
     expect(await page.textContent('[data-testid=not-found]')).toContain('There is no page "nowhere".');
     await page.evaluate(() => (window.location.hash = '#/runs/999'));
     expect(await page.textContent('.error-box')).toContain('Run 999 does not exist.');
+    // The serve URL's #token=… pasted again into the open tab is the start page, not an unknown one.
+    await page.evaluate(() => (window.location.hash = '#token=pasted-again'));
+    await page.waitForSelector('[data-testid=runs-page]');
   });
 
   it('shows a package run on its run page and opens the bundle on the Inspect page', async () => {

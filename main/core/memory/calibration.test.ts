@@ -7,25 +7,10 @@ import type { CalibrationPoint } from '../../common/memoryEstimate.js';
 import { ConvertParams } from '../../common/stages/convert.js';
 import { History } from '../history/history.js';
 import { CalibrationService, calibrationPoint, fitCalibration, settingsCalibrationStore } from './calibration.js';
+import { QWEN25_1_5B_CONFIG } from '../../../test/support/modelConfigs.js';
 import { estimateConversion, modelFactsFromConfig } from './estimator.js';
 
-const base: HfModelConfig = {
-  architectures: ['Qwen2ForCausalLM'],
-  modelType: 'qwen2',
-  hiddenSize: 1536,
-  numHiddenLayers: 28,
-  numAttentionHeads: 12,
-  numKeyValueHeads: 2,
-  headDim: null,
-  intermediateSize: 8960,
-  vocabSize: 151936,
-  maxPositionEmbeddings: 32768,
-  torchDtype: 'bfloat16',
-  tieWordEmbeddings: true,
-  bosTokenId: null,
-  eosTokenIds: [151645],
-  fromTextConfig: false,
-};
+const base: HfModelConfig = QWEN25_1_5B_CONFIG;
 const small: HfModelConfig = { ...base, hiddenSize: 896, numHiddenLayers: 24, numAttentionHeads: 14, intermediateSize: 4864 };
 const large: HfModelConfig = { ...base, hiddenSize: 2048, numHiddenLayers: 36, numAttentionHeads: 16, intermediateSize: 11008 };
 

@@ -5,31 +5,14 @@
  * second refusal.
  */
 import { describe, expect, it } from 'vitest';
-import type { HfModelConfig } from '../../common/formats.js';
 import { ConvertParams } from '../../common/stages/convert.js';
 import type { ConversionOptions, ModelFacts } from './estimator.js';
 import { GB, modelFactsFromConfig } from './estimator.js';
+import { QWEN25_1_5B_CONFIG } from '../../../test/support/modelConfigs.js';
 import { suggestAlternatives } from './suggestions.js';
 
-const QWEN25_1_5B: HfModelConfig = {
-  architectures: ['Qwen2ForCausalLM'],
-  modelType: 'qwen2',
-  hiddenSize: 1536,
-  numHiddenLayers: 28,
-  numAttentionHeads: 12,
-  numKeyValueHeads: 2,
-  headDim: null,
-  intermediateSize: 8960,
-  vocabSize: 151936,
-  maxPositionEmbeddings: 32768,
-  torchDtype: 'bfloat16',
-  tieWordEmbeddings: true,
-  bosTokenId: null,
-  eosTokenIds: [],
-  fromTextConfig: false,
-};
 
-const facts = modelFactsFromConfig(QWEN25_1_5B) as ModelFacts;
+const facts = modelFactsFromConfig(QWEN25_1_5B_CONFIG) as ModelFacts;
 const host = { totalBytes: 16 * GB, availableBytes: 15 * GB };
 const base: ConversionOptions = { kvCacheMaxLen: 32768, prefillSeqLens: [8, 64, 128, 256, 512, 1024], quantize: 'dynamic_int8', route: 'example', lightweightConversion: false, maskAsInput: false };
 

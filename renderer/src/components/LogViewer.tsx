@@ -78,13 +78,7 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
   // Heights measured for one wrapping mode are wrong for the other.
   useEffect(() => virtualizer.measure(), [wrap, virtualizer]);
 
-  const toggleOpened = (id: number) =>
-    setOpened((prev) => {
-      const next = new Set(prev);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const toggleOpened = (id: number) => setOpened((prev) => toggled(prev, id));
 
   useEffect(() => {
     if (follow && visible.length > 0) virtualizer.scrollToIndex(visible.length - 1, { align: 'end' });
@@ -123,13 +117,7 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
     setTimeout(() => setCopied(false), 1500);
   };
 
-  const toggleLevel = (level: LogLevel) =>
-    setLevels((prev) => {
-      const next = new Set(prev);
-      if (next.has(level)) next.delete(level);
-      else next.add(level);
-      return next;
-    });
+  const toggleLevel = (level: LogLevel) => setLevels((prev) => toggled(prev, level));
 
   return (
     <div className="log-viewer" data-testid="log-viewer">
@@ -196,6 +184,14 @@ export function LogViewer({ runId, focusLineId, live }: { runId: number; focusLi
       </div>
     </div>
   );
+}
+
+/** A copy of the set with `item` removed if it was there, added if not. */
+function toggled<T>(set: Set<T>, item: T): Set<T> {
+  const next = new Set(set);
+  if (next.has(item)) next.delete(item);
+  else next.add(item);
+  return next;
 }
 
 function MatchText({ text, needle }: { text: string; needle: string }) {
