@@ -1,0 +1,95 @@
+/**
+ * The native conversion, end to end: a Hugging Face folder (config.json +
+ * safetensors) in, a LiteRT-LM-ready .tflite out, in memory bounded by a few
+ * weight chunks. Refuses what it cannot build before writing anything
+ * (config.ts), then builds the graph (decoderGraph.ts) and streams it to disk
+ * (tfliteWriter/). Used by the convert stage's `native` route and the tests.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkbenchError } from '../../common/errors.js';
+import { readSafetensorsModel } from '../safetensors/header.js';
+import { ModelGraph } from '../tfliteWriter/graph.js';
+import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
+import { parseDecoderConfig, type DecoderConfig } from './config.js';
+import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
+import { WeightTable } from './weights.js';
+
+export const NATIVE_CONVERTER_VERSION = '1';
+
+export interface NativeConvertOptions {
+  modelDir: string;
+  outPath: string;
+  quantize: NativeQuantization;
+  kvCacheMaxLen: number;
+  prefillSeqLens: number[];
+  kvLayout: KvLayout;
+  signal?: AbortSignal;
+  onProgress?: (progress: WriteProgress) => void;
+}
+
+export interface NativeConvertResult {
+  tflite: string;
+  bytes: number;
+  sha256: string;
+  signatures: string[];
+  seconds: number;
+  architecture: string;
+  family: string;
+  tensors: number;
+  config: Omit<DecoderConfig, 'family'>;
+}
+
+export async function readDecoderConfig(modelDir: string): Promise<DecoderConfig> {
+  const file = path.join(modelDir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new WorkbenchError('bad_config', code === 'ENOENT' ? `${modelDir} has no config.json: it is not a Hugging Face model folder.` : `Cannot read ${file}: ${(error as Error).message}`, { path: file });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new WorkbenchError('bad_config', `${file} is not valid JSON.`, { path: file });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new WorkbenchError('bad_config', `${file} is not a JSON object.`, { path: file });
+  return parseDecoderConfig(parsed as Record<string, unknown>);
+}
+
+export async function convertNative(options: NativeConvertOptions): Promise<NativeConvertResult> {
+  const started = performance.now();
+  const config = await readDecoderConfig(options.modelDir);
+  if (options.prefillSeqLens.some((t) => t > options.kvCacheMaxLen)) {
+    throw new WorkbenchError('bad_params', `The longest prefill length (${Math.max(...options.prefillSeqLens)}) exceeds the context length (${options.kvCacheMaxLen}).`);
+  }
+  const model = await readSafetensorsModel(options.modelDir);
+  const leftover = model.tensors.find((t) => t.entry.name.includes('lora_'));
+  if (leftover) {
+    throw new WorkbenchError('unmerged_lora', `${leftover.entry.name} is a LoRA tensor: merge the adapter into the base first (the merge step), then convert the merged folder.`, { tensor: leftover.entry.name });
+  }
+  const graph = new ModelGraph(
+    `Convert Workbench native converter v${NATIVE_CONVERTER_VERSION}: ${config.architecture}, ${options.quantize}, KV ${options.kvCacheMaxLen} (${options.kvLayout})`,
+  );
+  const weights = new WeightTable(graph, model);
+  try {
+    const signatures = buildDecoderGraph(graph, config, weights, options);
+    const written = await writeModel(graph, options.outPath, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const { family, ...plain } = config;
+    return {
+      tflite: written.path,
+      bytes: written.bytes,
+      sha256: written.sha256,
+      signatures,
+      seconds: (performance.now() - started) / 1000,
+      architecture: config.architecture,
+      family: family.name,
+      tensors: graph.buffers.filter((b) => b?.kind === 'streamed').length,
+      config: plain,
+    };
+  } finally {
+    await weights.close();
+  }
+}

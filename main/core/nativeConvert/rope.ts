@@ -1,0 +1,52 @@
+/**
+ * Rotary position tables: cos and sin of position × inverse frequency for
+ * every position the KV cache can hold, in the non-interleaved ("rotate
+ * half") layout Hugging Face uses, with Llama 3's frequency scaling when
+ * config.json asks for it. The graph gathers one row per position from them.
+ */
+import type { DecoderConfig } from './config.js';
+
+export function inverseFrequencies(config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float64Array {
+  const half = config.headDim / 2;
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(config.ropeTheta, (2 * i) / config.headDim);
+  const s = config.ropeScaling;
+  if (!s) return inv;
+  // transformers' _compute_llama3_parameters.
+  const lowFreqWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highFreqWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const freq = inv[i]!;
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < highFreqWavelen) continue;
+    if (wavelen > lowFreqWavelen) {
+      inv[i] = freq / s.factor;
+      continue;
+    }
+    const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    inv[i] = (1 - smooth) * (freq / s.factor) + smooth * freq;
+  }
+  return inv;
+}
+
+/** [positions, headDim] cos and sin tables, each half repeated (cos(θ), cos(θ)). */
+export function ropeTables(config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(config);
+  const half = inv.length;
+  const dim = config.headDim;
+  const cos = new Float32Array(positions * dim);
+  const sin = new Float32Array(positions * dim);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      // HF computes the angle in float32; so do we, so tables match the reference bit for bit where it matters.
+      const angle = Math.fround(Math.fround(p) * Math.fround(inv[i]!));
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[p * dim + i] = c;
+      cos[p * dim + half + i] = c;
+      sin[p * dim + i] = s;
+      sin[p * dim + half + i] = s;
+    }
+  }
+  return { cos, sin };
+}
