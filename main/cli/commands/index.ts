@@ -2,6 +2,7 @@
  * Every CLI command. One line per command; each lives in its own file.
  */
 import type { CliCommand } from '../context.js';
+import { chatCommand } from './chat.js';
 import { checkCommand } from './check.js';
 import { doctorCommand } from './doctor.js';
 import { estimateCommand } from './estimate.js';
@@ -12,4 +13,4 @@ import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand, chatCommand];

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { appMethods } from './app.js';
+import { bundleRunMethods } from './bundleRun.js';
 import { envMethods } from './env.js';
 import { fidelityMethods } from './fidelity.js';
 import { filesMethods } from './files.js';
@@ -22,6 +23,7 @@ export const contract = {
   ...fidelityMethods,
   ...inspectMethods,
   ...filesMethods,
+  ...bundleRunMethods,
 };
 
 export type Contract = typeof contract;

@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
+import { bundleRunHandlers } from './bundleRunHandlers.js';
 import { envHandlers } from './envHandlers.js';
 import { fidelityHandlers } from './fidelityHandlers.js';
 import { filesHandlers } from './filesHandlers.js';
@@ -23,5 +24,6 @@ export function createHandlers(engine: Engine): Handlers {
     ...fidelityHandlers(engine),
     ...inspectHandlers(engine),
     ...filesHandlers(engine),
+    ...bundleRunHandlers(engine),
   } satisfies Handlers;
 }

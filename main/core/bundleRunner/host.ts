@@ -299,7 +299,7 @@ function explain(error: unknown, facts: BundleFacts, samplerType: string): unkno
   const all = `${error.message}\n${error.stderrTail.join('\n')}`;
   if (/Section not found: LlmMetadataProto/.test(all)) {
     return new WorkbenchError('bundle_cannot_run', `The engine aborted loading ${name}: the bundle has no LlmMetadata section, which LiteRT-LM ${LITERT_LM_JS_VERSION} requires.`, {
-      hint: 'Re-package it (workbench package) or add the metadata (workbench check --model DIR --bundle FILE --fix).',
+      hint: 'Add the metadata the model folder calls for: workbench package --fix-metadata BUNDLE --model DIR --out FIXED.litertlm (or re-package it).',
     });
   }
   if (/Sampler type: 3 not implemented/.test(all) || (samplerType === 'GREEDY' && /not implemented/.test(all))) {
