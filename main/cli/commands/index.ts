@@ -6,6 +6,7 @@ import { chatCommand } from './chat.js';
 import { checkCommand } from './check.js';
 import { doctorCommand } from './doctor.js';
 import { estimateCommand } from './estimate.js';
+import { evaluateCommand } from './evaluate.js';
 import { inspectCommand } from './inspect.js';
 import { mergeCommand } from './merge.js';
 import { packageCommand } from './package.js';
@@ -13,4 +14,4 @@ import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand, chatCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand, chatCommand, evaluateCommand];
