@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { appMethods } from './app.js';
 import { bundleRunMethods } from './bundleRun.js';
 import { envMethods } from './env.js';
+import { evaluationsMethods } from './evaluations.js';
 import { fidelityMethods } from './fidelity.js';
 import { filesMethods } from './files.js';
 import { inspectMethods } from './inspect.js';
@@ -24,6 +25,7 @@ export const contract = {
   ...inspectMethods,
   ...filesMethods,
   ...bundleRunMethods,
+  ...evaluationsMethods,
 };
 
 export type Contract = typeof contract;

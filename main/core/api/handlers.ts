@@ -6,6 +6,7 @@ import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
 import { bundleRunHandlers } from './bundleRunHandlers.js';
 import { envHandlers } from './envHandlers.js';
+import { evaluationsHandlers } from './evaluationsHandlers.js';
 import { fidelityHandlers } from './fidelityHandlers.js';
 import { filesHandlers } from './filesHandlers.js';
 import type { Handlers } from './handlerTypes.js';
@@ -25,5 +26,6 @@ export function createHandlers(engine: Engine): Handlers {
     ...inspectHandlers(engine),
     ...filesHandlers(engine),
     ...bundleRunHandlers(engine),
+    ...evaluationsHandlers(engine),
   } satisfies Handlers;
 }

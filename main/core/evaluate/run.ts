@@ -157,7 +157,8 @@ async function bundleAnswer(
       stopped,
       stopToken: stopped ? result.stopTokens.join(' or ') || null : null,
       stopReason: result.stopReason,
-      tokens: result.tokens,
+      // The engine's decode count includes the stop token; the reference's answer length does not.
+      tokens: stopped ? Math.max(0, result.tokens - 1) : result.tokens,
       repetition: repetitionShare(encode(result.text)),
       error: null,
     },

@@ -23,6 +23,7 @@ import type { PreflightFinding, StageDefinition } from '../stages/definition.js'
 import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from './monitor.js';
+import { recordEvaluationRows } from '../history/evaluations.js';
 
 export interface RunnerDeps {
   history: History;
@@ -352,6 +353,7 @@ export class Runner {
 
     for (const artifact of artifacts) await this.recordArtifact(runId, stageId, artifact.kind, artifact.path);
     if (result) history.updateStage(stageId, { result });
+    if (result) recordEvaluationRows(history.db, runId, stageId, result);
 
     if (active.stopping) {
       const { status, message, details } = active.stopping;
