@@ -92,16 +92,16 @@ async function generate(request: Extract<RunnerRequest, { op: 'generate' }>, loa
   };
   let text = '';
   let firstAt: number | null = null;
+  const onChunk = (chunk: { content?: { type: string; text?: string }[] | string }): void => {
+    const parts = typeof chunk.content === 'string' ? [{ type: 'text', text: chunk.content }] : (chunk.content ?? []);
+    const piece = parts.map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
+    if (!piece) return;
+    firstAt ??= performance.now();
+    text += piece;
+    emit({ id: request.id, type: 'chunk', text: piece });
+  };
   try {
-    const stream = conversation.sendMessageStreaming({ role: last.role, content: last.content });
-    for await (const chunk of stream as unknown as AsyncIterable<{ content?: { type: string; text?: string }[] | string }>) {
-      const parts = typeof chunk.content === 'string' ? [{ type: 'text', text: chunk.content }] : (chunk.content ?? []);
-      const piece = parts.map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
-      if (!piece) continue;
-      firstAt ??= performance.now();
-      text += piece;
-      emit({ id: request.id, type: 'chunk', text: piece });
-    }
+    await sendStreaming(conversation, { role: last.role, content: last.content }, onChunk);
     const t2 = performance.now();
     const info = await conversation.getBenchmarkInfo();
     const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -118,6 +118,41 @@ async function generate(request: Extract<RunnerRequest, { op: 'generate' }>, loa
     cancelCurrent = null;
     await conversation.delete();
   }
+}
+
+type ConversationT = Awaited<ReturnType<EngineT['createConversation']>>;
+interface ConversationInternals {
+  conversation?: { sendMessageAsync?: (json: string, callback: (chunk: string, isDone: boolean, error: string) => void) => Promise<void> };
+  engine?: { waitUntilDone?: () => Promise<void> };
+  mutexes?: { executor?: { acquireAndRun<T>(fn: () => Promise<T>): Promise<T> } };
+}
+
+/**
+ * Streams a reply chunk by chunk. The single-threaded wasm engine runs the
+ * whole decode inside one call, so the package's ReadableStream only
+ * delivers its chunks after the last token; the engine's own callback (the
+ * one that stream wraps) runs per token, and writing each chunk from it
+ * (stdout to a pipe is synchronous) streams for real. Falls back to the
+ * public stream when the package's internals differ from 0.17.1's.
+ */
+async function sendStreaming(conversation: ConversationT, message: { role: string; content: string }, onChunk: (chunk: { content?: { type: string; text?: string }[] | string }) => void): Promise<void> {
+  const internals = conversation as unknown as ConversationInternals;
+  const send = internals.conversation?.sendMessageAsync;
+  const wait = internals.engine?.waitUntilDone;
+  const executor = internals.mutexes?.executor;
+  if (!send || !wait || !executor) {
+    for await (const chunk of conversation.sendMessageStreaming(message) as unknown as AsyncIterable<{ content?: { type: string; text?: string }[] | string }>) onChunk(chunk);
+    return;
+  }
+  let failure: string | null = null;
+  await executor.acquireAndRun(async () => {
+    await send.call(internals.conversation, JSON.stringify(message), (chunk, _isDone, error) => {
+      if (error) failure ??= error;
+      else if (chunk) onChunk(JSON.parse(chunk) as { content?: { type: string; text?: string }[] | string });
+    });
+    await wait.call(internals.engine);
+  });
+  if (failure) throw new Error(failure);
 }
 
 const loaded = await loadLiteRtLmInNode();
