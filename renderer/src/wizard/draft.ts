@@ -29,7 +29,7 @@ export interface WizardDraft {
   };
   /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
   package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
-  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean };
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean; behaviour?: boolean };
   allowPredictedOom: boolean;
 }
 
@@ -165,5 +165,7 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
       params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext, numeric: draft.verify.numeric },
     });
   }
+  // The behaviour check (evaluate stage): the bundle in LiteRT-LM's engine next to the model in PyTorch.
+  if (draft.verify.behaviour) stages.push({ kind: 'evaluate', params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle } });
   return { ...(draft.name.trim() ? { name: draft.name.trim() } : {}), stages, allowPredictedOom: draft.allowPredictedOom };
 }
