@@ -38,3 +38,30 @@ describe('engine host', () => {
     await expect(host.chat({ bundlePath: '/nonexistent/x.litertlm', messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow('The bundle /nonexistent/x.litertlm does not exist.');
   });
 });
+
+describe('engine host on a converted bundle', () => {
+  it('refuses a bundle predicted not to fit the heap with the figure and what to use instead', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const { writeRunnableBundle } = await import('./support/runnableBundle.js');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'heap-fit-'));
+    try {
+      const { bundle, tflite } = await writeRunnableBundle(dir, { kv: 64, prefill: [8] });
+      const { readTflite } = await import('../main/core/formats/tflite.js');
+      const { kvCacheBytes, predictHeap, WORKSPACE_BYTES } = await import('../main/core/bundleRunner/heapFit.js');
+      const summary = readTflite(tflite);
+      // Independent figure: 2 layers × (K + V) × 64 positions × 2 KV heads × head_dim 16 × 4 bytes.
+      expect(kvCacheBytes(summary)).toBe(2 * 2 * 64 * 2 * 16 * 4);
+      const fit = predictHeap(summary);
+      expect(fit.predictedBytes).toBe(summary.sizeBytes * 3 + kvCacheBytes(summary) + WORKSPACE_BYTES);
+      const small = new BundleRunnerHost({ heapLimitBytes: 64 * 1024 ** 2 });
+      const error = await small.chat({ bundlePath: bundle, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e as { code: string; message: string; details: { hint: string } });
+      expect(error).toMatchObject({ code: 'bundle_too_large' });
+      expect((error as { message: string }).message).toMatch(/^model\.litertlm does not fit the engine's 64\.0 MiB wasm heap: \d+ MiB predicted \(model [\d.]+ MiB held once and packed for each of 2 signatures, KV cache 32\.0 KiB, workspace 192 MiB\)\.$/);
+      expect((error as { details: { hint: string } }).details.hint).toContain('python-env/runners/litert_lm_chat.py');
+      await small.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
