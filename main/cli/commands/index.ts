@@ -3,6 +3,7 @@
  */
 import type { CliCommand } from '../context.js';
 import { checkCommand } from './check.js';
+import { convertCommand } from './convert.js';
 import { doctorCommand } from './doctor.js';
 import { estimateCommand } from './estimate.js';
 import { inspectCommand } from './inspect.js';
@@ -12,4 +13,4 @@ import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, inspectCommand, packageCommand, checkCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, convertCommand, inspectCommand, packageCommand, checkCommand];

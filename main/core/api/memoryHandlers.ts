@@ -29,6 +29,7 @@ export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engin
       stopUsedFraction: engine.settings.get().memory.stopUsedFraction,
       extraContexts: input.extraContexts,
       calibration: calibration.applied(),
+      ...(input.deviceRamBytes !== undefined ? { deviceRamBytes: input.deviceRamBytes } : {}),
     });
   },
   'memory.host': async () => {

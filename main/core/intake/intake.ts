@@ -17,6 +17,7 @@ import { IntakeResult, type AdapterIntake, type IntakeProblem, type IntakeReques
 import { readHfFolder } from '../formats/hfFolder.js';
 import { readAdapterConfig, rankAndAlpha, type AdapterConfig } from '../merge/adapterConfig.js';
 import { countParameters, readSafetensorsHeader, readSafetensorsModel, type SafetensorsModel } from '../safetensors/index.js';
+import { readDecoderConfig } from '../nativeConvert/convertModel.js';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -112,6 +113,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
   const example = match?.ok
     ? { supported: true, builder: match.builder.label, message: `Converted with the ${match.builder.label} builder (${match.builder.family}/${match.builder.module}.${match.builder.builder}).` }
     : { supported: false, builder: null, message: match ? match.message : 'Unknown without config.json.' };
+  const native = config ? await nativeSupport(dir) : { supported: false, builder: null, message: 'Unknown without config.json.' };
   const causalLm = architecture?.endsWith('ForCausalLM') ?? false;
   const exportHf = {
     supported: causalLm,
@@ -142,7 +144,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
     path: dir,
     architecture,
     modelType: config?.modelType ?? null,
-    support: { example, export_hf: exportHf },
+    support: { native, example, export_hf: exportHf },
     dims: {
       hiddenSize: config?.hiddenSize ?? null,
       numHiddenLayers: config?.numHiddenLayers ?? null,
@@ -268,6 +270,16 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
     shapeMismatches: mismatches.slice(0, 50),
     modulesMissingInBase: missing.slice(0, 50),
   };
+}
+
+/** Whether the native converter builds this model; its refusal sentence when not. */
+async function nativeSupport(dir: string): Promise<{ supported: boolean; builder: string | null; message: string }> {
+  try {
+    const config = await readDecoderConfig(dir);
+    return { supported: true, builder: `${config.family.name} (${config.architecture})`, message: `The native converter builds ${config.architecture} (${config.layers} layers, ${config.heads}/${config.kvHeads} heads) in bounded memory, without Python.` };
+  } catch (error) {
+    return { supported: false, builder: null, message: error instanceof WorkbenchError ? error.message : String(error) };
+  }
 }
 
 export async function runIntake(request: IntakeRequest): Promise<IntakeResult> {

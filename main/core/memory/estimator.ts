@@ -216,8 +216,21 @@ export const PRIOR = {
   quantizerFp32Copies: { example: 1, export_hf: 1 },
   /** Quantized weights held twice on the legacy path (model object + serialized bytes), once on export_hf (written to file). */
   quantizedCopies: { example: 2, export_hf: 1 },
-  /** Uncertainty band (multiplicative) per route, from the spread of public reports across converter versions. */
-  band: { example: { low: 0.85, high: 1.65 }, export_hf: { low: 0.8, high: 1.5 }, lightweight: { low: 0.75, high: 1.6 } },
+  /** Uncertainty band (multiplicative) per route, from the spread of public reports across converter versions (native: measured here). */
+  band: { example: { low: 0.85, high: 1.65 }, export_hf: { low: 0.8, high: 1.5 }, lightweight: { low: 0.75, high: 1.6 }, native: { low: 0.7, high: 1.5 } },
+  /**
+   * The native route (main/core/nativeConvert): Node and its heap, then only
+   * the weight chunks in flight (8 MiB of source rows, their float32 decode
+   * and encoding) and the flatbuffer with one float scale per weight row.
+   * Measured by bench/convert.mjs (Qwen2.5-1.5B shape, int8, KV 4096).
+   */
+  native: {
+    runtimeBytes: 120 * MB,
+    chunkBytes: 64 * MB,
+    /** Streaming throughput of checkpoint bytes (read, decode, encode, write) on one core. */
+    sourceBytesPerSec: 180 * MB,
+    baseSec: 2,
+  },
   duration: {
     /** Imports, checkpoint load. */
     baseSec: { example: 60, export_hf: 60, lightweight: 30 },
@@ -236,7 +249,7 @@ export const PRIOR = {
 // ---------------------------------------------------------------------------
 // Conversion
 
-export type ConvertRouteName = 'example' | 'export_hf';
+export type ConvertRouteName = 'native' | 'example' | 'export_hf';
 
 export interface ConversionOptions {
   kvCacheMaxLen: number;
@@ -320,9 +333,23 @@ export function estimateConversion(
   const quantized = P * QUANTIZED_BYTES_PER_PARAM[options.quantize];
   const quantizes = options.quantize !== 'none';
   const phases: EstimatePhase[] = [];
-  let bandKey: 'example' | 'export_hf' | 'lightweight';
+  let bandKey: 'example' | 'export_hf' | 'lightweight' | 'native';
 
-  if (route === 'example') {
+  if (route === 'native') {
+    bandKey = 'native';
+    if (lightweight) notes.push('Lightweight conversion is an export_hf option; the native route always streams.');
+    const n = PRIOR.native;
+    // One float32 scale per output row of every weight matrix, for each int8 tensor (tensor tables are a few MB).
+    const scaleRows = quantizes ? facts.numLayers * (facts.numHeads * facts.headDim + 2 * facts.numKvHeads * facts.headDim + facts.hiddenSize + 2 * facts.intermediateSize + facts.hiddenSize) + facts.vocabSize : 0;
+    phases.push(
+      new PhaseBuilder('convert', 'Stream every weight into the .tflite (native converter)', scales)
+        .add('runtime', 'fixed', 'Node.js and the converter', n.runtimeBytes)
+        .add('chunks', 'fixed', 'weight chunks in flight: source rows, their float32 decode and encoding', n.chunkBytes)
+        .add('header', 'weights', `flatbuffer: tensor tables of ${nSignatures} signatures and the per-row scales`, scaleRows * 4 + nSignatures * facts.numLayers * 64 * 1024)
+        .add('rope', 'context', 'RoPE cos/sin tables (one row per position)', 2 * kv * facts.headDim * 4)
+        .build(),
+    );
+  } else if (route === 'example') {
     bandKey = 'example';
     const bakedMask = !options.maskAsInput;
     const runtime = PRIOR.runtimeLegacyBytes;
@@ -407,7 +434,9 @@ export function estimateConversion(
   const d = PRIOR.duration;
   const totalMaskCopiesGB = route === 'example' && !options.maskAsInput ? ((1 + PRIOR.maskCopiesPerSignature * nSignatures) * mask * facts.maskBuffers) / GB : 0;
   const durationPrior =
-    d.baseSec[bandKey] +
+    bandKey === 'native'
+      ? PRIOR.native.baseSec + (P * facts.checkpointBytesPerParam) / PRIOR.native.sourceBytesPerSec
+      : d.baseSec[bandKey] +
     nSignatures * facts.numLayers * d.perSignatureLayerSec[bandKey] +
     (P / 1e9) * d.convertSecPerBParams[bandKey] +
     (quantizes ? (P / 1e9) * d.quantizeSecPerBParams[bandKey] : 0) +
@@ -425,6 +454,48 @@ export function estimateConversion(
     calibration: { calibrated: calibration !== undefined && calibration.runs > 0, runs: calibration?.runs ?? 0 },
     notes,
   };
+}
+
+// ---------------------------------------------------------------------------
+// On the device
+
+/** Share of a device's RAM one app can count on (Android and iOS reclaim a foreground app's memory well before all of it is used). */
+export const DEVICE_USABLE_FRACTION = 0.6;
+/** LiteRT-LM runtime, tokenizer, XNNPACK packing buffers and the app around them. */
+const DEVICE_RUNTIME_BYTES = 200 * 2 ** 20;
+
+/**
+ * Bytes of weights once loaded by LiteRT-LM's CPU executor: int8 hybrid and
+ * int4 weights stay packed; float16 and weight-only int8 are dequantized to
+ * float32 when the model is prepared (DEQUANTIZE of a constant is computed once).
+ */
+const RUNTIME_WEIGHT_BYTES_PER_PARAM: Record<Quantization, number> = {
+  none: 4,
+  fp16: 4,
+  weight_only_int8: 4,
+  dynamic_int8: 1,
+  dynamic_int4_block32: 0.5 + 2 / 32,
+  dynamic_int4_block128: 0.5 + 2 / 128,
+};
+
+export interface DeviceMemoryEstimate {
+  weightsBytes: number;
+  kvCacheBytes: number;
+  /** Activations of the largest prefill (attention scores and probabilities over the whole cache, MLP) plus the runtime. */
+  workspaceBytes: number;
+  totalBytes: number;
+}
+
+/** What the converted model needs in RAM on the device at this context (LiteRT-LM, CPU executor). */
+export function estimateDeviceMemory(facts: ModelFacts, options: { kvCacheMaxLen: number; prefillSeqLens: readonly number[]; quantize: Quantization }): DeviceMemoryEstimate {
+  const kv = options.kvCacheMaxLen;
+  const t = Math.max(1, ...options.prefillSeqLens.filter((p) => p <= kv));
+  const weightsBytes = facts.params * RUNTIME_WEIGHT_BYTES_PER_PARAM[options.quantize];
+  const kvBytes = kvCacheBytes(facts, kv);
+  const attention = 2 * facts.numHeads * t * kv * 4;
+  const mlp = 3 * t * facts.intermediateSize * 4;
+  const workspaceBytes = attention + mlp + facts.vocabSize * 4 + DEVICE_RUNTIME_BYTES;
+  return { weightsBytes, kvCacheBytes: kvBytes, workspaceBytes, totalBytes: weightsBytes + kvBytes + workspaceBytes };
 }
 
 function bandOf(expected: number, band: { low: number; high: number }): Band {

@@ -9,7 +9,7 @@ import { useState } from 'react';
 import { formatBytes } from '../../../main/common/format';
 import type { DoctorFix, DoctorReport } from '../../../main/common/env';
 import type { StageRecord } from '../../../main/common/runs';
-import type { ConvertRoute } from '../../../main/common/stages/convert';
+import type { PythonRoute } from '../../../main/common/stages/convert';
 import { useAction, useApi, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
 import { navigate } from '../router';
@@ -17,7 +17,7 @@ import { navigate } from '../router';
 /** A bare vertical list (the stylesheet styles lists only in the sidebar). */
 const LIST = { listStyle: 'none', padding: 0, margin: 0, display: 'flex', flexDirection: 'column', gap: 8 } as const;
 
-const ROUTE_HELP: Record<ConvertRoute, string> = {
+const ROUTE_HELP: Record<PythonRoute, string> = {
   example: 'AI Edge Torch 0.7 example builders → .tflite (the route the field report used for Qwen2.5).',
   export_hf: 'LiteRT Torch 0.10 export_hf → .litertlm bundle; any causal LM transformers loads, lightweight conversion available.',
 };
@@ -73,7 +73,7 @@ function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: (
   );
 }
 
-function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
+function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: PythonRoute, rebuild: boolean) => void }) {
   if (fix.action === 'openSettings') {
     return (
       <button type="button" className="secondary" onClick={() => navigate('/settings')}>
@@ -91,7 +91,7 @@ function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: ConvertR
   return <span className="muted">{fix.label}</span>;
 }
 
-function Problems({ report, onStart }: { report: DoctorReport; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
+function Problems({ report, onStart }: { report: DoctorReport; onStart: (route: PythonRoute, rebuild: boolean) => void }) {
   if (report.problems.length === 0) return <p data-testid="doctor-ok">No problems found: conversions can run on this host.</p>;
   return (
     <ul style={LIST} data-testid="doctor-problems">
@@ -147,8 +147,8 @@ function DoctorCard() {
   const api = useApi();
   const doctor = useCall('env.doctor', {});
   const [runId, setRunId] = useState<number | null>(null);
-  const [route, setRoute] = useState<ConvertRoute>('example');
-  const start = useAction(async (chosen: ConvertRoute, rebuild: boolean) => {
+  const [route, setRoute] = useState<PythonRoute>('example');
+  const start = useAction(async (chosen: PythonRoute, rebuild: boolean) => {
     const { id } = await api.call('env.bootstrap', { route: chosen, rebuild });
     setRunId(id);
   });
@@ -183,7 +183,7 @@ function DoctorCard() {
           <div className="actions">
             <label>
               Route{' '}
-              <select value={route} onChange={(event) => setRoute(event.target.value as ConvertRoute)} data-testid="bootstrap-route">
+              <select value={route} onChange={(event) => setRoute(event.target.value as PythonRoute)} data-testid="bootstrap-route">
                 <option value="example">example (.tflite)</option>
                 <option value="export_hf">export_hf (.litertlm)</option>
               </select>

@@ -6,7 +6,7 @@
  */
 import type { RunPlanInput, StagePlanInput } from '../../../main/common/stages/plan';
 import type { LlmMetadataJson } from '../../../main/common/formats';
-import { QUANT_SUFFIX, type Quantization } from '../../../main/common/stages/convert';
+import { QUANT_SUFFIX, type ConvertRoute, type Quantization } from '../../../main/common/stages/convert';
 
 export interface WizardDraft {
   name: string;
@@ -18,7 +18,11 @@ export interface WizardDraft {
   convert: {
     enabled: boolean;
     outDir: string;
-    route: 'example' | 'export_hf';
+    route: ConvertRoute;
+    /** RAM of the device the model is for, judged per context length (GiB). */
+    deviceRamGiB: number;
+    /** Allow a context that does not fit that device (e.g. converting for a larger one). */
+    allowDeviceOverflow: boolean;
     kvCacheMaxLen: number;
     prefillSeqLens: number[];
     quantize: Quantization;
@@ -41,7 +45,10 @@ export const DEFAULT_DRAFT: WizardDraft = {
   convert: {
     enabled: true,
     outDir: '',
-    route: 'example',
+    // The built-in converter: no Python, bounded memory; the step offers the Python routes when it cannot build a model.
+    route: 'native',
+    deviceRamGiB: 8,
+    allowDeviceOverflow: false,
     kvCacheMaxLen: 4096,
     prefillSeqLens: [8, 64, 128, 256, 512, 1024],
     quantize: 'dynamic_int8',
@@ -142,7 +149,7 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         // Route-only options are sent only on their route (the schema refuses them elsewhere).
         lightweightConversion: draft.convert.route === 'export_hf' && draft.convert.lightweightConversion,
         maskAsInput: draft.convert.route === 'example' && draft.convert.maskAsInput,
-        transposeKvCache: draft.convert.route === 'example' && draft.convert.transposeKvCache,
+        transposeKvCache: draft.convert.route !== 'export_hf' && draft.convert.transposeKvCache,
         outputNamePrefix: paths.prefix,
       },
     });
