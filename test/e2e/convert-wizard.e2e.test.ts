@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 describe('wizard intake and conversion', () => {
-  it('inspects the model and adapter, then shows the exact converter command for the choices', async () => {
+  it('inspects the model and adapter, then shows the exact converter command for the choices', { timeout: 90_000 }, async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
     await page.fill('[data-testid=model-dir]', modelDir);
@@ -60,6 +60,8 @@ describe('wizard intake and conversion', () => {
     await page.screenshot({ path: path.join(SHOTS, 'wizard-intake.png'), fullPage: true });
 
     await page.click('[data-testid=step-tab-convert]');
+    // These checks are about the example route's conversion memory (the native route is the default).
+    await page.selectOption('[data-testid=route-select]', 'example');
     await page.selectOption('[data-testid=quant-select]', 'weight_only_int8');
     await page.fill('[data-testid=prefill-input]', '8, 128');
     await page.check('[data-testid=mask-as-input]');

@@ -4,7 +4,7 @@
  * the plan, and the review shows the whole plan the run will execute. Start
  * run then really starts it: the package and verify stages name files the
  * conversion will write, which must not make the run refused; the conversion
- * itself stops at once here (no converter installed).
+ * itself (native, the default) stops at once here: the folder has no weights.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -66,7 +66,7 @@ describe('wizard packaging step', () => {
     const errorLine = page.locator('[data-testid=log-viewer] .log-line.level-error').first();
     await errorLine.waitFor();
     expect((await errorLine.boundingBox())!.height).toBe(20);
-    expect(await errorLine.locator('.log-text').getAttribute('title')).toContain('holds no *.safetensors files');
+    expect(await errorLine.locator('.log-text').getAttribute('title')).toContain('holds neither model.safetensors nor model.safetensors.index.json');
     await errorLine.click();
     await expect.poll(async () => (await errorLine.boundingBox())!.height).toBeGreaterThan(20);
     await errorLine.click();
