@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemorySample } from '../../common/memory.js';
 import { Settings } from '../../common/settings.js';
 import { ConvertParams } from '../../common/stages/convert.js';
-import type { StageMonitorContext } from '../runner/monitor.js';
+import type { StageMonitorContext } from '../../common/stageMonitor.js';
 import { createMemoryMonitor } from './monitor.js';
 import type { Suggestion } from './suggestions.js';
 

@@ -10,7 +10,7 @@ import type { MemorySample } from '../../common/memory.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { createTreeRssReader } from '../process/treeRss.js';
 import type { TreeRssReader } from '../process/treeRss.js';
-import type { StageMonitor, StageMonitorContext, StageMonitorFactory } from '../runner/monitor.js';
+import type { StageMonitor, StageMonitorContext, StageMonitorFactory } from '../../common/stageMonitor.js';
 import type { AppliedCalibration, ModelFacts } from './estimator.js';
 import { estimateConversion, modelFactsFromConfig } from './estimator.js';
 import { MemoryGuard, effectiveSample, thresholdsFromSettings } from './guard.js';

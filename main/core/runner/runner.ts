@@ -19,10 +19,10 @@ import { RunPlan, type RunPlanInput, type StagePlan } from '../../common/stages/
 import type { EventBus } from '../events.js';
 import type { History, NewLogLine } from '../history/history.js';
 import { killProcessTree } from '../process/killTree.js';
-import type { PreflightFinding, StageDefinition } from '../stages/definition.js';
+import type { PreflightFinding, PreflightMemory, StageDefinition } from '../stages/definition.js';
 import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
-import type { StageMonitor, StageMonitorFactory } from './monitor.js';
+import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 
 export interface RunnerDeps {
   history: History;
@@ -33,6 +33,8 @@ export interface RunnerDeps {
   stageDefinition: (kind: StagePlan['kind']) => StageDefinition;
   monitors?: StageMonitorFactory[];
   /** Identifies this process as the owner of the runs it starts (crash recovery). */
+  /** The calibration and host RAM the preflights judge memory by (the engine's). */
+  preflightMemory: PreflightMemory;
   ownerToken: string;
   /** Time between SIGTERM and SIGKILL when stopping a stage. */
   killGraceMs?: number;
@@ -93,7 +95,7 @@ export class Runner {
       const definition = this.deps.stageDefinition(stage.kind);
       if (reused.has(idx) || !definition.preflight) continue;
       findings.push(
-        ...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom, plan, stageIndex: idx })),
+        ...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom, plan, stageIndex: idx, memory: this.deps.preflightMemory })),
       );
     }
     const overrides: Record<string, unknown> = {};

@@ -12,8 +12,6 @@ import type { ConvertParams } from '../../common/stages/convert.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
 import { pythonEnvPath } from '../paths.js';
-import { activeCalibration } from '../memory/engineMemory.js';
-import { decisionHostMemory } from '../memory/monitors.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
 import type { PreflightContext, PreflightFinding, StageDefinition, StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
@@ -71,9 +69,9 @@ export const convertStage: StageDefinition<'convert'> = {
       ...(await conversionMemoryPreflight(params, {
         allowPredictedOom: ctx.allowPredictedOom,
         stopUsedFraction: ctx.settings.memory.stopUsedFraction,
-        calibration: activeCalibration()?.applied(),
+        calibration: ctx.memory.calibration(),
         configDir: configDirFor(params, ctx),
-        host: await decisionHostMemory(),
+        host: await ctx.memory.hostMemory(),
       })),
     );
     const config = await readHfFolder(configDirFor(params, ctx)).then((folder) => folder.config).catch(() => null);
