@@ -14,7 +14,7 @@
  * Each file is optional; a file that exists but does not parse is an error
  * (bad_json) naming the file, never silently ignored.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatErrorCode } from '../../common/formats.js';
 import type {
@@ -29,6 +29,7 @@ import type {
   TokenizerSummary,
 } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 import { parseHfTokenizer } from './hfTokenizer.js';
 import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { notFound } from './reader.js';
@@ -69,7 +70,7 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
   if (has('tokenizer.json')) {
     tokenizer = (await readHfTokenizerJson(dir))?.summary ?? null;
   } else if (has('tokenizer.model')) {
-    tokenizer = parseSentencePiece(await readFile(path.join(dir, 'tokenizer.model')), `tokenizer.model in ${dir}`);
+    tokenizer = parseSentencePiece(await readRegularFile(path.join(dir, 'tokenizer.model')), `tokenizer.model in ${dir}`);
   }
 
   const tokenizerConfig = await tokenizerConfigFrom(dir, entries);
@@ -110,7 +111,7 @@ export async function readHfTokenizerJson(dir: string): Promise<(ParsedHfTokeniz
   const file = path.join(dir, 'tokenizer.json');
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw notFound(file, error);
@@ -156,7 +157,7 @@ async function readJsonObject(dir: string, name: string): Promise<Json> {
   const file = path.join(dir, name);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8');
   } catch (error) {
     throw notFound(file, error);
   }
@@ -218,7 +219,7 @@ async function tokenizerConfigFrom(dir: string, entries: string[]): Promise<HfTo
   let chatTemplateSource: HfTokenizerConfig['chatTemplateSource'] = chatTemplates.length > 0 ? 'tokenizer_config.json' : null;
   // transformers >= 4.43 saves the template beside the config instead of inside it.
   if (chatTemplates.length === 0 && entries.includes('chat_template.jinja')) {
-    chatTemplates = [{ name: 'default', template: await readFile(path.join(dir, 'chat_template.jinja'), 'utf8') }];
+    chatTemplates = [{ name: 'default', template: await readRegularFile(path.join(dir, 'chat_template.jinja'), 'utf8') }];
     chatTemplateSource = 'chat_template.jinja';
   } else if (chatTemplates.length === 0 && entries.includes('chat_template.json')) {
     chatTemplates = namedTemplates((await readJsonObject(dir, 'chat_template.json')).chat_template);

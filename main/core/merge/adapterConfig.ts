@@ -12,9 +12,9 @@
  *                                       layers_to_transform / layers_pattern
  * Features whose merge needs more than W + s·BA are refused by name.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
@@ -47,8 +47,9 @@ export async function readAdapterConfig(adapterDir: string): Promise<AdapterConf
   const file = path.join(adapterDir, ADAPTER_CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       fail('adapter_config_missing', `${adapterDir} has no ${ADAPTER_CONFIG_FILE}: it is not a PEFT adapter folder.`, { path: file });
     }

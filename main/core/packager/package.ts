@@ -8,11 +8,12 @@
  * Inputs are validated with the format readers before anything is written.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import type { PackageResult } from '../../common/stages/package.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 import { metadataProblems, tokenIdLimit } from '../../common/metadataChecks.js';
 import { folderCanBeCreated } from '../files/folders.js';
 import { readHfTokenizerJson } from '../formats/hfFolder.js';
@@ -181,7 +182,12 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   let entries: string[];
   try {
     entries = await readdir(modelDir);
-  } catch {
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') {
+      throw new WorkbenchError('not_a_folder', `${modelDir} is a file; --model names the Hugging Face model folder (tokenizer, configs) the .tflite was converted from.`, { path: modelDir });
+    }
+    if (code === 'EACCES') throw new WorkbenchError('file_error', `Cannot read the model folder ${modelDir}: permission denied.`, { path: modelDir });
     throw new WorkbenchError('file_not_found', `The model folder ${modelDir} does not exist.`, { path: modelDir });
   }
   if (entries.includes('tokenizer.json')) {
@@ -191,7 +197,7 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   }
   if (entries.includes('tokenizer.model')) {
     const file = path.join(modelDir, 'tokenizer.model');
-    const summary = parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
+    const summary = parseSentencePiece(await readRegularFile(file), `tokenizer.model in ${modelDir}`);
     return { kind: 'sentencepiece', path: file, section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } }, vocabSize: tokenIdLimit(summary) };
   }
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
