@@ -27,13 +27,12 @@ export const mergeCommand: CliCommand = {
   name: 'merge',
   summary: 'Merge a LoRA adapter into its base model (streaming, bounded memory, verified)',
   usage: `workbench merge --base DIR --adapter DIR --out DIR [--shard-size-mib N] [--no-verify]
-                [--allow-base-mismatch] [--threads N] [--json]
+                [--threads N] [--json]
   --base DIR             Hugging Face model folder (safetensors, single file or sharded)
   --adapter DIR          PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)
   --out DIR              new folder for the merged model (must not exist or be empty)
   --shard-size-mib N     output shard size (default 4096)
   --no-verify            skip the float64 verify pass
-  --allow-base-mismatch  merge although the adapter names another base model
   --threads N            worker threads for the products (default: one per core)
   --json                 print the run and the merge summary as JSON`,
   async run(argv, ctx) {
@@ -45,7 +44,6 @@ export const mergeCommand: CliCommand = {
         out: { type: 'string' },
         'shard-size-mib': { type: 'string' },
         'no-verify': { type: 'boolean', default: false },
-        'allow-base-mismatch': { type: 'boolean', default: false },
         threads: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -62,7 +60,6 @@ export const mergeCommand: CliCommand = {
       outDir: path.resolve(values.out),
       shardSizeMiB: positiveInt('shard-size-mib', values['shard-size-mib'], 4096),
       verify: !values['no-verify'],
-      allowBaseMismatch: values['allow-base-mismatch'],
       threads: positiveInt('threads', values.threads, 0),
     });
     let run;

@@ -105,6 +105,17 @@ describe('adapter intake', () => {
     expect(codes(result).filter((c) => c.startsWith('adapter'))).toEqual([]);
   });
 
+  it('only warns about an adapter naming another base when every pair fits (the name is a hint, the shapes decide)', async () => {
+    const base = await makeModel('folder-named-anything', qwenConfig(64, 2, 128, 4, 2, 256, true), decoderTensors(64, 2, 128, 4, 2, 256, true));
+    const adapter = await makeAdapter('adapter-named-base', 'Qwen/Qwen2.5-0.5B-Instruct', 8, modules(64, 128, 32));
+    const result = await runIntake({ modelDir: base, adapterDir: adapter, route: 'export_hf' });
+    expect(result.ready).toBe(true);
+    expect(result.adapter?.baseNameMatches).toBe('no');
+    const problem = result.problems.find((p) => p.code === 'adapter_base_name_differs');
+    expect(problem?.severity).toBe('warn');
+    expect(problem?.message).toMatch(/names "Qwen\/Qwen2\.5-0\.5B-Instruct" as its base.*so it merges/);
+  });
+
   it('refuses an adapter trained on another base, naming it', async () => {
     const base = await makeModel('tiny-base-2', qwenConfig(64, 2, 128, 4, 2, 256, true), decoderTensors(64, 2, 128, 4, 2, 256, true));
     const adapter = await makeAdapter('adapter-other', 'Qwen/Qwen2.5-0.5B-Instruct', 16, modules(128, 256, 64));

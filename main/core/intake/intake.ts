@@ -16,6 +16,7 @@ import type { HfFolderSummary, HfModelConfig } from '../../common/formats.js';
 import { IntakeResult, type AdapterIntake, type IntakeProblem, type IntakeRequest, type ModelIntake } from '../../common/intake.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { readAdapterConfig, rankAndAlpha, type AdapterConfig } from '../merge/adapterConfig.js';
+import { adapterBaseNameMatches, baseNameWarning } from '../merge/baseName.js';
 import { countParameters, readSafetensorsHeader, readSafetensorsModel, type SafetensorsModel } from '../safetensors/index.js';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
@@ -173,10 +174,6 @@ function parseLoraName(name: string): { module: string; part: 'A' | 'B' } | null
   return { module: match[1], part: match[2] as 'A' | 'B' };
 }
 
-function lastSegment(value: string): string {
-  return value.replace(/[\\/]+$/, '').split(/[\\/]/).pop()?.toLowerCase() ?? '';
-}
-
 async function inspectAdapter(dir: string, base: ModelRead | null, problems: IntakeProblem[]): Promise<AdapterIntake | null> {
   let config: AdapterConfig;
   try {
@@ -230,11 +227,7 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
   }
 
   const named = config.baseModelNameOrPath;
-  let baseNameMatches: AdapterIntake['baseNameMatches'] = 'unknown';
-  if (named && base) {
-    const candidates = [lastSegment(base.intake.path)];
-    baseNameMatches = candidates.includes(lastSegment(named)) ? 'yes' : 'no';
-  }
+  const baseNameMatches: AdapterIntake['baseNameMatches'] = base ? await adapterBaseNameMatches(named, base.intake.path) : 'unknown';
   const wrongBase = mismatches.length > 0 || missing.length > 0;
   if (wrongBase) {
     const first = mismatches[0];
@@ -249,7 +242,7 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
     );
   } else if (baseNameMatches === 'no') {
     problems.push(
-      problem('warn', 'adapter_base_name_differs', `The adapter names ${named} as its base, but you picked ${base?.intake.path}. The tensor shapes fit.`, 'Make sure this folder is the same model (a renamed copy is fine; a different fine-tune of the same size is not).'),
+      problem('warn', 'adapter_base_name_differs', baseNameWarning(named ?? '', base?.intake.path ?? ''), 'Nothing, if this folder holds that model; otherwise pick the base the adapter was trained on.'),
     );
   }
   const targets = config.targetModules === null ? [] : typeof config.targetModules === 'string' ? [config.targetModules] : config.targetModules;

@@ -14,7 +14,7 @@ export interface WizardDraft {
   /** Empty when the model is already merged (no merge stage). */
   adapterDir: string;
   /** threads: worker threads for the matrix products, 0 = one per core of the engine's host. */
-  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean; threads: number };
+  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; threads: number };
   convert: {
     enabled: boolean;
     outDir: string;
@@ -37,7 +37,7 @@ export const DEFAULT_DRAFT: WizardDraft = {
   name: '',
   modelDir: '',
   adapterDir: '',
-  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false, threads: 0 },
+  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, threads: 0 },
   convert: {
     enabled: true,
     outDir: '',
@@ -124,7 +124,6 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         outDir: paths.mergeOut,
         verify: draft.merge.verify,
         shardSizeMiB: draft.merge.shardSizeMiB,
-        allowBaseMismatch: draft.merge.allowBaseMismatch,
         threads: draft.merge.threads,
       },
     });
