@@ -10,6 +10,7 @@
  * with file and line references into google-ai-edge/litert-torch (v0.7.1 tag
  * for the legacy example scripts, main for export_hf).
  */
+import { formatBytes } from '../../common/format.js';
 import type { HfModelConfig } from '../../common/formats.js';
 import type {
   Band,
@@ -524,6 +525,9 @@ export function estimatePackage(input: PackageEstimateInput): MemoryEstimateOk {
 // ---------------------------------------------------------------------------
 // Fit against a host
 
+/** Binary units (GiB/MiB) like every other figure in the app and the CLI: a "16 GB" laptop has 16 GiB. */
+export { formatBytes };
+
 /** The guard stops at this fraction of RAM in use unless the settings say otherwise. */
 const DEFAULT_STOP_FRACTION = 0.9;
 
@@ -580,10 +584,3 @@ export function largestSafeContext(
   return null;
 }
 
-/** "33.4 GB" — decimal units, as hosts are sold and as the field reports quote them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '—';
-  if (bytes >= 100 * GB) return `${Math.round(bytes / GB)} GB`;
-  if (bytes >= GB) return `${(bytes / GB).toFixed(1)} GB`;
-  return `${Math.round(bytes / MB)} MB`;
-}

@@ -68,6 +68,6 @@ describe('createMemoryMonitor', () => {
     const firstBlocked = suggestions.findIndex((s) => s.fit === 'blocked');
     expect(suggestions.slice(firstBlocked).every((s) => s.fit === 'blocked')).toBe(true);
     const bigger = suggestions.find((s) => s.kind === 'bigger_host')!;
-    expect(bigger.text).toMatch(/at least \d+ GB/);
+    expect(bigger.text).toMatch(/at least \d+ GiB/);
   });
 });

@@ -8,6 +8,7 @@
  * memory guard still protects the run).
  */
 import { useState } from 'react';
+import { formatBytes } from '../../../main/common/format';
 import type { ContextRow } from '../../../main/common/memoryEstimate';
 import type { Quantization } from '../../../main/common/stages/convert';
 import { useCall } from '../api/hooks';
@@ -65,7 +66,7 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       ) : null}
       {table.data && !table.data.noEstimate ? (
         <p className="help">
-          This host: {gb(table.data.host.totalBytes)} RAM, {gb(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
+          This host: {formatBytes(table.data.host.totalBytes)} RAM, {formatBytes(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
           {table.data.calibration.calibrated ? ` · calibrated from ${table.data.calibration.runs} run(s) here` : ''}.
         </p>
       ) : null}
@@ -84,7 +85,7 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
             >
               <input type="radio" name="kv-cache-max-len" value={kv} checked={props.value === kv} disabled={disabled} onChange={() => props.onChange(kv)} />
               <span className="mono">{kv.toLocaleString()}</span>
-              <span>{peak ? `${gb(peak.expected)} (up to ${gb(peak.high)})` : '—'}</span>
+              <span>{peak ? `${formatBytes(peak.expected)} (up to ${formatBytes(peak.high)})` : '—'}</span>
               <span>{row ? <FitBadge fit={row.verdict.fit} /> : null}</span>
               <span className="help" data-testid={disabled ? `blocked-reason-${kv}` : undefined}>
                 {row && row.verdict.fit !== 'fits' && row.verdict.fit !== 'unknown' ? row.verdict.reason : ''}
@@ -122,8 +123,4 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       </div>
     </div>
   );
-}
-
-function gb(bytes: number): string {
-  return bytes >= 100e9 ? `${Math.round(bytes / 1e9)} GB` : `${(bytes / 1e9).toFixed(1)} GB`;
 }
