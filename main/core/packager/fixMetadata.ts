@@ -56,7 +56,7 @@ export async function fixBundleMetadata(request: FixRequest): Promise<FixResult>
   let sizeBytes: number;
   let notes: string[];
   if (input.bundle.kind === 'tflite') {
-    const packaged = await packageModel({ tflitePath: request.bundlePath, modelDir: request.modelDir, outPath: request.outPath, metadata, ...progress });
+    const packaged = await packageModel({ tflitePath: request.bundlePath, modelDir: request.modelDir, outPath: request.outPath, metadata, overwrite: true, ...progress });
     sizeBytes = packaged.sizeBytes;
     notes = [`Packaged ${path.basename(request.bundlePath)} with the model's tokenizer into a new .litertlm.`, ...packaged.warnings];
   } else {

@@ -40,6 +40,8 @@ export interface PackageRequest {
   metadata?: LlmMetadataJson;
   /** Fields that replace the derived ones (edited before packaging); not combined with `metadata`. */
   metadataOverrides?: LlmMetadataJson;
+  /** Replace an existing file at outPath; without it an existing file is refused (never lost by a slip of --out). */
+  overwrite?: boolean;
   onProgress?: (progress: WriteProgress) => void;
   signal?: AbortSignal;
 }
@@ -55,22 +57,23 @@ export interface CheckedInputs {
  * folder has a valid tokenizer, the output folder exists or can be created
  * and the output is not one of the inputs. The package stage's preflight runs it too.
  */
-export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath'>): Promise<CheckedInputs> {
+export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath' | 'overwrite'>): Promise<CheckedInputs> {
   const tokenizer = await modelTokenizer(request.modelDir);
-  await checkOutPath(request.outPath, [request.tflitePath, tokenizer.path]);
+  await checkOutPath(request.outPath, [request.tflitePath, tokenizer.path], { overwrite: request.overwrite ?? false });
   const tflite = readTflite(request.tflitePath);
   return { tflite, tokenizer };
 }
 
 export async function packageModel(request: PackageRequest): Promise<PackageResult> {
   const { tflitePath, modelDir, outPath } = request;
+  // A request that contradicts itself is refused before any file is looked at.
+  if (request.metadata && request.metadataOverrides) {
+    throw new WorkbenchError('bad_package_input', 'Give either the complete metadata or overrides of the derived metadata, not both.');
+  }
   const { tflite, tokenizer } = await checkPackageInputs(request);
   let metadata: LlmMetadataJson;
   let metadataSources: Record<string, string> = {};
   const warnings: string[] = [];
-  if (request.metadata && request.metadataOverrides) {
-    throw new WorkbenchError('bad_package_input', 'Give either the complete metadata or overrides of the derived metadata, not both.');
-  }
   if (request.metadata) {
     metadata = request.metadata;
   } else {
@@ -203,14 +206,21 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
 }
 
-/** Refuses an output that is one of the inputs, is a folder, or whose folder cannot be created. */
-export async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
+/** Refuses an output that is one of the inputs, is a folder, exists (unless overwriting), or whose folder cannot be created. */
+export async function checkOutPath(outPath: string, inputs: string[], options: { overwrite: boolean }): Promise<void> {
   const resolved = path.resolve(outPath);
   if (inputs.some((input) => path.resolve(input) === resolved)) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
   }
-  if ((await stat(resolved).catch(() => null))?.isDirectory()) {
+  const existing = await stat(resolved).catch(() => null);
+  if (existing?.isDirectory()) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is a folder; name the .litertlm file to write.`, { path: outPath });
+  }
+  if (existing && !options.overwrite) {
+    throw new WorkbenchError('output_exists', `The output ${outPath} already exists; it is replaced only when you ask for it.`, {
+      path: outPath,
+      hint: 'Pass --overwrite to replace it, or choose another --out.',
+    });
   }
   const dir = path.dirname(resolved);
   if (!folderCanBeCreated(dir)) {
