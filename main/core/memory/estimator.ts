@@ -522,6 +522,37 @@ export function estimatePackage(input: PackageEstimateInput): MemoryEstimateOk {
   };
 }
 
+export interface VerifyEstimateInput {
+  /** Parameters of the model compared against (0 when only the checklist runs). */
+  params: number;
+  /** The teacher-forced numeric comparison (Python: the HF model in float32 beside the .tflite). */
+  numeric: boolean;
+}
+
+/** The checklist reads headers and the tokenizer; the numeric comparison holds the float32 model and the .tflite. */
+export function estimateVerify(input: VerifyEstimateInput): MemoryEstimateOk {
+  const builder = new PhaseBuilder('verify', input.numeric ? 'Checklist, then the numeric comparison' : 'Fidelity checklist', PRIOR_SCALES)
+    .add('runtime', 'fixed', 'Node.js runtime, bundle sections and tokenizer', 200 * MB);
+  if (input.numeric) {
+    builder
+      .add('python', 'fixed', 'Python, PyTorch, transformers and the LiteRT interpreter', 1.5 * GB)
+      .add('hf_model', 'weights', 'the Hugging Face model in float32', input.params * 4)
+      .add('tflite', 'weights', 'the .tflite model (int8 weights)', input.params);
+  }
+  const phase = builder.build();
+  return {
+    ok: true,
+    stage: 'verify',
+    peakBytes: bandOf(phase.bytes, { low: 0.7, high: 1.5 }),
+    durationSec: bandOf(input.numeric ? 60 + input.params / 20e6 : 3, { low: 0.3, high: 3 }),
+    peakPhase: phase.id,
+    phases: [phase],
+    params: input.params,
+    calibration: { calibrated: false, runs: 0 },
+    notes: [],
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Fit against a host
 
@@ -583,4 +614,3 @@ export function largestSafeContext(
   }
   return null;
 }
-

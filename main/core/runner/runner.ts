@@ -12,6 +12,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { WorkbenchError, toErrorData } from '../../common/errors.js';
+import type { PlanReview } from '../../common/planReview.js';
 import type { ErrorData, HostSnapshot, StageStatus } from '../../common/runs.js';
 import type { Settings } from '../../common/settings.js';
 import type { LogLevel, StageEvent } from '../../common/stageProtocol.js';
@@ -21,6 +22,7 @@ import type { History, NewLogLine } from '../history/history.js';
 import { killProcessTree } from '../process/killTree.js';
 import type { PreflightFinding, PreflightMemory, StageDefinition } from '../stages/definition.js';
 import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
+import { reviewPlan } from '../stages/planReview.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 
@@ -116,6 +118,11 @@ export class Runner {
     this.publishRun(runId);
     void this.pump();
     return runId;
+  }
+
+  /** What start() would find and refuse, stage by stage, with each stage's predicted peak and duration; records nothing (the wizard's Review page). */
+  review(planInput: unknown): Promise<PlanReview> {
+    return reviewPlan(planInput, { dataDir: this.deps.dataDir, settings: this.deps.settings(), host: this.deps.host(), memory: this.deps.preflightMemory, stageDefinition: this.deps.stageDefinition });
   }
 
   /** A new run with the same plan, from the first stage. */

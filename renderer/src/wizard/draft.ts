@@ -26,10 +26,13 @@ export interface WizardDraft {
     maskAsInput: boolean;
     transposeKvCache: boolean;
     outputNamePrefix: string;
+    /** Why the prefill field's text is not a list of lengths (the plan keeps the last list that was), or null. */
+    prefillInvalid: string | null;
   };
   /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
   package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
-  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean };
+  /** intendedContext: null follows the conversion's context (step 3) until the user types one here. */
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number | null; numeric: boolean };
   allowPredictedOom: boolean;
 }
 
@@ -49,9 +52,10 @@ export const DEFAULT_DRAFT: WizardDraft = {
     maskAsInput: false,
     transposeKvCache: false,
     outputNamePrefix: '',
+    prefillInvalid: null,
   },
   package: { enabled: true, tflitePath: '', outPath: '', metadataOverrides: {} },
-  verify: { enabled: true, bundlePath: '', intendedContext: 4096, numeric: false },
+  verify: { enabled: true, bundlePath: '', intendedContext: null, numeric: false },
   allowPredictedOom: false,
 };
 
@@ -90,6 +94,11 @@ export function mergeEnabled(draft: WizardDraft): boolean {
 /** The export_hf route writes the .litertlm bundle itself: no separate packaging stage. */
 export function packageEnabled(draft: WizardDraft): boolean {
   return draft.package.enabled && !(draft.convert.enabled && draft.convert.route === 'export_hf');
+}
+
+/** The context the verification checks the bundle for: the user's own figure, else the conversion's context. */
+export function intendedContext(draft: WizardDraft): number | undefined {
+  return draft.verify.intendedContext ?? (draft.convert.enabled ? draft.convert.kvCacheMaxLen : undefined);
 }
 
 /** Fills derived paths the user has not set themselves. */
@@ -161,7 +170,12 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
   if (draft.verify.enabled) {
     stages.push({
       kind: 'verify',
-      params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext, numeric: draft.verify.numeric },
+      params: {
+        modelDir: paths.metadataModelDir,
+        bundlePath: paths.verifyBundle,
+        ...(intendedContext(draft) !== undefined ? { intendedContext: intendedContext(draft) } : {}),
+        numeric: draft.verify.numeric,
+      },
     });
   }
   return { ...(draft.name.trim() ? { name: draft.name.trim() } : {}), stages, allowPredictedOom: draft.allowPredictedOom };
