@@ -210,10 +210,12 @@ export class RunStore {
     const now = Date.now();
     const tx = this.db.transaction(() => {
       for (const id of orphaned) {
-        this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(now, id);
+        // It ended when it was last seen alive, not when this process found it (maybe days later).
+        const ended = this.lastSignOfLife(id) ?? now;
+        this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?`).run(ended, id);
         this.db
           .prepare(`UPDATE stages SET status = 'interrupted', finished_at = ? WHERE run_id = ? AND status = 'running'`)
-          .run(now, id);
+          .run(ended, id);
         this.db.prepare(`UPDATE stages SET status = 'skipped' WHERE run_id = ? AND status = 'pending'`).run(id);
         this.logs.insertNow({
           runId: id,
@@ -221,12 +223,30 @@ export class RunStore {
           ts: now,
           level: 'warn',
           source: 'system',
-          text: 'The run was interrupted: the process running it ended without finishing it (crash, kill or power loss). Logs up to that point are kept.',
+          text: `The run was interrupted: the process running it ended without finishing it (crash, kill or power loss); it was last seen alive at ${new Date(ended).toISOString()}. Logs up to that point are kept.`,
         });
       }
     });
     tx();
     return orphaned;
+  }
+
+  /**
+   * The last moment a run was seen alive: its newest log line, memory sample,
+   * stage start or finish, or its own start. Null when nothing was recorded.
+   */
+  private lastSignOfLife(runId: number): number | null {
+    const row = this.db
+      .prepare(
+        `SELECT MAX(t) AS t FROM (
+           SELECT MAX(ts) AS t FROM log_lines WHERE run_id = @id
+           UNION ALL SELECT MAX(t) FROM memory_samples WHERE run_id = @id
+           UNION ALL SELECT MAX(MAX(COALESCE(started_at, 0), COALESCE(finished_at, 0))) FROM stages WHERE run_id = @id
+           UNION ALL SELECT COALESCE(started_at, created_at) FROM runs WHERE id = @id
+         )`,
+      )
+      .get({ id: runId }) as { t: number | null };
+    return row.t && row.t > 0 ? row.t : null;
   }
 
   /** Stages of these runs that recorded a process id (for stopping orphans after a crash). */

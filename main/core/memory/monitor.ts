@@ -86,7 +86,7 @@ class MemoryMonitor implements StageMonitor {
     const decision = this.guard.observe(sample);
     if (decision.warn) this.ctx.log('warn', decision.warn);
     if (decision.stop) {
-      this.ctx.log('error', decision.stop.message);
+      // The runner writes the stop line to the log when it stops the stage: written here too, it appeared twice.
       this.ctx.stop({ status: 'stopped_by_guard', message: decision.stop.message, details: this.details(decision.stop, sample) });
     }
   }

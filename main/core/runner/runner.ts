@@ -33,10 +33,10 @@ export interface RunnerDeps {
   settings: () => Settings;
   host: () => HostSnapshot;
   stageDefinition: (kind: StagePlan['kind']) => StageDefinition;
-  monitors?: StageMonitorFactory[];
-  /** Identifies this process as the owner of the runs it starts (crash recovery). */
   /** The calibration and host RAM the preflights judge memory by (the engine's). */
   preflightMemory: PreflightMemory;
+  monitors?: StageMonitorFactory[];
+  /** Identifies this process as the owner of the runs it starts (crash recovery). */
   ownerToken: string;
   /** Time between SIGTERM and SIGKILL when stopping a stage. */
   killGraceMs?: number;
@@ -359,15 +359,24 @@ export class Runner {
     for (const monitor of monitors) monitor.dispose();
     if (active.killing) await active.killing;
 
-    for (const artifact of artifacts) await this.recordArtifact(runId, stageId, artifact.kind, artifact.path);
+    const published: string[] = [];
+    for (const artifact of artifacts) {
+      if (await this.recordArtifact(runId, stageId, artifact.kind, artifact.path)) published.push(`${artifact.kind} ${artifact.path}`);
+    }
     if (result) history.updateStage(stageId, { result });
+    // Stopped or killed after it had published its output: the output is complete, recorded, and said to be kept.
+    const kept = published.length > 0 && (active.stopping !== null || exit.exitCode !== 0) ? `It had already published ${published.join(' and ')}, which is complete and kept.` : null;
+    if (kept) this.systemLog(runId, stageId, 'info', kept);
 
     if (active.stopping) {
       const { status, message, details } = active.stopping;
       const code = status === 'cancelled' ? 'cancelled' : 'stopped_by_memory_guard';
-      return this.finishStage(runId, stageId, status, exit.exitCode ?? null, { code, message, ...(details ? { details } : {}) });
+      return this.finishStage(runId, stageId, status, exit.exitCode ?? null, { code, message, ...(details ? { details } : {}), ...(kept ? { hint: kept } : {}) });
     }
-    if (stageError) return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, stageError);
+    if (stageError) {
+      const failure: ErrorData & { hint?: string } = stageError;
+      return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, kept ? { ...failure, hint: [failure.hint, kept].filter(Boolean).join(' ') } : failure);
+    }
     if (exit.exitCode !== 0) {
       const bySignal = exit.signal ? ` (killed by ${exit.signal})` : '';
       const hint =
@@ -379,7 +388,7 @@ export class Runner {
       return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, {
         code: exit.signal ? 'killed' : 'exit_code',
         message: `The ${definition.title.toLowerCase()} stage exited with ${exit.exitCode ?? 'no'} exit code${bySignal}.`,
-        ...(hint ? { hint } : {}),
+        ...(kept || hint ? { hint: [kept, hint].filter(Boolean).join(' ') } : {}),
       });
     }
     return this.finishStage(runId, stageId, 'succeeded', 0, null);
@@ -404,6 +413,8 @@ export class Runner {
     exitCode: number | null,
     error: (ErrorData & { hint?: string }) | null,
   ): { status: StageStatus; error: ErrorData | null } {
+    // The stage's last lines (its refusal, the stop) reach subscribers before its final status.
+    this.flushUiLogs();
     this.deps.history.updateStage(stageId, {
       status,
       pid: null,
@@ -460,7 +471,8 @@ export class Runner {
     this.publishRun(runId);
   }
 
-  private async recordArtifact(runId: number, stageId: number, kind: string, file: string): Promise<void> {
+  /** Records an artifact the stage reported; true when it exists. */
+  private async recordArtifact(runId: number, stageId: number, kind: string, file: string): Promise<boolean> {
     let sizeBytes: number | null = null;
     let sha256: string | null = null;
     try {
@@ -473,8 +485,11 @@ export class Runner {
       }
     } catch {
       this.systemLog(runId, stageId, 'warn', `The stage reported an artifact that does not exist: ${file}`);
+      this.deps.history.addArtifact({ runId, stageId, kind, path: file, sizeBytes, sha256 });
+      return false;
     }
     this.deps.history.addArtifact({ runId, stageId, kind, path: file, sizeBytes, sha256 });
+    return true;
   }
 
   // ---- logs and events ---------------------------------------------------
