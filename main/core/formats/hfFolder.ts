@@ -35,7 +35,7 @@ import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { notFound } from './reader.js';
 import type { FormatReader, PathProbe } from './reader.js';
 import { parseSentencePiece } from './sentencepiece.js';
-import { readSafetensorsHeader } from '../safetensors/header.js';
+import { readSafetensorsHeader, readSafetensorsModel } from '../safetensors/header.js';
 
 /** Files whose presence makes a folder an HF model (or tokenizer) folder. */
 const MARKER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'adapter_config.json'];
@@ -84,7 +84,16 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
     if (!tokenizer) warnings.push('Neither tokenizer.json nor tokenizer.model is present.');
     if (!tokenizerConfig?.chatTemplate) warnings.push('No chat template was found (tokenizer_config.json, chat_template.jinja or chat_template.json).');
     if (weights.format === 'none') warnings.push('No weight files (*.safetensors or pytorch_model*.bin) are present.');
+    // The headers, as intake and the merge read them: a truncated or garbage file must not look fine.
+    if (weights.format === 'safetensors') {
+      const damaged = await readSafetensorsModel(dir).then(
+        () => null,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      if (damaged) warnings.push(`The weights cannot be read: ${damaged}`);
+    }
   }
+  if (config) warnings.push(...impossibleConfig(config));
   if (config && generationConfig && config.eosTokenIds.length > 0 && generationConfig.eosTokenIds.length > 0) {
     const missing = config.eosTokenIds.filter((id) => !generationConfig.eosTokenIds.includes(id));
     if (missing.length > 0) {
@@ -171,6 +180,30 @@ async function readJsonObject(dir: string, name: string): Promise<Json> {
     throw new WorkbenchError(FormatErrorCode.badJson, `${name} in ${dir} must hold a JSON object.`, { path: file });
   }
   return value;
+}
+
+/** Sizes config.json states that no model can have (a negative layer count, zero heads, …), one sentence each. */
+export function impossibleConfig(config: HfModelConfig): string[] {
+  const sizes: [keyof HfModelConfig, string][] = [
+    ['hiddenSize', 'hidden_size'],
+    ['numHiddenLayers', 'num_hidden_layers'],
+    ['numAttentionHeads', 'num_attention_heads'],
+    ['numKeyValueHeads', 'num_key_value_heads'],
+    ['headDim', 'head_dim'],
+    ['intermediateSize', 'intermediate_size'],
+    ['vocabSize', 'vocab_size'],
+    ['maxPositionEmbeddings', 'max_position_embeddings'],
+  ];
+  const problems: string[] = [];
+  for (const [field, key] of sizes) {
+    const value = config[field];
+    if (typeof value === 'number' && value < 1) problems.push(`config.json gives ${key} as ${value}, which no model can have (it must be a positive whole number); the file is damaged or hand-edited.`);
+  }
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads } = config;
+  if (heads !== null && kvHeads !== null && heads > 0 && kvHeads > 0 && heads % kvHeads !== 0) {
+    problems.push(`config.json gives ${heads} attention heads and ${kvHeads} KV heads, which do not divide: no model has that shape.`);
+  }
+  return problems;
 }
 
 function modelConfigFrom(json: Json): HfModelConfig {
