@@ -35,6 +35,8 @@ export interface AdapterConfig {
   alphaPattern: Record<string, number>;
   layersToTransform: number[] | null;
   layersPattern: string[] | null;
+  /** Fields the file leaves out whose PEFT defaults were used ("r = 8", "lora_alpha = 8"): the merge says so. */
+  defaultsUsed: string[];
   /** The file as read, for the run record. */
   raw: Record<string, unknown>;
 }
@@ -132,11 +134,18 @@ export function parseAdapterConfig(json: unknown, source = ADAPTER_CONFIG_FILE):
   const layersPattern = typeof lp === 'string' ? (lp ? [lp] : null) : Array.isArray(lp) && lp.every((p) => typeof p === 'string') ? (lp.length ? (lp as string[]) : null) : null;
   const base = raw.base_model_name_or_path;
 
+  // r and lora_alpha decide the scale of every update: when PEFT's defaults stand in for them, the merge says so.
+  const defaultsUsed = [
+    ...(raw.r === undefined ? [`r = ${r}`] : []),
+    ...(raw.lora_alpha === undefined ? [`lora_alpha = ${loraAlpha}`] : []),
+  ];
+
   return {
     peftType: 'LORA',
     baseModelNameOrPath: typeof base === 'string' && base !== '' ? base : null,
     r,
     loraAlpha,
+    defaultsUsed,
     useRslora: bool('use_rslora'),
     fanInFanOut: bool('fan_in_fan_out'),
     targetModules: stringsOrRegex('target_modules'),

@@ -17,6 +17,7 @@ import { decodeToF32, encodeFromF32, floatDtypeBytes, type FloatDtype } from '..
 import { readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import { SafetensorsModelWriter, type WrittenFile } from '../safetensors/writer.js';
+import { readRegularFile } from '../files/regularFile.js';
 import { readAdapterConfig } from './adapterConfig.js';
 import { adapterBaseNameMatches, baseNameWarning } from './baseName.js';
 import { kernelLayout } from './kernel.js';
@@ -119,6 +120,13 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
   if (!config.baseModelNameOrPath) warnings.push('adapter_config.json does not name its base model; only tensor names and shapes were checked.');
   else if ((await adapterBaseNameMatches(config.baseModelNameOrPath, baseDir)) === 'no') warnings.push(baseNameWarning(config.baseModelNameOrPath, baseDir));
   warnings.push(...plan.warnings);
+  if (config.defaultsUsed.length > 0) {
+    warnings.push(
+      `adapter_config.json does not give ${config.defaultsUsed.map((d) => d.split(' = ')[0]).join(' or ')}; the merge used PEFT's default${config.defaultsUsed.length > 1 ? 's' : ''} ${config.defaultsUsed.join(' and ')} (scale ${Number((config.loraAlpha / (config.useRslora ? Math.sqrt(config.r) : config.r)).toFixed(4))}). If the adapter was trained with other values, its effect is scaled wrongly.`,
+    );
+  }
+  const baseConfigProblem = await baseConfigWarning(baseDir);
+  if (baseConfigProblem) warnings.push(baseConfigProblem);
   for (const w of warnings) log('warn', w);
   if (plan.touched === 0) throw new WorkbenchError('adapter_empty', 'The adapter changes no tensor of the base model.');
 
@@ -421,4 +429,29 @@ async function streamTensor(plan: TensorPlan, reader: SafetensorsReader, buffers
 export function summariseMerge(result: MergeResult): MergeSummary {
   const { modules, ...rest } = result;
   return { ...rest, modules: modules.length };
+}
+
+/**
+ * The merged folder gets the base's config.json as is; without a readable one
+ * the converter cannot tell the architecture, so a missing or unreadable
+ * file is a warning in the merge summary rather than a surprise later.
+ */
+async function baseConfigWarning(baseDir: string): Promise<string | null> {
+  const file = path.join(baseDir, 'config.json');
+  let text: string;
+  try {
+    text = await readRegularFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return `The base folder has no config.json, so neither has the merged model: the conversion cannot tell its architecture. Copy the base model's config.json into ${baseDir} if you have it.`;
+    }
+    return `config.json in the base folder cannot be read (${(error as Error).message}); the merged model has no usable config.json for the conversion.`;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('it is not a JSON object');
+  } catch (error) {
+    return `config.json in the base folder is not valid JSON (${(error as Error).message}); it is copied as is, and the conversion will not be able to read it.`;
+  }
+  return null;
 }
