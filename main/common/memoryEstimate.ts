@@ -38,7 +38,7 @@ export type EstimatePhase = z.infer<typeof EstimatePhase>;
 
 export const MemoryEstimateOk = z.object({
   ok: z.literal(true),
-  stage: z.enum(['convert', 'merge', 'package']),
+  stage: z.enum(['convert', 'merge', 'package', 'verify']),
   peakBytes: Band,
   durationSec: Band,
   /** The phase whose sum is the peak (e.g. "convert", "quantize"). */

@@ -45,9 +45,9 @@ describe('context length blocking in the wizard', () => {
     expect(await page.isDisabled('[data-testid=context-4096] input')).toBe(false);
     expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(true);
     const reason = (await page.textContent('[data-testid=blocked-reason-32768]')) ?? '';
-    expect(reason).toMatch(/GB/);
+    expect(reason).toMatch(/GiB/);
     expect(reason).toContain('expert override');
-    expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GB \(up to \d+ GB\)/);
+    expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GiB \(up to \d+ GiB\)/);
     await page.screenshot({ path: path.join(SHOTS, 'context-blocked.png'), fullPage: true });
 
     // What cannot be used is said at the field, not silently dropped.

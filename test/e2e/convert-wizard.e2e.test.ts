@@ -88,11 +88,12 @@ describe('wizard intake and conversion', () => {
     await page.screenshot({ path: path.join(SHOTS, 'wizard-convert-export-hf.png'), fullPage: true });
   });
 
-  it('shows the doctor with a fix button for every problem', async () => {
+  it('shows the doctor with what fixes every problem, and one set-up action', async () => {
     await page.click('[data-testid=nav-environment]');
     await page.waitForSelector('[data-testid=doctor-problems] [data-problem=no_env]');
     expect(await page.textContent('[data-problem=no_env]')).toContain('workbench doctor --bootstrap example');
-    expect(await page.locator('[data-problem=no_env] [data-testid=fix-bootstrap]').count()).toBe(1);
+    expect(await page.locator('[data-problem=no_env] [data-testid=fix-setup-hint]').count()).toBe(1);
+    expect(await page.locator('[data-testid=doctor] button', { hasText: /set up|rebuild/i }).count()).toBe(1);
     expect(await page.textContent('[data-testid=doctor]')).toContain('ai-edge-torch');
     await page.screenshot({ path: path.join(SHOTS, 'environment-doctor.png'), fullPage: true });
   });

@@ -24,7 +24,7 @@ export interface DoctorOptions {
 
 /** Below this, a 1.5B conversion (env ~6 GB + output ~2 GB + temporaries) may not fit. */
 const MIN_FREE_DISK = 12 * 1024 ** 3;
-/** The field report: Qwen2.5-1.5B at context 4096 peaked at ~30–35 GB during conversion. */
+/** Qwen2.5-1.5B at context 4096 peaked at 30–35 GB (28–33 GiB) in the field report: below this, conversions of that size need care. */
 const FIELD_PEAK_BYTES = 32 * 1024 ** 3;
 
 interface PythonDoctorOutput {
@@ -129,7 +129,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     problems.push({
       id: 'ram',
       severity: 'warn',
-      message: `This host has ${gib(os.totalmem())} of RAM; converting Qwen2.5-1.5B at context 4096 peaked at about 30–35 GB in the field.`,
+      message: `This host has ${gib(os.totalmem())} of RAM; converting a model of 1.5 B parameters or more at a long context can need more. The wizard's Conversion step predicts the peak for your model and context.`,
       fix: { label: 'Choose a shorter context length in the wizard (see its memory estimate), or run serve mode on a larger host', action: null, route: null, command: null },
     });
   }

@@ -10,6 +10,7 @@
  * with file and line references into google-ai-edge/litert-torch (v0.7.1 tag
  * for the legacy example scripts, main for export_hf).
  */
+import { formatBytes } from '../../common/format.js';
 import type { HfModelConfig } from '../../common/formats.js';
 import type {
   Band,
@@ -592,8 +593,42 @@ export function estimatePackage(input: PackageEstimateInput): MemoryEstimateOk {
   };
 }
 
+export interface VerifyEstimateInput {
+  /** Parameters of the model compared against (0 when only the checklist runs). */
+  params: number;
+  /** The teacher-forced numeric comparison (Python: the HF model in float32 beside the .tflite). */
+  numeric: boolean;
+}
+
+/** The checklist reads headers and the tokenizer; the numeric comparison holds the float32 model and the .tflite. */
+export function estimateVerify(input: VerifyEstimateInput): MemoryEstimateOk {
+  const builder = new PhaseBuilder('verify', input.numeric ? 'Checklist, then the numeric comparison' : 'Fidelity checklist', PRIOR_SCALES)
+    .add('runtime', 'fixed', 'Node.js runtime, bundle sections and tokenizer', 200 * MB);
+  if (input.numeric) {
+    builder
+      .add('python', 'fixed', 'Python, PyTorch, transformers and the LiteRT interpreter', 1.5 * GB)
+      .add('hf_model', 'weights', 'the Hugging Face model in float32', input.params * 4)
+      .add('tflite', 'weights', 'the .tflite model (int8 weights)', input.params);
+  }
+  const phase = builder.build();
+  return {
+    ok: true,
+    stage: 'verify',
+    peakBytes: bandOf(phase.bytes, { low: 0.7, high: 1.5 }),
+    durationSec: bandOf(input.numeric ? 60 + input.params / 20e6 : 3, { low: 0.3, high: 3 }),
+    peakPhase: phase.id,
+    phases: [phase],
+    params: input.params,
+    calibration: { calibrated: false, runs: 0 },
+    notes: [],
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Fit against a host
+
+/** Binary units (GiB/MiB) like every other figure in the app and the CLI: a "16 GB" laptop has 16 GiB. */
+export { formatBytes };
 
 /** The guard stops at this fraction of RAM in use unless the settings say otherwise. */
 const DEFAULT_STOP_FRACTION = 0.9;
@@ -649,12 +684,4 @@ export function largestSafeContext(
     if (verdict.fit === 'fits' || (opts.allowTight && verdict.fit === 'tight')) return kv;
   }
   return null;
-}
-
-/** "33.4 GB" — decimal units, as hosts are sold and as the field reports quote them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '—';
-  if (bytes >= 100 * GB) return `${Math.round(bytes / GB)} GB`;
-  if (bytes >= GB) return `${(bytes / GB).toFixed(1)} GB`;
-  return `${Math.round(bytes / MB)} MB`;
 }

@@ -20,8 +20,6 @@ import { readDecoderConfig } from '../nativeConvert/convertModel.js';
 import { nativeOutputPath } from '../nativeConvert/outputPath.js';
 import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
 import { formatBytes } from '../../common/format.js';
-import { activeCalibration } from '../memory/engineMemory.js';
-import { decisionHostMemory } from '../memory/monitors.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
 import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition, type StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
@@ -103,9 +101,9 @@ export const convertStage: StageDefinition<'convert'> = {
       ...(await conversionMemoryPreflight(params, {
         allowPredictedOom: ctx.allowPredictedOom,
         stopUsedFraction: ctx.settings.memory.stopUsedFraction,
-        calibration: activeCalibration()?.applied(),
+        calibration: ctx.memory.calibration(),
         configDir: configDirFor(params, ctx),
-        host: await decisionHostMemory(),
+        host: await ctx.memory.hostMemory(),
       })),
     );
     const config = await readHfFolder(configDirFor(params, ctx)).then((folder) => folder.config).catch(() => null);

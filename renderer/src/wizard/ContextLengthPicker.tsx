@@ -11,8 +11,8 @@
  * option open (the live memory guard still protects the run).
  */
 import { useState } from 'react';
-import type { ContextRow } from '../../../main/common/memoryEstimate';
 import { formatBytes } from '../../../main/common/format';
+import type { ContextRow } from '../../../main/common/memoryEstimate';
 import type { ConvertRoute, Quantization } from '../../../main/common/stages/convert';
 import { useCall } from '../api/hooks';
 import { FitBadge } from '../components/RunMemoryPanel';
@@ -78,7 +78,7 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       ) : null}
       {table.data && !table.data.noEstimate ? (
         <p className="help">
-          This host: {gb(table.data.host.totalBytes)} RAM, {gb(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
+          This host: {formatBytes(table.data.host.totalBytes)} RAM, {formatBytes(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
           {table.data.calibration.calibrated ? ` · calibrated from ${table.data.calibration.runs} run(s) here` : ''}.
         </p>
       ) : null}
@@ -129,7 +129,7 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
             >
               <input type="radio" name="kv-cache-max-len" value={kv} checked={props.value === kv} disabled={disabled} onChange={() => props.onChange(kv)} />
               <span className="mono">{kv.toLocaleString()}</span>
-              <span>{peak ? `${gb(peak.expected)} (up to ${gb(peak.high)})` : '—'}</span>
+              <span>{peak ? `${formatBytes(peak.expected)} (up to ${formatBytes(peak.high)})` : '—'}</span>
               <span>{row ? <FitBadge fit={row.verdict.fit} /> : null}</span>
               <span data-testid={`device-${kv}`} className={row?.device?.fit === 'blocked' ? 'warn-text' : undefined}>
                 {row?.device ? formatBytes(row.device.totalBytes) : '—'}
@@ -171,8 +171,4 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       </div>
     </div>
   );
-}
-
-function gb(bytes: number): string {
-  return bytes >= 100e9 ? `${Math.round(bytes / 1e9)} GB` : `${(bytes / 1e9).toFixed(1)} GB`;
 }

@@ -17,7 +17,7 @@ import { Field } from '../components/common';
 import { PathField } from '../components/PathField';
 import { ContextLengthPicker } from './ContextLengthPicker';
 import { derivedPaths, type StepProps } from './draft';
-import { parsePrefillLengths } from './prefillLengths';
+import { droppedDefaults, parsePrefillLengths, prefillForContext } from './prefillLengths';
 
 export const QUANTIZATION_HELP: Record<Quantization, string> = {
   dynamic_int8: 'int8 weights, float activations (the default, used in the field report). About ¼ of the float32 size; a small quality loss.',
@@ -90,7 +90,7 @@ export function ConvertStep({ draft, update }: StepProps) {
     <div className="step" data-testid="step-convert">
       <h2>Conversion</h2>
       <label className="check">
-        <input type="checkbox" checked={c.enabled} onChange={(event) => set({ enabled: event.target.checked })} />
+        <input type="checkbox" checked={c.enabled} onChange={(event) => set({ enabled: event.target.checked })} data-testid="convert-enabled" />
         Convert the model for LiteRT
       </label>
       <p className="muted">Input: {paths.convertInput || '—'}</p>
@@ -148,7 +148,7 @@ export function ConvertStep({ draft, update }: StepProps) {
           allowDeviceOverflow={c.allowDeviceOverflow}
           onAllowDeviceOverflow={(allowDeviceOverflow) => set({ allowDeviceOverflow })}
           value={c.kvCacheMaxLen}
-          onChange={(kvCacheMaxLen) => set({ kvCacheMaxLen })}
+          onChange={(kvCacheMaxLen) => set({ kvCacheMaxLen, prefillSeqLens: prefillForContext(c.prefillSeqLens, c.kvCacheMaxLen, kvCacheMaxLen) })}
           overrideAllowed={draft.allowPredictedOom || settings.data?.allowPredictedOom === true}
         />
         {untrained ? (
@@ -157,7 +157,7 @@ export function ConvertStep({ draft, update }: StepProps) {
           </p>
         ) : null}
       </Field>
-      <PrefillField lengths={c.prefillSeqLens} kvCacheMaxLen={c.kvCacheMaxLen} onChange={(prefillSeqLens) => set({ prefillSeqLens })} />
+      <PrefillField lengths={c.prefillSeqLens} kvCacheMaxLen={c.kvCacheMaxLen} onChange={(prefillSeqLens, prefillInvalid) => set({ ...(prefillSeqLens ? { prefillSeqLens } : {}), prefillInvalid })} />
       <Field label="Quantization" help={QUANTIZATION_HELP[c.quantize]}>
         <select value={c.quantize} onChange={(event) => set({ quantize: event.target.value as Quantization })} data-testid="quant-select">
           {quantChoices.map((q) => (
@@ -216,10 +216,12 @@ export function ConvertStep({ draft, update }: StepProps) {
 
 /**
  * Prefill lengths typed as a list. The text is kept as typed (a trailing comma
- * while typing the next number is fine); a valid list goes into the plan, an
- * invalid one is explained at the field and the plan keeps the last valid list.
+ * while typing the next number is fine). A list of numbers goes into the plan
+ * as shown, even one longer than the context (the field and the Review page
+ * say why it cannot start); text that is no list is explained at the field and
+ * the Review page blocks Start until it is fixed.
  */
-function PrefillField({ lengths, kvCacheMaxLen, onChange }: { lengths: number[]; kvCacheMaxLen: number; onChange: (lengths: number[]) => void }) {
+function PrefillField({ lengths, kvCacheMaxLen, onChange }: { lengths: number[]; kvCacheMaxLen: number; onChange: (lengths: number[] | null, invalid: string | null) => void }) {
   const [text, setText] = useState(lengths.join(', '));
   const parsed = parsePrefillLengths(text, kvCacheMaxLen);
   useEffect(() => {
@@ -240,10 +242,15 @@ function PrefillField({ lengths, kvCacheMaxLen, onChange }: { lengths: number[];
         onChange={(event) => {
           setText(event.target.value);
           const next = parsePrefillLengths(event.target.value, kvCacheMaxLen);
-          if (next.ok) onChange(next.lengths);
+          onChange(next.lengths ?? null, next.ok || next.lengths ? null : next.message);
         }}
         onBlur={() => parsed.ok && setText(parsed.lengths.join(', '))}
       />
+      {parsed.ok && droppedDefaults(parsed.lengths, kvCacheMaxLen).length > 0 ? (
+        <div className="help" data-testid="prefill-trimmed">
+          The defaults longer than the context of {kvCacheMaxLen.toLocaleString()} are left out: {droppedDefaults(parsed.lengths, kvCacheMaxLen).join(', ')}.
+        </div>
+      ) : null}
     </Field>
   );
 }

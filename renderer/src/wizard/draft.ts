@@ -14,7 +14,7 @@ export interface WizardDraft {
   /** Empty when the model is already merged (no merge stage). */
   adapterDir: string;
   /** threads: worker threads for the matrix products, 0 = one per core of the engine's host. */
-  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean; threads: number };
+  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; threads: number };
   convert: {
     enabled: boolean;
     outDir: string;
@@ -30,10 +30,13 @@ export interface WizardDraft {
     maskAsInput: boolean;
     transposeKvCache: boolean;
     outputNamePrefix: string;
+    /** Why the prefill field's text is not a list of lengths (the plan keeps the last list that was), or null. */
+    prefillInvalid: string | null;
   };
   /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
   package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
-  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean };
+  /** intendedContext: null follows the conversion's context (step 3) until the user types one here. */
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number | null; numeric: boolean };
   allowPredictedOom: boolean;
 }
 
@@ -41,7 +44,7 @@ export const DEFAULT_DRAFT: WizardDraft = {
   name: '',
   modelDir: '',
   adapterDir: '',
-  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false, threads: 0 },
+  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, threads: 0 },
   convert: {
     enabled: true,
     outDir: '',
@@ -56,9 +59,10 @@ export const DEFAULT_DRAFT: WizardDraft = {
     maskAsInput: false,
     transposeKvCache: false,
     outputNamePrefix: '',
+    prefillInvalid: null,
   },
   package: { enabled: true, tflitePath: '', outPath: '', metadataOverrides: {} },
-  verify: { enabled: true, bundlePath: '', intendedContext: 4096, numeric: false },
+  verify: { enabled: true, bundlePath: '', intendedContext: null, numeric: false },
   allowPredictedOom: false,
 };
 
@@ -99,6 +103,11 @@ export function packageEnabled(draft: WizardDraft): boolean {
   return draft.package.enabled && !(draft.convert.enabled && draft.convert.route === 'export_hf');
 }
 
+/** The context the verification checks the bundle for: the user's own figure, else the conversion's context. */
+export function intendedContext(draft: WizardDraft): number | undefined {
+  return draft.verify.intendedContext ?? (draft.convert.enabled ? draft.convert.kvCacheMaxLen : undefined);
+}
+
 /** Fills derived paths the user has not set themselves. */
 export function derivedPaths(draft: WizardDraft) {
   const model = draft.modelDir.trim();
@@ -131,7 +140,6 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         outDir: paths.mergeOut,
         verify: draft.merge.verify,
         shardSizeMiB: draft.merge.shardSizeMiB,
-        allowBaseMismatch: draft.merge.allowBaseMismatch,
         threads: draft.merge.threads,
       },
     });
@@ -169,7 +177,12 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
   if (draft.verify.enabled) {
     stages.push({
       kind: 'verify',
-      params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext, numeric: draft.verify.numeric },
+      params: {
+        modelDir: paths.metadataModelDir,
+        bundlePath: paths.verifyBundle,
+        ...(intendedContext(draft) !== undefined ? { intendedContext: intendedContext(draft) } : {}),
+        numeric: draft.verify.numeric,
+      },
     });
   }
   return { ...(draft.name.trim() ? { name: draft.name.trim() } : {}), stages, allowPredictedOom: draft.allowPredictedOom };
