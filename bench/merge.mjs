@@ -16,19 +16,16 @@
  *   node bench/merge.mjs                 BENCH_LAYERS=28 for the full 1.5B shape
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { fastestOf, gib, measure, mib, writeQwen15Checkpoint } from './lib/qwenCheckpoint.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const layers = Number(process.env.BENCH_LAYERS ?? 10);
 const rank = 16;
-const hidden = 1536;
-const inter = 8960;
-const kv = 256;
-const vocab = 151936;
 const PYTHON = '/usr/bin/python3';
 
 // Bundle the stage script and worker exactly as scripts/build.mjs does, inside the project so
@@ -44,122 +41,10 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'bench-merge-'));
 const baseDir = path.join(work, 'base');
 const adapterDir = path.join(work, 'adapter');
 
-/** BF16 bits of small random values, reused cyclically: generation must not dominate the bench. */
-function randomBf16Pool(count, scale, seed) {
-  const pool = new Uint16Array(count);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    f[0] = ((s / 2 ** 32) * 2 - 1) * scale;
-    pool[i] = u[0] >>> 16;
-  }
-  return pool;
-}
-
-function writeSafetensors(file, tensors, fill) {
-  const header = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'F32' ? 4 : 2);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    t.bytes = bytes;
-    offset += bytes;
-  }
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const fd = openSync(file, 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  writeSync(fd, len);
-  writeSync(fd, json);
-  for (const t of tensors) fill(fd, t);
-  closeSync(fd);
-  return offset;
-}
-
 function generate() {
-  mkdirSync(baseDir, { recursive: true });
-  mkdirSync(adapterDir, { recursive: true });
-  const base = [{ name: 'model.embed_tokens.weight', shape: [vocab, hidden], dtype: 'BF16' }];
-  const adapter = [];
-  const linear = [
-    ['self_attn.q_proj', hidden, hidden],
-    ['self_attn.k_proj', kv, hidden],
-    ['self_attn.v_proj', kv, hidden],
-    ['self_attn.o_proj', hidden, hidden],
-    ['mlp.gate_proj', inter, hidden],
-    ['mlp.up_proj', inter, hidden],
-    ['mlp.down_proj', hidden, inter],
-  ];
-  for (let l = 0; l < layers; l++) {
-    base.push({ name: `model.layers.${l}.input_layernorm.weight`, shape: [hidden], dtype: 'BF16' });
-    for (const [m, out, inp] of linear) {
-      const module = `model.layers.${l}.${m}`;
-      base.push({ name: `${module}.weight`, shape: [out, inp], dtype: 'BF16' });
-      if (m === 'self_attn.q_proj' || m === 'self_attn.k_proj' || m === 'self_attn.v_proj') base.push({ name: `${module}.bias`, shape: [out], dtype: 'BF16' });
-      adapter.push({ name: `base_model.model.${module}.lora_A.weight`, shape: [rank, inp], dtype: 'F32' });
-      adapter.push({ name: `base_model.model.${module}.lora_B.weight`, shape: [out, rank], dtype: 'F32' });
-    }
-    base.push({ name: `model.layers.${l}.post_attention_layernorm.weight`, shape: [hidden], dtype: 'BF16' });
-  }
-  base.push({ name: 'model.norm.weight', shape: [hidden], dtype: 'BF16' });
-  const pool = randomBf16Pool(8 << 20, 0.05, 1);
-  const poolBytes = new Uint8Array(pool.buffer);
-  let cursor = 0;
-  const baseBytes = writeSafetensors(path.join(baseDir, 'model.safetensors'), base, (fd, t) => {
-    let left = t.bytes;
-    while (left > 0) {
-      const n = Math.min(left, poolBytes.length - cursor);
-      writeSync(fd, poolBytes, cursor, n);
-      cursor = (cursor + n) % poolBytes.length;
-      left -= n;
-    }
-  });
-  writeSafetensors(path.join(adapterDir, 'adapter_model.safetensors'), adapter, (fd, t) => {
-    const values = new Float32Array(t.bytes / 4);
-    let s = t.bytes;
-    for (let i = 0; i < values.length; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      values[i] = ((s / 2 ** 32) * 2 - 1) * 0.02;
-    }
-    writeSync(fd, new Uint8Array(values.buffer));
-  });
-  writeFileSync(path.join(baseDir, 'config.json'), JSON.stringify({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: hidden, intermediate_size: inter, num_hidden_layers: layers, torch_dtype: 'bfloat16', tie_word_embeddings: true }));
-  writeFileSync(
-    path.join(adapterDir, 'adapter_config.json'),
-    JSON.stringify({ peft_type: 'LORA', base_model_name_or_path: baseDir, r: rank, lora_alpha: 32, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }),
-  );
-  return baseBytes;
+  return writeQwen15Checkpoint(baseDir, { layers, adapter: { dir: adapterDir, rank } });
 }
 
-/** Runs `run` n times (cleaning up after each) and keeps the fastest measurement. */
-function fastestOf(n, run, cleanup) {
-  let best = null;
-  for (let i = 0; i < n; i++) {
-    const m = run();
-    cleanup();
-    if (!best || m.seconds < best.seconds) best = m;
-  }
-  return best;
-}
-
-/**
- * Runs a command under /usr/bin/time; returns wall seconds and peak RSS bytes. Dirty pages left
- * by the previous step are flushed first (untimed), so no route pays for another's writeback.
- */
-function measure(label, command, args, env = process.env) {
-  execFileSync('sync');
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH_TIME %e %M %U %S', command, ...args], { encoding: 'utf8', env, maxBuffer: 256 << 20 });
-  const line = result.stderr.split('\n').find((l) => l.startsWith('BENCH_TIME'));
-  if (result.status !== 0 || !line) throw new Error(`${label} failed (${result.status}): ${result.stderr.slice(-2000)}${result.stdout.slice(-2000)}`);
-  const [, seconds, kib, user, system] = line.split(' ');
-  return { seconds: Number(seconds), rss: Number(kib) * 1024, cpu: Number(user) + Number(system), stdout: result.stdout };
-}
-
-const gib = (b) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 try {
   const t0 = Date.now();
   const modelBytes = generate();

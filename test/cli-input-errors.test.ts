@@ -26,7 +26,7 @@ describe('relative paths', () => {
   it('merge flags are relative to the current folder, not to the run folder', async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-relative-'));
     await writeQwenLikePair(path.join(work, 'm'));
-    const result = await cli(['merge', '--base', 'm/base', '--adapter', 'm/adapter', '--out', 'm/merged', '--allow-base-mismatch', '--json'], { cwd: work });
+    const result = await cli(['merge', '--base', 'm/base', '--adapter', 'm/adapter', '--out', 'm/merged', '--json'], { cwd: work });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(existsSync(path.join(work, 'm', 'merged', 'model.safetensors'))).toBe(true);
   }, 60_000);
@@ -36,7 +36,7 @@ describe('relative paths', () => {
     await writeQwenLikePair(path.join(work, 'plans', 'm'));
     writeFileSync(
       path.join(work, 'plans', 'plan.json'),
-      JSON.stringify({ stages: [{ kind: 'merge', params: { baseDir: 'm/base', adapterDir: 'm/adapter', outDir: 'm/merged', allowBaseMismatch: true } }] }),
+      JSON.stringify({ stages: [{ kind: 'merge', params: { baseDir: 'm/base', adapterDir: 'm/adapter', outDir: 'm/merged' } }] }),
     );
     const result = await cli(['run', '--plan', 'plans/plan.json', '--json'], { cwd: work });
     expect(result.exitCode, result.stderr).toBe(0);

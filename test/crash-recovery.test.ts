@@ -28,15 +28,20 @@ describe('crash recovery', () => {
     const reader = new Database(path.join(dataDir, 'history.sqlite'), { readonly: true });
     const committed = reader.prepare('SELECT id, text FROM log_lines WHERE run_id = ? ORDER BY id').all(id) as { id: number; text: string }[];
     reader.close();
+    const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await first.child;
     expect(committed.length).toBeGreaterThan(1000);
+    // Found later: the run must keep the time it was last seen alive, not the time it was found.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
 
     const second = await startServe({ dataDir });
     servers.push(second);
     const run = await api<RunDetail>(second, 'runs.get', { id });
     expect(run.status).toBe('interrupted');
     expect(run.stages[0]!.status).toBe('interrupted');
+    expect(run.finishedAt).toBeLessThanOrEqual(killedAt);
+    expect(run.stages[0]!.finishedAt).toBeLessThanOrEqual(killedAt);
     const after: LogLine[] = [];
     for (let afterId = 0; ; ) {
       const { lines } = await api<{ lines: LogLine[] }>(second, 'runs.logs', { id, afterId, limit: 50_000 });

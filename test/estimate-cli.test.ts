@@ -38,9 +38,9 @@ describe('workbench estimate', () => {
     const result = await cli('--model', modelDir, '--kv', '4096');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('qwen2, 1.54B parameters');
-    expect(result.stdout).toMatch(/▶ 4096\s+33\.\d GB/);
+    expect(result.stdout).toMatch(/▶ 4096\s+30\.\d GiB/);
     for (const kv of [512, 1024, 2048, 8192, 16384, 32768]) expect(result.stdout).toMatch(new RegExp(`\\s${kv}\\s`));
-    expect(result.stdout).toMatch(/Context 4096: Predicted peak 33\.\d GB/);
+    expect(result.stdout).toMatch(/Context 4096: Predicted peak 30\.\d GiB/);
   });
 
   it('prints JSON that matches the API schema, with a custom context and options', async () => {

@@ -107,6 +107,9 @@ describe('package --fix-metadata (runFixMetadata, which the package command call
     const lines: string[] = [];
     const ctx: CliContext = {
       dataDir: undefined,
+      existingHistory: () => {
+        throw new Error('the fix needs no database');
+      },
       engine: () => {
         throw new Error('the fix needs no database');
       },
@@ -136,7 +139,7 @@ describe('package --fix-metadata (runFixMetadata, which the package command call
   });
 
   it('refuses a bad --intended-context as a usage error', async () => {
-    const ctx: CliContext = { dataDir: undefined, engine: () => { throw new Error('unused'); }, out: () => {}, err: () => {} };
+    const ctx: CliContext = { dataDir: undefined, existingHistory: () => { throw new Error('unused'); }, engine: () => { throw new Error('unused'); }, out: () => {}, err: () => {} };
     await expect(runFixMetadata({ bundle: defective, model: modelDir, out: path.join(dir, 'x.litertlm'), intendedContext: 'lots' }, ctx)).rejects.toMatchObject({ code: 'usage' });
     expect(existsSync(path.join(dir, 'x.litertlm'))).toBe(false);
   });

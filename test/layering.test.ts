@@ -1,9 +1,12 @@
 /**
  * The architecture as a rule the build checks (docs/architecture.md): the
  * core runs in plain Node, the common layer anywhere, the renderer only sees
- * the common layer, and only the app entry and preload import electron.
+ * the common layer, and only the app entry and preload import electron; and
+ * nothing under main/ imports itself in a circle (a module, or a folder of
+ * the core: the engine composes, memory and stage definitions receive what
+ * they need).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/serve.js';
@@ -45,6 +48,73 @@ function violations(folder: string, forbidden: (spec: string, file: string) => s
 
 const resolvesInto = (spec: string, file: string, folder: string) =>
   spec.startsWith('.') && path.resolve(path.dirname(file), spec).startsWith(path.join(REPO_ROOT, folder) + path.sep);
+
+/** Relative imports of a file resolved to source files (type-only imports count: they tie modules together too). */
+function localImports(file: string): string[] {
+  const resolved: string[] = [];
+  for (const spec of importsOf(file)) {
+    if (!spec.startsWith('.')) continue;
+    const target = path.resolve(path.dirname(file), spec).replace(/\.js$/, '');
+    for (const candidate of [`${target}.ts`, `${target}.tsx`, path.join(target, 'index.ts')]) {
+      if (existsSync(candidate)) {
+        resolved.push(candidate);
+        break;
+      }
+    }
+  }
+  return resolved;
+}
+
+/** Every cycle of a graph, each once, as the list of its nodes (Tarjan's strongly connected components). */
+function cycles(graph: Map<string, Set<string>>): string[][] {
+  let index = 0;
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const indexOf = new Map<string, number>();
+  const low = new Map<string, number>();
+  const found: string[][] = [];
+  const visit = (node: string) => {
+    indexOf.set(node, index);
+    low.set(node, index++);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!indexOf.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node)!, indexOf.get(next)!));
+    }
+    if (low.get(node) === indexOf.get(node)) {
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      if (component.length > 1 || graph.get(node)?.has(node)) found.push(component.sort());
+    }
+  };
+  for (const node of graph.keys()) if (!indexOf.has(node)) visit(node);
+  return found;
+}
+
+function importGraph(folder: string, nodeOf: (file: string) => string): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of sourceFiles(path.join(REPO_ROOT, folder)).filter((f) => !/\.test\.tsx?$/.test(f))) {
+    const from = nodeOf(file);
+    const edges = graph.get(from) ?? new Set<string>();
+    graph.set(from, edges);
+    for (const target of localImports(file)) {
+      if (!target.startsWith(path.join(REPO_ROOT, folder) + path.sep)) continue;
+      const to = nodeOf(target);
+      if (to !== from || nodeOf(file) === file) edges.add(to);
+    }
+  }
+  return graph;
+}
+
+export { cycles };
 
 describe('layering', () => {
   it('main/common imports no Node built-ins, no electron, no DOM libraries and nothing outside common', () => {
@@ -89,5 +159,29 @@ describe('layering', () => {
         return null;
       }),
     ).toEqual([]);
+  });
+
+  it('no module under main/ imports itself through others', () => {
+    const graph = importGraph('main', (file) => path.relative(REPO_ROOT, file));
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  it('no folder of main/core imports itself through others (a loose module such as engine.ts counts as its own folder)', () => {
+    const core = path.join(REPO_ROOT, 'main', 'core');
+    const folderOf = (file: string) => {
+      const rel = path.relative(core, file).split(path.sep);
+      return rel.length > 1 ? `main/core/${rel[0]}/` : `main/core/${rel[0]}`;
+    };
+    expect(cycles(importGraph('main/core', folderOf))).toEqual([]);
+  });
+
+  it('finds a cycle when there is one (the rule above can fail)', () => {
+    const graph = new Map([
+      ['engine', new Set(['memory'])],
+      ['memory', new Set(['stages'])],
+      ['stages', new Set(['engine'])],
+      ['common', new Set<string>()],
+    ]);
+    expect(cycles(graph)).toEqual([['engine', 'memory', 'stages']]);
   });
 });

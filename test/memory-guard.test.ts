@@ -21,6 +21,7 @@ import { createMemoryMonitor } from '../main/core/memory/monitor.js';
 import { isAlive } from '../main/core/process/killTree.js';
 import { Runner } from '../main/core/runner/runner.js';
 import type { StageDefinition } from '../main/core/stages/definition.js';
+import { decisionHostMemory } from '../main/core/memory/decisionHost.js';
 
 const MiB = 1024 * 1024;
 /** Each of the two processes stops allocating here: the "limit" the guard must beat. */
@@ -79,6 +80,7 @@ function runner(): Runner {
     settings: () => settings,
     host: hostSnapshot,
     stageDefinition: () => stage as StageDefinition,
+    preflightMemory: { calibration: () => undefined, hostMemory: () => decisionHostMemory() },
     // A 1 GB host with 200 MB used by others: the stop level (90 %) is reached when the tree holds 700 MB.
     monitors: [createMemoryMonitor({ hostOverride: { totalBytes: 1e9, baseUsedBytes: 200e6 } })],
     ownerToken: 'memory-guard-test',

@@ -23,7 +23,7 @@ describe('memory preflight through workbench run', () => {
 
     const refused = await execa(process.execPath, [CLI, '--data-dir', dataDir, 'run', '--plan', plan], { reject: false, env });
     expect(refused.exitCode).toBe(5);
-    expect(refused.stderr).toMatch(/context of 32768 is predicted to need \d+(\.\d+)? GB/);
+    expect(refused.stderr).toMatch(/context of 32768 is predicted to need \d+(\.\d+)? GiB/);
     expect(refused.stderr).toMatch(/largest context predicted to fit|no context length is predicted to fit/);
     // The CLI names its own override, not the app's Settings page.
     expect(refused.stderr).toMatch(/^hint: Add --allow-predicted-oom to start it anyway/m);

@@ -90,7 +90,7 @@ describe('merge stage cancel', () => {
     );
     const outDir = path.join(root, 'merged');
     const paramsFile = path.join(root, 'params.json');
-    await writeFile(paramsFile, JSON.stringify({ baseDir, adapterDir, outDir, shardSizeMiB: 8, verify: true, allowBaseMismatch: true, threads: 1 }));
+    await writeFile(paramsFile, JSON.stringify({ baseDir, adapterDir, outDir, shardSizeMiB: 8, verify: true, threads: 1 }));
     const child = spawn(process.execPath, [bundle.stageScript, '--params', paramsFile], { env: { ...process.env, WORKBENCH_APP_ROOT: bundle.root }, stdio: ['ignore', 'pipe', 'pipe'] });
     const events: { type: string; code?: string }[] = [];
     let signalled = false;

@@ -62,7 +62,7 @@ describe.skipIf(skipReason !== null)('native merge vs the PyTorch/PEFT oracle', 
     const { cases } = JSON.parse(generated.stdout) as { cases: string[] };
     for (const name of cases) {
       const dir = path.join(tmp, name);
-      events.set(name, await runStageScript(stageScript, root, { baseDir: path.join(dir, 'base'), adapterDir: path.join(dir, 'adapter'), outDir: path.join(dir, 'merged'), shardSizeMiB: 1, verify: true, allowBaseMismatch: false, threads: 2 }, dir));
+      events.set(name, await runStageScript(stageScript, root, { baseDir: path.join(dir, 'base'), adapterDir: path.join(dir, 'adapter'), outDir: path.join(dir, 'merged'), shardSizeMiB: 1, verify: true, threads: 2 }, dir));
     }
     report = JSON.parse((await run(PYTHON, [ORACLE, 'compare', tmp], { maxBuffer: 64 << 20 })).stdout) as OracleReport;
   }, 120_000);

@@ -51,7 +51,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     const { exitCode, stderr, run } = await runPlan(
       {
         stages: [
-          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged, allowBaseMismatch: true } },
+          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
           { kind: 'package', params: { tflitePath, modelDir: merged, outPath: bundle } },
           { kind: 'verify', params: { modelDir: merged, bundlePath: bundle, intendedContext: 4096 } },
         ],
@@ -75,7 +75,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     const { exitCode, stderr, run } = await runPlan(
       {
         stages: [
-          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged, allowBaseMismatch: true } },
+          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
           { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), kvCacheMaxLen: 4096 } },
           { kind: 'package', params: { tflitePath: tflite, modelDir: merged, outPath: bundle } },
           { kind: 'verify', params: { modelDir: merged, bundlePath: bundle } },
@@ -98,7 +98,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     const { exitCode, stderr, run } = await runPlan(
       {
         stages: [
-          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged, allowBaseMismatch: true } },
+          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
           { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), kvCacheMaxLen: 4096 } },
           { kind: 'package', params: { tflitePath: path.join(out, 'tflite', 'm.tflite'), modelDir: merged, outPath: path.join(out, 'm.litertlm'), metadataOverrides: { stopTokens: [{ tokenIds: { ids: [999_999_999] } }], maxNumTokens: 99_999_999 } } },
         ],
@@ -131,7 +131,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     const { exitCode, stderr, run } = await runPlan(
       {
         stages: [
-          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged, allowBaseMismatch: true } },
+          { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
           { kind: 'package', params: { tflitePath: path.join(work, 'elsewhere', 'missing.tflite'), modelDir: merged, outPath: path.join(work, 'x.litertlm') } },
           { kind: 'verify', params: { modelDir: merged, bundlePath: path.join(work, 'typo.litertlm') } },
         ],

@@ -176,6 +176,8 @@ describe('workbench runs list', () => {
       expect(result.stdout).toMatch(/^No run matches/);
       expect(result.stdout).not.toContain('No runs yet');
     }
+    // A folder without a history says so (cli-options.test.ts); an existing history without runs is "No runs yet.".
+    new History(path.join(emptyDataDir, 'history.sqlite')).close();
     const empty = await cli(['runs', 'list'], emptyDataDir);
     expect(empty.exitCode).toBe(0);
     expect(empty.stdout).toMatch(/^No runs yet\./);

@@ -92,7 +92,7 @@ describe('serve mode', () => {
     const wsUrl = `${s.url.replace('http', 'ws')}ws`;
     expect((await openSocket(wsUrl)).status).toBe(401);
     expect((await openSocket(`${wsUrl}?token=nope`)).status).toBe(401);
-    expect((await openSocket(`${wsUrl}?token=${s.token}`, { Origin: 'http://evil.example' })).status).toBe(401);
+    expect((await openSocket(`${wsUrl}?token=${s.token}`, { Origin: 'http://evil.example' })).status).toBe(403);
     const { ws, status } = await openSocket(`${wsUrl}?token=${s.token}`, { Origin: s.url.replace(/\/$/, '') });
     expect(status).toBe('open');
     const messages: { id?: number; result?: { ok: boolean; value?: { id: number } }; event?: { type: string } }[] = [];

@@ -41,8 +41,26 @@ function extractDataDir(argv: string[]): { dataDir: string | undefined; rest: st
   return { dataDir, rest };
 }
 
+/**
+ * `--threads -1` would otherwise be an "ambiguous argument" from parseArgs (the
+ * value starts with a dash): a negative number after an option is its value,
+ * so the command's own range check names the option in one sentence.
+ */
+export function attachNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[a-z][\w-]*$/i.test(arg) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { dataDir, rest } = extractDataDir(argv);
+  const { dataDir, rest } = extractDataDir(attachNegativeValues(argv));
   const [name, ...args] = rest;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);

@@ -2,10 +2,19 @@
  * What every CLI command gets: the global options and a lazily opened engine
  * (commands that only read a file never touch the database).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createEngine, type Engine, type EngineOptions } from '../core/engine.js';
+import { resolveDataDir } from '../core/paths.js';
 
 export interface CliContext {
   dataDir: string | undefined;
+  /**
+   * The data directory in use, and whether it already holds a history: a
+   * read-only command asks first, so a mistyped --data-dir is reported as
+   * having no history instead of silently getting a new one.
+   */
+  existingHistory(): { dataDir: string } | { missing: string };
   /** Opens the engine for this data directory once; closed by the CLI on exit. */
   engine(options?: Partial<EngineOptions>): Engine;
   out(text: string): void;
@@ -34,6 +43,10 @@ export function createCliContext(dataDir: string | undefined): CliContext & { cl
   let engine: Engine | null = null;
   return {
     dataDir,
+    existingHistory() {
+      const dir = resolveDataDir(dataDir);
+      return existsSync(path.join(dir, 'history.sqlite')) ? { dataDir: dir } : { missing: dir };
+    },
     engine(options = {}) {
       engine ??= createEngine({ mode: 'cli', ...options, ...(dataDir ? { dataDir } : {}) });
       return engine;

@@ -26,6 +26,10 @@ function progressLine(stage: StageRecord): string {
 
 export async function runInTerminal(engine: Engine, ctx: CliContext, plan: RunPlanInput, options: TerminalRunOptions): Promise<RunDetail> {
   const lastPrinted = new Map<number, { line: string; at: number; status: string }>();
+  // Warning and error lines already printed, per stage: a stage's error (a refusal, the guard's stop, a
+  // cancel) is also its last log line, and is printed once.
+  const printedLines = new Map<number | null, string[]>();
+  const alreadyPrinted = (stageId: number, text: string) => (printedLines.get(stageId) ?? []).some((line) => line.includes(text));
   const unsubscribe = engine.events.subscribe((event) => {
     if (options.quiet) return;
     if (event.type === 'stage') {
@@ -38,10 +42,16 @@ export async function runInTerminal(engine: Engine, ctx: CliContext, plan: RunPl
         ctx.err(line);
         lastPrinted.set(stage.id, { line, at: now, status: stage.status });
       }
-      if (stage.error && statusChanged) ctx.err(`    ${stage.error.message}${stage.error.hint ? `\n    hint: ${stage.error.hint}` : ''}`);
+      if (stage.error && statusChanged) {
+        const lines = [alreadyPrinted(stage.id, stage.error.message) ? null : `    ${stage.error.message}`, stage.error.hint && !alreadyPrinted(stage.id, stage.error.hint) ? `    hint: ${stage.error.hint}` : null];
+        for (const line of lines) if (line) ctx.err(line);
+      }
     } else if (event.type === 'logs') {
       for (const entry of event.lines) {
-        if ((entry.level === 'warn' || entry.level === 'error') && entry.source !== 'stdout') ctx.err(`    ${entry.level}: ${entry.text}`);
+        if ((entry.level === 'warn' || entry.level === 'error') && entry.source !== 'stdout') {
+          ctx.err(`    ${entry.level}: ${entry.text}`);
+          printedLines.set(entry.stageId, [...(printedLines.get(entry.stageId) ?? []), entry.text]);
+        }
       }
     }
   });

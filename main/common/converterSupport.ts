@@ -106,8 +106,15 @@ type CommandParams = Pick<
  * must be absolute, as the stage resolves them). The example route needs the
  * builder matched from config.json; export_hf does not.
  */
-export function converterCommand(params: CommandParams, builder: ExampleBuilder | null): string {
+export function converterCommand(params: CommandParams & { outFile?: string | undefined }, builder: ExampleBuilder | null): string {
   const prefill = [...new Set(params.prefillSeqLens)].sort((a, b) => a - b);
+  if (params.route === 'native') {
+    const parts = ['workbench', 'convert', `--model=${params.modelDir}`];
+    if (params.outFile) parts.push(`--out=${params.outFile}`);
+    else parts.push(`--out-dir=${params.outDir}`, ...(params.outputNamePrefix ? [`--prefix=${params.outputNamePrefix}`] : []));
+    parts.push(`--quant=${params.quantize}`, `--kv=${params.kvCacheMaxLen}`, `--prefill=${prefill.join(',')}`, `--kv-layout=${params.transposeKvCache ? 'transposed' : 'btnh'}`);
+    return join(parts);
+  }
   if (params.route === 'export_hf') {
     const recipe = EXPORT_HF_RECIPES[params.quantize];
     const parts = ['python', '-m', 'litert_torch.generative.export_hf', `--model=${params.modelDir}`, `--output_dir=${params.outDir}`];

@@ -6,7 +6,7 @@
  * `workbench doctor`.
  */
 import { z } from 'zod';
-import { ConvertRoute } from './stages/convert.js';
+import { PythonRoute } from './stages/convert.js';
 
 export const PythonInfo = z.object({
   path: z.string(),
@@ -31,7 +31,7 @@ export const VenvInfo = z.object({
   path: z.string(),
   exists: z.boolean(),
   /** From the marker the bootstrap writes when an install completes. */
-  route: ConvertRoute.nullable(),
+  route: PythonRoute.nullable(),
   pythonVersion: z.string().nullable(),
   installer: z.string().nullable(),
   createdAt: z.string().nullable(),
@@ -48,7 +48,7 @@ export const DiskInfo = z.object({
 export const DoctorFix = z.object({
   label: z.string(),
   action: z.enum(['bootstrap', 'rebuild', 'openSettings']).nullable(),
-  route: ConvertRoute.nullable(),
+  route: PythonRoute.nullable(),
   command: z.string().nullable(),
 });
 export type DoctorFix = z.infer<typeof DoctorFix>;

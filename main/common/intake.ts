@@ -37,7 +37,7 @@ export const ModelIntake = z.object({
   path: z.string(),
   architecture: z.string().nullable(),
   modelType: z.string().nullable(),
-  support: z.object({ example: RouteSupport, export_hf: RouteSupport }),
+  support: z.object({ native: RouteSupport, example: RouteSupport, export_hf: RouteSupport }),
   dims: z.object({
     hiddenSize: z.number().nullable(),
     numHiddenLayers: z.number().nullable(),

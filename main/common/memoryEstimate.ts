@@ -38,7 +38,7 @@ export type EstimatePhase = z.infer<typeof EstimatePhase>;
 
 export const MemoryEstimateOk = z.object({
   ok: z.literal(true),
-  stage: z.enum(['convert', 'merge', 'package']),
+  stage: z.enum(['convert', 'merge', 'package', 'verify']),
   peakBytes: Band,
   durationSec: Band,
   /** The phase whose sum is the peak (e.g. "convert", "quantize"). */
@@ -131,13 +131,27 @@ export type CalibrationFit = z.infer<typeof CalibrationFit>;
 
 export const PRIOR_SCALES: CalibrationScales = { weights: 1, context: 1, fixed: 1, duration: 1 };
 
-/** The context-length table: each candidate context with its estimate and fit on this host. */
+/** The converted model's memory on the target device at one context length, against what an app can use there. */
+export const DeviceFit = z.object({
+  weightsBytes: z.number().nonnegative(),
+  kvCacheBytes: z.number().nonnegative(),
+  workspaceBytes: z.number().nonnegative(),
+  totalBytes: z.number().nonnegative(),
+  fit: z.enum(['fits', 'blocked']),
+  /** One sentence when blocked. */
+  reason: z.string(),
+});
+export type DeviceFit = z.infer<typeof DeviceFit>;
+
+/** The context-length table: each candidate context with its estimate and fit on this host, and on the device. */
 export const ContextRow = z.object({
   kvCacheMaxLen: z.number().int().positive(),
   /** Prefill lengths used for this row (those longer than the context are dropped). */
   prefillSeqLens: z.array(z.number().int().positive()),
   estimate: MemoryEstimate,
   verdict: FitVerdict,
+  /** Null when the model facts are unknown. */
+  device: DeviceFit.nullable(),
 });
 export type ContextRow = z.infer<typeof ContextRow>;
 
@@ -161,6 +175,8 @@ export const ContextTable = z.object({
   /** Set when no estimate is possible at all (missing config, unknown architecture). */
   noEstimate: NoEstimate.nullable(),
   calibration: z.object({ calibrated: z.boolean(), runs: z.number().int().nonnegative() }),
+  /** The target device the rows' `device` column is judged against. */
+  device: z.object({ ramBytes: z.number().positive(), usableBytes: z.number().positive() }),
 });
 export type ContextTable = z.infer<typeof ContextTable>;
 

@@ -10,11 +10,13 @@ import { BundleRunnerHost } from './bundleRunner/host.js';
 import { EventBus } from './events.js';
 import { History } from './history/history.js';
 import { hostSnapshot } from './host.js';
+import { decisionHostMemory } from './memory/decisionHost.js';
 import { attachMemory } from './memory/engineMemory.js';
+import type { CalibrationService } from './memory/calibration.js';
 import { memoryMonitors } from './memory/monitors.js';
 import { resolveDataDir } from './paths.js';
 import { isAlive } from './process/killTree.js';
-import type { StageMonitorFactory } from './runner/monitor.js';
+import type { StageMonitorFactory } from '../common/stageMonitor.js';
 import { stopOrphanedStages } from './runner/orphans.js';
 import { Runner } from './runner/runner.js';
 import { SettingsStore } from './settingsStore.js';
@@ -60,6 +62,9 @@ export function createEngine(options: EngineOptions): Engine {
   const recoveredRunIds = history.recoverInterrupted((pid, token) => (pid === process.pid ? token === ownerToken : isAlive(pid)));
   const events = new EventBus();
   const settings = new SettingsStore(history);
+  // The host's calibration once loaded (priors until then), for the guard's suggestions and the preflights.
+  let calibration: CalibrationService | undefined;
+  const appliedCalibration = () => calibration?.applied();
   const runner = new Runner({
     history,
     events,
@@ -67,7 +72,8 @@ export function createEngine(options: EngineOptions): Engine {
     settings: () => settings.get(),
     host: hostSnapshot,
     stageDefinition,
-    monitors: options.monitors ?? memoryMonitors(),
+    preflightMemory: { calibration: appliedCalibration, hostMemory: () => decisionHostMemory() },
+    monitors: options.monitors ?? memoryMonitors({ calibration: appliedCalibration }),
     ownerToken,
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
@@ -96,6 +102,12 @@ export function createEngine(options: EngineOptions): Engine {
     },
   };
   // This host's calibrated estimator, and a calibration point from every finished conversion.
-  const memory = attachMemory(engine).catch(() => () => undefined);
+  const memory = attachMemory(engine).then(
+    (attached) => {
+      calibration = attached.calibration;
+      return attached.detach;
+    },
+    () => () => undefined,
+  );
   return engine;
 }

@@ -14,7 +14,7 @@ import { createDispatch, type Dispatch } from '../core/api/dispatch.js';
 import { createHandlers } from '../core/api/handlers.js';
 import type { Engine } from '../core/engine.js';
 import { distPath } from '../core/paths.js';
-import { isLoopbackHost, newToken, originAllowed, tokenFromRequest, tokenMatches } from './auth.js';
+import { isLoopbackHost, newToken, originAllowed, originPolicy, tokenFromRequest, tokenMatches, type OriginPolicy } from './auth.js';
 
 export interface ServeOptions {
   host?: string;
@@ -69,15 +69,28 @@ export async function startServer(engine: Engine, options: ServeOptions = {}): P
     onInternalError: (method, error) => console.error(`[serve] ${method} failed:`, error),
   });
 
+  // Set once listening: origins are judged against the address and port the server listens on.
+  let origins: OriginPolicy = originPolicy(host, -1);
   const server = createServer((request, response) => {
-    handleHttp(request, response, { token, dispatch, rendererDir }).catch((error: unknown) => {
+    handleHttp(request, response, { token, dispatch, rendererDir, origins }).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { ok: false, error: { code: 'internal', message: String(error) } });
+      else response.destroy();
     });
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
   server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://placeholder');
-    if (url.pathname !== '/ws' || !originAllowed(request) || !tokenMatches(token, tokenFromRequest(request))) {
+    const url = requestUrl(request);
+    if (url === null) {
+      socket.write('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    if (!originAllowed(request, origins)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    if (url.pathname !== '/ws' || !tokenMatches(token, tokenFromRequest(request))) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       socket.destroy();
       return;
@@ -96,6 +109,7 @@ export async function startServer(engine: Engine, options: ServeOptions = {}): P
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  origins = originPolicy(host, port);
   const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}/`;
   return {
@@ -115,43 +129,75 @@ export async function startServer(engine: Engine, options: ServeOptions = {}): P
   };
 }
 
+/** Nesting deeper than any API input needs; deeper inputs are refused before validation walks them. */
+const MAX_MESSAGE_DEPTH = 64;
+
 function serveSocket(ws: WebSocket, engine: Engine, dispatch: Dispatch): void {
-  const unsubscribe = engine.events.subscribe((event) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event }));
-  });
+  const send = (payload: unknown) => {
+    if (ws.readyState !== ws.OPEN) return;
+    try {
+      ws.send(JSON.stringify(payload));
+    } catch {
+      // A reply that cannot be serialized (or a socket closing under us) must not end the process.
+      ws.send(JSON.stringify({ id: null, result: { ok: false, error: { code: 'internal', message: 'The reply could not be sent.' } } }));
+    }
+  };
+  const refuse = (id: string | number | null, message: string) => send({ id, result: { ok: false, error: { code: 'bad_message', message } } });
+  const unsubscribe = engine.events.subscribe((event) => send({ event }));
   ws.on('close', unsubscribe);
   ws.on('error', unsubscribe);
   ws.on('message', (data) => {
-    let message: { id?: unknown; method?: unknown; input?: unknown };
+    // Every frame gets an answer and nothing a client sends can throw out of this handler.
     try {
-      message = JSON.parse(String(data)) as typeof message;
+      let message: unknown;
+      try {
+        message = JSON.parse(String(data));
+      } catch {
+        return refuse(null, 'The message is not JSON.');
+      }
+      if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+        return refuse(null, 'The message must be a JSON object with "id", "method" and "input".');
+      }
+      const { id: rawId, method, input } = message as { id?: unknown; method?: unknown; input?: unknown };
+      const id = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : null;
+      if (typeof method !== 'string') return refuse(id, 'The message has no method.');
+      if (depthOver(input, MAX_MESSAGE_DEPTH)) return refuse(id, `The input is nested more than ${MAX_MESSAGE_DEPTH} levels deep.`);
+      dispatch(method, input).then(
+        (result) => send({ id, result }),
+        () => send({ id, result: { ok: false, error: { code: 'internal', message: 'The call failed unexpectedly.' } } }),
+      );
     } catch {
-      ws.send(JSON.stringify({ id: null, result: { ok: false, error: { code: 'bad_message', message: 'The message is not JSON.' } } }));
-      return;
+      refuse(null, 'The message could not be handled.');
     }
-    const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;
-    if (typeof message.method !== 'string') {
-      ws.send(JSON.stringify({ id, result: { ok: false, error: { code: 'bad_message', message: 'The message has no method.' } } }));
-      return;
-    }
-    void dispatch(message.method, message.input).then((result) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result }));
-    });
   });
+}
+
+/** True when a parsed JSON value nests deeper than `max` (checked without recursion, so it cannot overflow the stack). */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 interface HttpContext {
   token: string;
   dispatch: Dispatch;
   rendererDir: string;
+  origins: OriginPolicy;
 }
 
 async function handleHttp(request: IncomingMessage, response: ServerResponse, ctx: HttpContext): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://placeholder');
   response.setHeader('X-Content-Type-Options', 'nosniff');
   response.setHeader('Referrer-Policy', 'no-referrer');
+  const url = requestUrl(request);
+  if (url === null) return sendJson(response, 400, { ok: false, error: { code: 'bad_path', message: 'The request target is not a valid URL.' } });
   if (url.pathname.startsWith('/api/')) {
-    if (!originAllowed(request)) return sendJson(response, 403, { ok: false, error: { code: 'bad_origin', message: 'Requests from other origins are refused.' } });
+    if (!originAllowed(request, ctx.origins)) return sendJson(response, 403, { ok: false, error: { code: 'bad_origin', message: 'Requests from other origins are refused.' } });
     if (!tokenMatches(ctx.token, tokenFromRequest(request))) {
       return sendJson(response, 401, { ok: false, error: { code: 'unauthorized', message: 'Missing or wrong token: open the URL printed by `workbench serve`.' } });
     }
@@ -164,14 +210,43 @@ async function handleHttp(request: IncomingMessage, response: ServerResponse, ct
     } catch {
       return sendJson(response, 400, { ok: false, error: { code: 'bad_json', message: 'The request body is not valid JSON.' } });
     }
-    const result = await ctx.dispatch(decodeURIComponent(url.pathname.slice('/api/'.length)), input);
+    if (depthOver(input, MAX_MESSAGE_DEPTH)) {
+      return sendJson(response, 400, { ok: false, error: { code: 'bad_json', message: `The request body is nested more than ${MAX_MESSAGE_DEPTH} levels deep.` } });
+    }
+    const method = decodePath(url.pathname.slice('/api/'.length));
+    if (method === null) return sendJson(response, 400, { ok: false, error: { code: 'bad_path', message: 'The request path has a malformed percent-encoding.' } });
+    const result = await ctx.dispatch(method, input);
     return sendJson(response, result.ok ? 200 : statusFor(result.error.code), result);
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405).end();
     return;
   }
-  serveStatic(url.pathname, response, ctx.rendererDir);
+  const pathname = decodePath(url.pathname);
+  if (pathname === null) {
+    response.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end('The request path has a malformed percent-encoding.');
+    return;
+  }
+  serveStatic(pathname, response, ctx.rendererDir);
+}
+
+/** The request target as a URL, or null when it is not one (a raw client can send anything). */
+function requestUrl(request: IncomingMessage): URL | null {
+  try {
+    return new URL(request.url ?? '/', 'http://placeholder');
+  } catch {
+    return null;
+  }
+}
+
+/** A percent-decoded path, or null when its encoding is malformed (a client error, answered 400). */
+function decodePath(encoded: string): string | null {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
 }
 
 function statusFor(code: string): number {
@@ -187,7 +262,7 @@ function serveStatic(pathname: string, response: ServerResponse, rendererDir: st
     response.end('The user interface is not built. Run `npm run build` and start serve mode again.');
     return;
   }
-  const relative = path.normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+  const relative = path.normalize(pathname).replace(/^([/\\])+/, '');
   let file = path.join(rendererDir, relative);
   // Never serve anything outside the renderer folder; unknown paths get the app (client-side routes).
   if (!file.startsWith(rendererDir + path.sep) || !existsSync(file) || !statSync(file).isFile()) file = path.join(rendererDir, 'index.html');

@@ -65,6 +65,8 @@ await runStage(async () => {
   stageOut.metric('merge.tensors_touched', result.tensorsTouched);
   if (result.verify) stageOut.metric('merge.verify_max_ulp', result.verify.maxUlpError, 'ulp');
   stageOut.artifact('merged-model', result.outDir);
+  // The stage's note once finished: the outcome, not the last "n/m tensors … ETA" of the merge phase.
+  stageOut.progress(1, 'done', `${result.tensorsTouched} of ${result.tensorsTotal} tensors changed · ${formatBytes(result.outputBytes)} written in ${formatDuration(result.durationMs)}${result.verify ? (result.verify.ok ? ' · verified' : ' · verify failed') : ''}`);
   stageOut.log('info', `Merged ${result.tensorsTouched} tensors into ${result.outDir} (${formatBytes(result.outputBytes)}) in ${formatDuration(result.durationMs)}, peak RSS ${formatBytes(result.peakRssBytes)}.`);
   stageOut.result(summariseMerge(result));
 });

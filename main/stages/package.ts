@@ -26,6 +26,7 @@ await runStage(async () => {
     tflitePath: path.resolve(params.tflitePath),
     modelDir: path.resolve(params.modelDir),
     outPath: path.resolve(params.outPath),
+    overwrite: params.overwrite,
     ...(params.metadata ? { metadata: params.metadata } : {}),
     ...(params.metadataOverrides ? { metadataOverrides: params.metadataOverrides } : {}),
     signal: controller.signal,

@@ -61,7 +61,7 @@ await runStage(async () => {
     stageOut.progress(0.2, 'numeric', 'Teacher-forced comparison of the HF model and the .tflite (Python)');
     numeric = await runNumeric(params, stageDir);
   }
-  stageOut.progress(1, 'done');
+  stageOut.progress(1, 'done', `Checklist: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${numeric ? ` · numeric comparison ${numeric.status}` : ''}`);
   stageOut.result({ report, reportFiles: files, ...(numeric ? { numeric } : {}) });
   if (numeric?.status === 'failed' && numeric.error) {
     throw new WorkbenchError(numeric.error.code, `The checklist is stored, but the numeric comparison did not run: ${numeric.error.message}`, numeric.error.hint ? { hint: numeric.error.hint } : undefined);

@@ -556,8 +556,8 @@ class PhaseReporter:
     self._current = (phase, now)
     self.emitter.progress(fraction, phase, message)
 
-  def finish(self) -> None:
-    self.enter("done", 1.0)
+  def finish(self, message: Optional[str] = None) -> None:
+    self.enter("done", 1.0, message)
     self._current = None
 
   def hook(self, owner: Any, attr: str, before: Callable[[], None]) -> None:
@@ -794,7 +794,8 @@ def convert(raw: Dict[str, Any], emitter: Emitter = out) -> Dict[str, Any]:
       "phaseSeconds": {k: round(v, 3) for k, v in reporter.phase_seconds.items()},
   }
   write_sidecar(sidecar_path, sidecar)
-  reporter.finish()
+  # The stage's note once finished: what was written, not the last phase's progress.
+  reporter.finish(f"Wrote {os.path.basename(output)} ({os.path.getsize(output) / 1024 ** 2:.1f} MiB) in {sidecar['durationSeconds']:.0f} s")
   emitter.metric("convert.output_bytes", os.path.getsize(output), "B")
   emitter.metric("convert.duration", sidecar["durationSeconds"], "s")
   emitter.artifact(produced["kind"], output)

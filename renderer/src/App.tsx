@@ -65,13 +65,17 @@ export function App() {
       </nav>
       <main className="content">
         {status === 'unauthorized' ? (
+          // Nothing else: every page would show what a refused request looks like ("No runs yet"), which is not the state of the server.
           <div className="banner error" role="alert" data-testid="unauthorized">
-            The server refused this page's token. Open the exact URL printed by <code>workbench serve</code> (it ends with <code>#token=…</code>).
+            This link’s token is wrong or out of date, so the workbench server refused it. Open the URL that <code>workbench serve</code> printed when it started (it ends with{' '}
+            <code>#token=…</code>); each start prints a new one, so after a restart use the new URL.
           </div>
-        ) : status === 'closed' || status === 'connecting' ? (
-          <div className="banner" role="status">Connecting to the workbench server…</div>
-        ) : null}
-        {page}
+        ) : (
+          <>
+            {status === 'closed' || status === 'connecting' ? <div className="banner" role="status">Connecting to the workbench server…</div> : null}
+            {page}
+          </>
+        )}
       </main>
     </div>
   );

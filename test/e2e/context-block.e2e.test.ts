@@ -38,14 +38,16 @@ describe('context length blocking in the wizard', () => {
     await page.click('[data-testid=nav-new]');
     await page.fill('[data-testid=model-dir]', modelDir);
     await page.click('[data-testid=step-tab-convert]');
+    // These checks are about the example route's conversion memory (the native route is the default).
+    await page.selectOption('[data-testid=route-select]', 'example');
     await page.waitForSelector('[data-testid=context-32768][data-fit=blocked]');
     expect(await page.getAttribute('[data-testid=context-4096]', 'data-fit')).toBe('fits');
     expect(await page.isDisabled('[data-testid=context-4096] input')).toBe(false);
     expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(true);
     const reason = (await page.textContent('[data-testid=blocked-reason-32768]')) ?? '';
-    expect(reason).toMatch(/GB/);
+    expect(reason).toMatch(/GiB/);
     expect(reason).toContain('expert override');
-    expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GB \(up to \d+ GB\)/);
+    expect(await page.textContent('[data-testid=context-32768]')).toMatch(/\d+ GiB \(up to \d+ GiB\)/);
     await page.screenshot({ path: path.join(SHOTS, 'context-blocked.png'), fullPage: true });
 
     // What cannot be used is said at the field, not silently dropped.
@@ -64,6 +66,8 @@ describe('context length blocking in the wizard', () => {
     const plan = JSON.parse((await page.textContent('[data-testid=plan-json]')) ?? '{}') as { stages: { kind: string; params: { prefillSeqLens?: number[] } }[] };
     expect(plan.stages.find((s) => s.kind === 'convert')?.params.prefillSeqLens).toEqual([8, 64, 256]);
     await page.click('[data-testid=step-tab-convert]');
+    // These checks are about the example route's conversion memory (the native route is the default).
+    await page.selectOption('[data-testid=route-select]', 'example');
     expect(await page.inputValue('[data-testid=prefill-input]')).toBe('8, 64, 256');
     // Back to the converter's defaults: fewer prefill signatures would need less memory at 32k.
     await page.fill('[data-testid=prefill-input]', '8, 64, 128, 256, 512, 1024');
@@ -83,7 +87,14 @@ describe('context length blocking in the wizard', () => {
     await page.waitForSelector('[data-testid=save-settings]:has-text("Saved")');
     await page.click('[data-testid=nav-new]');
     await page.click('[data-testid=step-tab-convert]');
+    // These checks are about the example route's conversion memory (the native route is the default).
+    await page.selectOption('[data-testid=route-select]', 'example');
     await page.waitForSelector('[data-testid=context-32768][data-fit=blocked]');
+    // 32k of a 1.5B model also exceeds an 8 GiB phone: the device block has its own override.
+    expect(await page.getAttribute('[data-testid=context-32768]', 'data-device-fit')).toBe('blocked');
+    expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(true);
+    expect(await page.textContent('[data-testid=blocked-reason-32768]')).toMatch(/On the device the model needs about .* more than the .* an app can count on with 8\.0 GiB of RAM\./);
+    await page.check('[data-testid=allow-device-overflow]');
     expect(await page.isDisabled('[data-testid=context-32768] input')).toBe(false);
   });
 });

@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 describe('wizard intake and conversion', () => {
-  it('inspects the model and adapter, then shows the exact converter command for the choices', async () => {
+  it('inspects the model and adapter, then shows the exact converter command for the choices', { timeout: 90_000 }, async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
     await page.fill('[data-testid=model-dir]', modelDir);
@@ -60,6 +60,8 @@ describe('wizard intake and conversion', () => {
     await page.screenshot({ path: path.join(SHOTS, 'wizard-intake.png'), fullPage: true });
 
     await page.click('[data-testid=step-tab-convert]');
+    // These checks are about the example route's conversion memory (the native route is the default).
+    await page.selectOption('[data-testid=route-select]', 'example');
     await page.selectOption('[data-testid=quant-select]', 'weight_only_int8');
     await page.fill('[data-testid=prefill-input]', '8, 128');
     await page.check('[data-testid=mask-as-input]');
@@ -86,11 +88,12 @@ describe('wizard intake and conversion', () => {
     await page.screenshot({ path: path.join(SHOTS, 'wizard-convert-export-hf.png'), fullPage: true });
   });
 
-  it('shows the doctor with a fix button for every problem', async () => {
+  it('shows the doctor with what fixes every problem, and one set-up action', async () => {
     await page.click('[data-testid=nav-environment]');
     await page.waitForSelector('[data-testid=doctor-problems] [data-problem=no_env]');
     expect(await page.textContent('[data-problem=no_env]')).toContain('workbench doctor --bootstrap example');
-    expect(await page.locator('[data-problem=no_env] [data-testid=fix-bootstrap]').count()).toBe(1);
+    expect(await page.locator('[data-problem=no_env] [data-testid=fix-setup-hint]').count()).toBe(1);
+    expect(await page.locator('[data-testid=doctor] button', { hasText: /set up|rebuild/i }).count()).toBe(1);
     expect(await page.textContent('[data-testid=doctor]')).toContain('ai-edge-torch');
     await page.screenshot({ path: path.join(SHOTS, 'environment-doctor.png'), fullPage: true });
   });

@@ -71,7 +71,7 @@ describe('serve-mode folder browser in the browser', () => {
     await page.waitForSelector(`[data-testid=fb-list][data-path="${modelDir}"]`);
     // A folder picker shows the files (to recognise a model folder) but cannot select them.
     expect(await page.isDisabled('[data-testid=fb-entry][data-name="config.json"]')).toBe(true);
-    expect(await page.textContent('[data-testid=fb-entry][data-name="model.safetensors"]')).toContain('4.0 KB');
+    expect(await page.textContent('[data-testid=fb-entry][data-name="model.safetensors"]')).toContain('4.0 KiB');
     await page.screenshot({ path: path.join(SHOTS, 'folder-browser.png') });
     // Up goes to the parent, then back in.
     await page.click('[data-testid=fb-up]');

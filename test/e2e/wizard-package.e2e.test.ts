@@ -1,10 +1,12 @@
 /**
  * The wizard's packaging step: the metadata derived from the model's own
  * files is shown before anything runs, an edited field becomes an override in
- * the plan, and the review shows the whole plan the run will execute. Start
- * run then really starts it: the package and verify stages name files the
- * conversion will write, which must not make the run refused; the conversion
- * itself stops at once here (no converter installed).
+ * the plan, and the review shows the whole plan the run will execute. The
+ * package and verify stages name files the conversion will write, which must
+ * not count as problems; the one that remains is the folder's missing weights
+ * (the default native route needs no Python environment), so Start stays
+ * disabled. Started anyway (through the API, as `workbench run --plan`
+ * would), the conversion stops at once.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +14,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, SHOTS } from '../helpers/browser.js';
-import type { ServeProcess } from '../helpers/serve.js';
+import { api, type ServeProcess } from '../helpers/serve.js';
 import { makeModel, qwenConfig } from '../support/hfModel.js';
 
 let server: ServeProcess;
@@ -58,7 +60,14 @@ describe('wizard packaging step', () => {
     expect(JSON.stringify(packageStage?.params.metadataOverrides)).toContain('198');
     expect(plan.stages.map((stage) => stage.kind)).toEqual(['convert', 'package', 'verify']);
 
-    await page.click('[data-testid=start-run]');
+    await page.waitForSelector('[data-testid=step-review][data-checked=yes]', { timeout: 30_000 });
+    const blocking = await page.$$eval('[data-testid=review-problem][data-severity=block]', (items) => items.map((item) => item.getAttribute('data-problem')));
+    // This folder has no weights; the files later stages will read are no problem, and the native route needs no Python.
+    expect(blocking.sort()).toEqual(['intake_missing_weights']);
+    expect(await page.locator('[data-testid=review-problem] [data-place=package], [data-testid=review-problem] [data-place=verify]').count()).toBe(0);
+    expect(await page.isDisabled('[data-testid=start-run]')).toBe(true);
+    const { id } = await api<{ id: number }>(server, 'runs.start', { plan });
+    await page.evaluate((runId) => (window.location.hash = `#/runs/${runId}`), id);
     await page.waitForSelector('[data-testid=run-detail][data-run-status=failed]', { timeout: 30_000 });
     const stages = await page.$$eval('[data-testid=stage]', (items) => items.map((item) => item.getAttribute('data-stage-status')));
     expect(stages).toEqual(['failed', 'skipped', 'skipped']);
@@ -66,7 +75,7 @@ describe('wizard packaging step', () => {
     const errorLine = page.locator('[data-testid=log-viewer] .log-line.level-error').first();
     await errorLine.waitFor();
     expect((await errorLine.boundingBox())!.height).toBe(20);
-    expect(await errorLine.locator('.log-text').getAttribute('title')).toContain('holds no *.safetensors files');
+    expect(await errorLine.locator('.log-text').getAttribute('title')).toContain('holds neither model.safetensors nor model.safetensors.index.json');
     await errorLine.click();
     await expect.poll(async () => (await errorLine.boundingBox())!.height).toBeGreaterThan(20);
     await errorLine.click();

@@ -11,9 +11,10 @@ import { DEFAULT_SETTINGS } from '../../main/common/settings.js';
 import { EventBus } from '../../main/core/events.js';
 import { History } from '../../main/core/history/history.js';
 import { hostSnapshot } from '../../main/core/host.js';
-import type { StageMonitorFactory } from '../../main/core/runner/monitor.js';
+import type { StageMonitorFactory } from '../../main/common/stageMonitor.js';
 import { Runner } from '../../main/core/runner/runner.js';
 import type { StageDefinition } from '../../main/core/stages/definition.js';
+import { decisionHostMemory } from '../../main/core/memory/decisionHost.js';
 
 export const FIXTURE_STAGES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'stages');
 
@@ -47,6 +48,7 @@ export function createHarness(options: { monitors?: StageMonitorFactory[]; killG
     settings: () => DEFAULT_SETTINGS,
     host: hostSnapshot,
     stageDefinition: () => definition,
+    preflightMemory: { calibration: () => undefined, hostMemory: () => decisionHostMemory() },
     monitors: options.monitors ?? [],
     ownerToken: 'test',
     killGraceMs: options.killGraceMs ?? 1000,

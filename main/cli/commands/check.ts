@@ -13,7 +13,7 @@ import type { CheckStatus, FidelityReport } from '../../common/fidelity.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes } from '../../common/format.js';
 import { checkFidelity } from '../../core/fidelity/analyze.js';
-import { fixBundleMetadata } from '../../core/fidelity/fix.js';
+import { fixBundleMetadata } from '../../core/packager/fixMetadata.js';
 import { reportToJson, reportToMarkdown } from '../../core/fidelity/report.js';
 import type { CliCommand, CliContext } from '../context.js';
 

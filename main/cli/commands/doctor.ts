@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, STATUS_LABELS } from '../../common/format.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { ConvertRoute } from '../../common/stages/convert.js';
+import { PythonRoute } from '../../common/stages/convert.js';
 import type { DoctorReport } from '../../common/env.js';
 import { runDoctor } from '../../core/env/doctor.js';
 import { venvDir } from '../../core/env/python.js';
@@ -57,7 +57,7 @@ function printReport(report: DoctorReport, ctx: CliContext): void {
   }
 }
 
-async function bootstrap(route: ConvertRoute, rebuild: boolean, ctx: CliContext): Promise<number> {
+async function bootstrap(route: PythonRoute, rebuild: boolean, ctx: CliContext): Promise<number> {
   const engine = ctx.engine();
   let last = '';
   let shownError: string | null = null;
@@ -97,7 +97,7 @@ export async function doctorCommandMain(argv: string[], ctx: CliContext): Promis
     },
   });
   if (values.bootstrap !== undefined) {
-    const route = ConvertRoute.safeParse(values.bootstrap);
+    const route = PythonRoute.safeParse(values.bootstrap);
     if (!route.success) throw new WorkbenchError('usage', `Unknown route "${values.bootstrap}"; use example or export_hf.`);
     return bootstrap(route.data, values.rebuild, ctx);
   }

@@ -13,7 +13,7 @@ import { readHfFolder } from '../../core/formats/hfFolder.js';
 import { buildContextTable } from '../../core/memory/contextTable.js';
 import { calibrationFor } from '../../core/memory/engineMemory.js';
 import { formatBytes } from '../../core/memory/estimator.js';
-import { readHostMemory } from '../../core/memory/sampler.js';
+import { decisionHostMemory, parseByteSize, SIMULATE_HOST_RAM_ENV, simulatedHostBytes } from '../../core/memory/decisionHost.js';
 import { EXIT, type CliCommand } from '../context.js';
 import { renderTable } from '../table.js';
 
@@ -90,11 +90,22 @@ function rowCells(row: ContextRow, chosen: number): string[] {
   ];
 }
 
+/** --host-ram: a RAM size (16G, 128GiB, 512M), or a usage error naming the option. */
+function hostRamOption(value: string): number {
+  try {
+    return parseByteSize(value, '--host-ram');
+  } catch (error) {
+    throw new WorkbenchError('usage', (error as Error).message);
+  }
+}
+
 export const estimateCommand: CliCommand = {
   name: 'estimate',
   summary: 'Predict the peak RAM and duration of a conversion for each context length on this host',
   usage: `workbench estimate --model DIR [--kv 4096] [--quant dynamic_int8] [--prefill 8,64,128,256,512,1024]
-                   [--route example|export_hf] [--lightweight] [--mask-as-input] [--json]`,
+                   [--route example|export_hf] [--lightweight] [--mask-as-input] [--host-ram SIZE] [--json]
+  --host-ram SIZE  plan for another host with this much RAM, all of it free (e.g. 128G for a remote
+                   server); default: this host, or WORKBENCH_SIMULATE_HOST_RAM when set`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
@@ -106,6 +117,7 @@ export const estimateCommand: CliCommand = {
         route: { type: 'string', default: 'example' },
         lightweight: { type: 'boolean', default: false },
         'mask-as-input': { type: 'boolean', default: false },
+        'host-ram': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -128,7 +140,13 @@ export const estimateCommand: CliCommand = {
     });
 
     const config = await readModelConfig(values.model);
-    const [host, calibration] = await Promise.all([readHostMemory(), calibrationFor(ctx.engine().history)]);
+    // The same host every other memory decision uses (the wizard, the preflight, the guard), unless planning for another one.
+    const plannedBytes = values['host-ram'] !== undefined ? hostRamOption(values['host-ram']) : null;
+    const simulatedBytes = simulatedHostBytes();
+    const [host, calibration] = await Promise.all([
+      plannedBytes !== null ? { total: plannedBytes, available: plannedBytes, swapTotal: 0, swapUsed: 0 } : decisionHostMemory(),
+      calibrationFor(ctx.engine().history),
+    ]);
     const stopUsedFraction = ctx.engine().settings.get().memory.stopUsedFraction;
     const table: ContextTable = buildContextTable({
       config,
@@ -161,8 +179,14 @@ export const estimateCommand: CliCommand = {
     const model = table.model!;
     const chosenOptions = [options.route, options.quantize, `prefill ${options.prefillSeqLens.join(',')}`, options.lightweightConversion ? 'lightweight' : '', options.maskAsInput ? 'mask_as_input' : ''].filter(Boolean).join(', ');
     ctx.out(`Model: ${values.model} (${model.family}, ${(model.params / 1e9).toFixed(2)}B parameters) — ${chosenOptions}`);
+    const hostLabel =
+      plannedBytes !== null
+        ? 'Planned host (--host-ram)'
+        : simulatedBytes !== null
+          ? `Simulated host (${SIMULATE_HOST_RAM_ENV})`
+          : 'Host';
     ctx.out(
-      `Host: ${formatBytes(table.host.totalBytes)} RAM, ${formatBytes(table.host.availableBytes)} available; a stage may use ${formatBytes(table.host.budgetBytes)} before the guard stops it at ${Math.round(stopUsedFraction * 100)}% in use.`,
+      `${hostLabel}: ${formatBytes(table.host.totalBytes)} RAM, ${formatBytes(table.host.availableBytes)} available; a stage may use ${formatBytes(table.host.budgetBytes)} before the guard stops it at ${Math.round(stopUsedFraction * 100)}% in use.`,
     );
     ctx.out(
       table.calibration.calibrated

@@ -170,7 +170,17 @@ function describeFolder(s: HfFolderSummary): string {
         : 'Chat template: none',
     );
   }
-  lines.push(`Weights: ${s.weights.format === 'none' ? 'none' : `${s.weights.format}, ${s.weights.files.length} file(s), ${formatBytes(s.weights.totalBytes)}`}`);
+  const a = s.adapter;
+  if (a) {
+    const targets = Array.isArray(a.targetModules) ? a.targetModules.join(', ') : (a.targetModules ?? '—');
+    lines.push(
+      `Adapter: ${a.peftType ?? '?'}${a.useDora ? ' (DoRA)' : ''}, r ${a.r ?? '—'}, lora_alpha ${a.loraAlpha ?? '—'}${a.scale !== null ? `, scale ${Number(a.scale.toFixed(4))}${a.useRslora ? ' (rsLoRA)' : ''}` : ''}, targets ${targets}, base ${a.baseModel ?? '—'}`,
+    );
+    // An adapter's weights are its own file (the model-weights scan skips adapter_*), as the UI shows them.
+    lines.push(`Weights: ${a.weightsFile ? `${a.weightsFile}, ${a.tensorCount ?? '?'} tensors, ${formatBytes(a.weightsBytes)}` : 'none (adapter_model.safetensors is missing)'}`);
+  } else {
+    lines.push(`Weights: ${s.weights.format === 'none' ? 'none' : `${s.weights.format}, ${s.weights.files.length} file(s), ${formatBytes(s.weights.totalBytes)}`}`);
+  }
   if (s.warnings.length > 0) lines.push('', 'Warnings:', ...s.warnings.map((w) => `  - ${w}`));
   return lines.join('\n');
 }

@@ -16,10 +16,18 @@ import { EXIT, type CliCommand } from '../context.js';
 /** Error codes that mean "your inputs are wrong", not "the merge broke". */
 const BAD_INPUT = /^(adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new WorkbenchError('usage', `--${name} expects a whole number, got "${value}".`);
+/**
+ * A whole-number option within the bounds MergeParams enforces, or a usage
+ * error (exit 2) naming the option, as docs/cli.md promises; the bounds come
+ * from the schema so the message and the check cannot drift apart.
+ */
+function intOption(name: string, field: 'shardSizeMiB' | 'threads', value: string | undefined): number {
+  const schema = MergeParams.shape[field].unwrap();
+  if (value === undefined) return MergeParams.shape[field].parse(undefined);
+  const min = schema.minValue ?? 0;
+  const max = schema.maxValue ?? Number.MAX_SAFE_INTEGER;
+  const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new WorkbenchError('usage', `--${name} expects a whole number from ${min} to ${max}, got "${value}".`);
   return n;
 }
 
@@ -27,13 +35,12 @@ export const mergeCommand: CliCommand = {
   name: 'merge',
   summary: 'Merge a LoRA adapter into its base model (streaming, bounded memory, verified)',
   usage: `workbench merge --base DIR --adapter DIR --out DIR [--shard-size-mib N] [--no-verify]
-                [--allow-base-mismatch] [--threads N] [--json]
+                [--threads N] [--json]
   --base DIR             Hugging Face model folder (safetensors, single file or sharded)
   --adapter DIR          PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)
   --out DIR              new folder for the merged model (must not exist or be empty)
   --shard-size-mib N     output shard size (default 4096)
   --no-verify            skip the float64 verify pass
-  --allow-base-mismatch  merge although the adapter names another base model
   --threads N            worker threads for the products (default: one per core)
   --json                 print the run and the merge summary as JSON`,
   async run(argv, ctx) {
@@ -45,7 +52,6 @@ export const mergeCommand: CliCommand = {
         out: { type: 'string' },
         'shard-size-mib': { type: 'string' },
         'no-verify': { type: 'boolean', default: false },
-        'allow-base-mismatch': { type: 'boolean', default: false },
         threads: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -60,10 +66,9 @@ export const mergeCommand: CliCommand = {
       baseDir: path.resolve(values.base),
       adapterDir: path.resolve(values.adapter),
       outDir: path.resolve(values.out),
-      shardSizeMiB: positiveInt('shard-size-mib', values['shard-size-mib'], 4096),
+      shardSizeMiB: intOption('shard-size-mib', 'shardSizeMiB', values['shard-size-mib']),
       verify: !values['no-verify'],
-      allowBaseMismatch: values['allow-base-mismatch'],
-      threads: positiveInt('threads', values.threads, 0),
+      threads: intOption('threads', 'threads', values.threads),
     });
     let run;
     try {

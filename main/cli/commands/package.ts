@@ -19,7 +19,8 @@ import { EXIT, type CliCommand } from '../context.js';
 export const packageCommand: CliCommand = {
   name: 'package',
   summary: 'Write a .litertlm bundle from a .tflite and the model folder (tokenizer + LlmMetadata)',
-  usage: `workbench package --tflite FILE --model DIR --out FILE [--metadata FILE.json|FILE.pb|'{...}'] [--json]
+  usage: `workbench package --tflite FILE --model DIR --out FILE [--metadata FILE.json|FILE.pb|'{...}'] [--overwrite] [--json]
+  (--overwrite replaces an existing --out file; without it an existing file is refused)
   (--metadata JSON changes only the fields it names in the metadata derived from the model folder;
    a binary .pb replaces it whole; --print-metadata shows what is derived)
 workbench package --tflite FILE --model DIR --print-metadata
@@ -37,6 +38,7 @@ workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--inten
         'print-metadata': { type: 'boolean', default: false },
         'fix-metadata': { type: 'string' },
         'intended-context': { type: 'string' },
+        overwrite: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -70,6 +72,7 @@ workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--inten
       tflitePath,
       modelDir,
       outPath: path.resolve(values.out),
+      overwrite: values.overwrite,
       ...(given ? (isCompleteProto ? { metadata: given } : { metadataOverrides: given }) : {}),
       onProgress: (p) => {
         const tenth = p.totalBytes > 0 ? Math.floor((p.doneBytes / p.totalBytes) * 10) : 10;

@@ -3,10 +3,10 @@
  * engine and history as the app, printing progress; Ctrl-C cancels the run
  * (the whole stage process tree is stopped) before exiting.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../../core/files/regularFile.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WorkbenchError } from '../../common/errors.js';
+import { describeSystemError, WorkbenchError } from '../../common/errors.js';
 import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
 import { EXIT, type CliCommand } from '../context.js';
 import type { RunPlanInput } from '../../common/stages/plan.js';
@@ -26,17 +26,12 @@ export const runCommand: CliCommand = {
       ctx.err(`Usage: ${this.usage}`);
       return EXIT.usage;
     }
-    let plan: Record<string, unknown>;
-    try {
-      plan = JSON.parse(readFileSync(values.plan, 'utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new WorkbenchError('bad_plan_file', `Cannot read the plan ${values.plan}: ${(error as Error).message}`);
-    }
+    const plan = readPlanFile(values.plan);
     // Paths in a plan file are relative to the file, as in most tools that read a config file.
-    plan = resolvePlanPaths(plan as RunPlanInput, path.dirname(path.resolve(values.plan))) as Record<string, unknown>;
-    if (values['allow-predicted-oom']) plan.allowPredictedOom = true;
+    const resolved = resolvePlanPaths(plan as RunPlanInput, path.dirname(path.resolve(values.plan))) as Record<string, unknown>;
+    if (values['allow-predicted-oom']) resolved.allowPredictedOom = true;
     const engine = ctx.engine();
-    const run = await runInTerminal(engine, ctx, plan as RunPlanInput, { quiet: values.json });
+    const run = await runInTerminal(engine, ctx, resolved as RunPlanInput, { quiet: values.json });
     if (values.json) ctx.out(JSON.stringify(run, null, 2));
     else {
       const duration = run.startedAt && run.finishedAt ? run.finishedAt - run.startedAt : null;
@@ -46,3 +41,27 @@ export const runCommand: CliCommand = {
     return exitCodeForRun(run.status);
   },
 };
+
+/** The plan file as a JSON object, or one sentence saying why it cannot be used (never Node's errno text). */
+function readPlanFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readRegularFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new WorkbenchError('bad_plan_file', `The plan file ${file} does not exist.`, { path: file });
+    if (code === 'EACCES') throw new WorkbenchError('bad_plan_file', `Cannot read the plan file ${file}: permission denied.`, { path: file });
+    throw describeSystemError(error) ?? new WorkbenchError('bad_plan_file', `Cannot read the plan file ${file}.`, { path: file });
+  }
+  let plan: unknown;
+  try {
+    plan = JSON.parse(text);
+  } catch (error) {
+    throw new WorkbenchError('bad_plan_file', `The plan file ${file} is not valid JSON (${(error as Error).message}).`, { path: file });
+  }
+  if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) {
+    throw new WorkbenchError('bad_plan_file', `The plan file ${file} must hold a JSON object with "stages", as \`workbench run --help\` describes.`, { path: file });
+  }
+  return plan as Record<string, unknown>;
+}

@@ -120,6 +120,17 @@ function overrideLines(overrides: Json): string[] {
   return lines;
 }
 
+/** A run id asked of a data directory that holds no history. */
+function noHistory(id: number, dataDir: string): WorkbenchError {
+  return new WorkbenchError('run_not_found', `Run ${id} does not exist: there is no history in ${dataDir} (check --data-dir or WORKBENCH_DATA_DIR).`);
+}
+
+/** The run's name for the list, shortened so one long name does not push the other columns off the screen. */
+function runName(name: string | null): string {
+  if (!name) return '—';
+  return name.length > 40 ? `${name.slice(0, 39)}…` : name;
+}
+
 export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'List past runs, show one, or print its logs',
@@ -152,10 +163,17 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
     }
     checkArguments(sub, values, positionals);
     // Arguments are checked before the database is opened: a typo never touches the history.
+    // Reading never creates a history either: a mistyped --data-dir is named, not filled with a new database.
+    const existing = ctx.existingHistory();
     switch (sub) {
       case 'list': {
         const status = runStatuses(values.status);
         const limit = positiveWholeNumber('limit', values.limit, DEFAULT_LIST_LIMIT);
+        if ('missing' in existing) {
+          if (values.json) ctx.out(JSON.stringify({ runs: [], total: 0 }, null, 2));
+          else ctx.out(`No history in ${existing.missing}: nothing has run with this data directory yet (check --data-dir or WORKBENCH_DATA_DIR).`);
+          return EXIT.ok;
+        }
         const history = ctx.engine().history;
         const { runs, total } = history.listRuns({ ...(status ? { status } : {}), ...(values.search ? { logQuery: values.search } : {}), limit });
         if (values.json) {
@@ -170,9 +188,10 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
         }
         ctx.out(
           renderTable(
-            ['ID', 'STATUS', 'MODEL', 'PARAMETERS', 'DURATION', 'PEAK RAM', 'STARTED'],
+            ['ID', 'NAME', 'STATUS', 'MODEL', 'PARAMETERS', 'DURATION', 'PEAK RAM', 'STARTED'],
             runs.map((run) => [
               String(run.id),
+              runName(run.name),
               STATUS_LABELS[run.status] ?? run.status,
               run.model ?? '—',
               keyParamsText(run),
@@ -187,6 +206,7 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
       }
       case 'show': {
         const id = runId(positionals[0]);
+        if ('missing' in existing) throw noHistory(id, existing.missing);
         const run = ctx.engine().history.getRun(id);
         if (values.json) {
           ctx.out(JSON.stringify(run, null, 2));
@@ -226,6 +246,7 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
       case 'logs': {
         const id = runId(positionals[0]);
         const levels = levelsFrom(values.level);
+        if ('missing' in existing) throw noHistory(id, existing.missing);
         const history = ctx.engine().history;
         history.getRunSummary(id);
         // Paged so a run with millions of lines streams out instead of being read at once.

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import { DoctorReport } from '../env.js';
-import { ConvertRoute } from '../stages/convert.js';
+import { PythonRoute } from '../stages/convert.js';
 import { method } from './define.js';
 
 export const envMethods = {
   'env.doctor': method(z.object({ outputDir: z.string().min(1).optional() }), DoctorReport),
-  'env.bootstrap': method(z.object({ route: ConvertRoute.default('example'), rebuild: z.boolean().default(false) }), z.object({ id: z.number() })),
+  'env.bootstrap': method(z.object({ route: PythonRoute.default('example'), rebuild: z.boolean().default(false) }), z.object({ id: z.number() })),
 };

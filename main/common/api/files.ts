@@ -40,10 +40,16 @@ export const DirectoryListing = z.object({
 });
 export type DirectoryListing = z.infer<typeof DirectoryListing>;
 
+/** What a folder holds, for fields that want one kind: a PEFT adapter (adapter_config.json) or a model (config.json). */
+export const FolderRole = z.enum(['adapter', 'model', 'other']);
+export type FolderRole = z.infer<typeof FolderRole>;
+
 export const CompletePathRequest = z.object({
   partial: z.string().max(4096),
   include: z.enum(['dirs', 'all']).default('all'),
   limit: z.number().int().min(1).max(200).default(50),
+  /** Leave out folders of this role (the base-model field does not offer adapter folders, and the other way round). */
+  excludeRole: FolderRole.exclude(['other']).optional(),
 });
 
 export const PathCompletions = z.object({

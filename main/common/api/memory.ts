@@ -15,6 +15,8 @@ export const EstimateInput = z.object({
   prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).default([...DEFAULT_PREFILL_SEQ_LENS]),
   lightweightConversion: z.boolean().default(false),
   maskAsInput: z.boolean().default(false),
+  /** RAM of the target device (default 8 GiB, a current phone). */
+  deviceRamBytes: z.number().positive().max(2 ** 42).optional(),
   /** Custom context lengths to evaluate besides 512 … 32768. */
   extraContexts: z.array(z.number().int().min(16).max(262_144)).max(8).default([]),
 });

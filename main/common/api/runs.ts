@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { LogLevel } from '../stageProtocol.js';
 import { LogLine, LogSearchHit, RunDetail, RunStatus, RunSummary } from '../runs.js';
 import { MemorySample } from '../memory.js';
+import { PlanReview } from '../planReview.js';
 import { RunPlan } from '../stages/plan.js';
 import { method } from './define.js';
 
@@ -12,6 +13,8 @@ const RunId = z.object({ id: z.number().int().positive() });
 
 export const runsMethods = {
   'runs.start': method(z.object({ plan: RunPlan }), z.object({ id: z.number() })),
+  /** The plan as runs.start would judge it, without starting it: any plan, so an invalid one is explained rather than refused. */
+  'runs.review': method(z.object({ plan: z.unknown() }), PlanReview),
   'runs.list': method(
     z.object({
       status: z.array(RunStatus).optional(),

@@ -4,10 +4,10 @@
  * conversion route. Run as a stage so the install is recorded like a run.
  */
 import { z } from 'zod';
-import { ConvertRoute } from './convert.js';
+import { PythonRoute } from './convert.js';
 
 export const BootstrapParams = z.object({
-  route: ConvertRoute.default('example'),
+  route: PythonRoute.default('example'),
   /** Delete the environment first (repairs a broken one). */
   rebuild: z.boolean().default(false),
   /** Interpreter to build the venv from; absent = the best Python >= 3.10 found. */

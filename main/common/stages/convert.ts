@@ -1,17 +1,23 @@
 /**
- * Parameters of the conversion stage (Python, AI Edge Torch / LiteRT Torch:
- * python-env/stages/convert.py). Owned by the conversion capability; the
- * option-to-converter mapping for each route is in docs/conversion.md, and the
- * same rules are enforced again by the Python stage before it converts.
+ * Parameters of the conversion stage: the workbench's own native converter
+ * (main/core/nativeConvert, a Node stage) or Python, AI Edge Torch / LiteRT
+ * Torch (python-env/stages/convert.py). Owned by the conversion capability;
+ * the option-to-converter mapping for each route is in docs/conversion.md, and
+ * the same rules are enforced again by the stage before it converts.
  */
 import { z } from 'zod';
 
 /**
+ * native: the workbench's streaming converter (Qwen2/2.5, Qwen3, Llama 3; .tflite out, bounded memory);
  * example: AI Edge Torch 0.7.x generative example builders (.tflite out);
  * export_hf: LiteRT Torch 0.10.x export_hf (HF folder in, .litertlm out).
  */
-export const ConvertRoute = z.enum(['example', 'export_hf']);
+export const ConvertRoute = z.enum(['native', 'example', 'export_hf']);
 export type ConvertRoute = z.infer<typeof ConvertRoute>;
+
+/** The routes that run a Python converter, so need the bootstrapped environment (native needs none). */
+export const PythonRoute = z.enum(['example', 'export_hf']);
+export type PythonRoute = z.infer<typeof PythonRoute>;
 
 export const Quantization = z.enum([
   'none',
@@ -47,6 +53,14 @@ export const QUANT_SUFFIX: Record<Quantization, string> = {
   dynamic_int4_block128: 'q4_block128',
 };
 
+/** What the native route builds (int4 blocks are not implemented there yet). */
+export const NATIVE_QUANTIZATIONS: readonly Quantization[] = ['none', 'fp16', 'dynamic_int8', 'weight_only_int8'];
+
+/** The native route's output file name, the example scripts' pattern: <prefix>_<quant>_ekv<kv>.tflite. */
+export function nativeTfliteName(prefix: string, quantize: Quantization, kvCacheMaxLen: number): string {
+  return `${prefix}_${QUANT_SUFFIX[quantize]}_ekv${kvCacheMaxLen}.tflite`;
+}
+
 /** Each prefill length becomes a signature the converter builds; more than this is refused. */
 export const MAX_PREFILL_LENGTHS = 16;
 
@@ -72,8 +86,13 @@ const ConvertParamsFields = z.object({
   lightweightConversion: z.boolean().default(false),
   /** example only: pass the causal mask as an input instead of baking a kv×kv buffer in. */
   maskAsInput: z.boolean().default(false),
-  /** example only: KV cache in the transposed layout. */
+  /** example and native: KV cache in the transposed layout (K [1,G,S,H], V [1,G,H,S]) instead of [1,S,G,H]. */
   transposeKvCache: z.boolean().default(false),
+  /** native only: the exact output file (absolute, .tflite) instead of <outDir>/<prefix>_<quant>_ekv<kv>.tflite. */
+  outFile: z
+    .string()
+    .regex(/\.tflite$/i, 'a path ending in .tflite')
+    .optional(),
 });
 
 /** What the cross-field rules look at: every option except the folders and the file name. */
@@ -104,8 +123,11 @@ export function convertOptionProblems(p: ConvertChoices): ConvertOptionProblem[]
   if (longest > p.kvCacheMaxLen) {
     problems.push({ field: 'prefillSeqLens', message: `The longest prefill length (${longest}) exceeds the context length (${p.kvCacheMaxLen}).` });
   }
-  if (p.route === 'example' && p.lightweightConversion) {
+  if ((p.route === 'example' || p.route === 'native') && p.lightweightConversion) {
     problems.push({ field: 'lightweightConversion', message: 'Lightweight conversion exists only on the export_hf route.' });
+  }
+  if (p.route === 'native' && !NATIVE_QUANTIZATIONS.includes(p.quantize)) {
+    problems.push({ field: 'quantize', message: `The native route does not build ${p.quantize} yet (it builds ${NATIVE_QUANTIZATIONS.join(', ')}); choose one of those or the example route.` });
   }
   if (p.route === 'export_hf') {
     if (!(p.quantize in EXPORT_HF_RECIPES)) {
@@ -121,7 +143,12 @@ function refineConvertOptions(p: ConvertChoices, ctx: z.RefinementCtx): void {
   for (const problem of convertOptionProblems(p)) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
 }
 
-export const ConvertParams = ConvertParamsFields.superRefine(refineConvertOptions);
+export const ConvertParams = ConvertParamsFields.superRefine((p, ctx) => {
+  refineConvertOptions(p, ctx);
+  if (p.outFile !== undefined && p.route !== 'native') {
+    ctx.addIssue({ code: 'custom', path: ['outFile'], message: 'An exact output file is an option of the native route; the Python routes name their output themselves.' });
+  }
+});
 export type ConvertParams = z.infer<typeof ConvertParams>;
 export type ConvertParamsInput = z.input<typeof ConvertParams>;
 
@@ -130,5 +157,5 @@ export type ConvertParamsInput = z.input<typeof ConvertParams>;
  * and rules as ConvertParams: what `workbench estimate` validates, so it
  * refuses every setting a run would refuse.
  */
-export const ConvertOptions = ConvertParamsFields.omit({ modelDir: true, outDir: true, outputNamePrefix: true }).superRefine(refineConvertOptions);
+export const ConvertOptions = ConvertParamsFields.omit({ modelDir: true, outDir: true, outputNamePrefix: true, outFile: true }).superRefine(refineConvertOptions);
 export type ConvertOptions = z.infer<typeof ConvertOptions>;

@@ -15,8 +15,6 @@ export const MergeParams = z.object({
   shardSizeMiB: z.number().int().min(1).max(1_000_000).default(4096),
   /** Re-read the output and check sampled tensors against a float64 computation. */
   verify: z.boolean().default(true),
-  /** Merge even though the adapter names another base model. */
-  allowBaseMismatch: z.boolean().default(false),
   /** Worker threads for the matrix products; 0 = one per core. */
   threads: z.number().int().min(0).max(256).default(0),
 });

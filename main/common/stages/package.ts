@@ -20,6 +20,12 @@ export const PackageParams = z.object({
    * .tflite unless given). Not combined with `metadata`.
    */
   metadataOverrides: LlmMetadataJson.optional(),
+  /**
+   * Replace a file already at outPath. True by default so a plan run again
+   * writes its bundle again; false refuses an existing file before the run
+   * starts (what `workbench package` does unless --overwrite is given).
+   */
+  overwrite: z.boolean().default(true),
 });
 export type PackageParams = z.infer<typeof PackageParams>;
 

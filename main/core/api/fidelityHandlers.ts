@@ -4,7 +4,7 @@
  */
 import type { fidelityMethods } from '../../common/api/fidelity.js';
 import { checkFidelity } from '../fidelity/analyze.js';
-import { fixBundleMetadata } from '../fidelity/fix.js';
+import { fixBundleMetadata } from '../packager/fixMetadata.js';
 import { reportToMarkdown } from '../fidelity/report.js';
 import type { HandlerFactory } from './handlerTypes.js';
 

@@ -7,7 +7,7 @@ import { readHfFolder } from '../formats/hfFolder.js';
 import { buildContextTable } from '../memory/contextTable.js';
 import { calibrationFor } from '../memory/engineMemory.js';
 import { hostBudget } from '../memory/estimator.js';
-import { decisionHostMemory } from '../memory/monitors.js';
+import { decisionHostMemory } from '../memory/decisionHost.js';
 import type { HandlerFactory } from './handlerTypes.js';
 
 export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engine) => ({
@@ -29,6 +29,7 @@ export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engin
       stopUsedFraction: engine.settings.get().memory.stopUsedFraction,
       extraContexts: input.extraContexts,
       calibration: calibration.applied(),
+      ...(input.deviceRamBytes !== undefined ? { deviceRamBytes: input.deviceRamBytes } : {}),
     });
   },
   'memory.host': async () => {

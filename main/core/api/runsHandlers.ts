@@ -7,6 +7,7 @@ import type { HandlerFactory } from './handlerTypes.js';
 
 export const runsHandlers: HandlerFactory<keyof typeof runsMethods> = (engine) => ({
   'runs.start': async ({ plan }) => ({ id: await engine.runner.start(plan) }),
+  'runs.review': ({ plan }) => engine.runner.review(plan),
   'runs.list': ({ status, logQuery, limit, offset }) => engine.history.listRuns({ ...(status ? { status } : {}), ...(logQuery ? { logQuery } : {}), limit, offset }),
   'runs.get': ({ id }) => engine.history.getRun(id),
   'runs.cancel': async ({ id }) => {

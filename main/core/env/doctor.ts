@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ConvertRoute } from '../../common/stages/convert.js';
+import type { PythonRoute } from '../../common/stages/convert.js';
 import { DoctorReport, type DoctorProblem, type PackageCheck } from '../../common/env.js';
 import { pythonEnvPath } from '../paths.js';
 import { findPythons, installPythonHint, venvDir, whichOnPath } from './python.js';
@@ -24,13 +24,13 @@ export interface DoctorOptions {
 
 /** Below this, a 1.5B conversion (env ~6 GB + output ~2 GB + temporaries) may not fit. */
 const MIN_FREE_DISK = 12 * 1024 ** 3;
-/** The field report: Qwen2.5-1.5B at context 4096 peaked at ~30–35 GB during conversion. */
+/** Qwen2.5-1.5B at context 4096 peaked at 30–35 GB (28–33 GiB) in the field report: below this, conversions of that size need care. */
 const FIELD_PEAK_BYTES = 32 * 1024 ** 3;
 
 interface PythonDoctorOutput {
   executable: string;
   version: string;
-  routes: Record<ConvertRoute, { ready: boolean; packages: PackageCheck[] }>;
+  routes: Record<PythonRoute, { ready: boolean; packages: PackageCheck[] }>;
 }
 
 function runPythonDoctor(python: string): Promise<PythonDoctorOutput | null> {
@@ -65,7 +65,7 @@ async function readMarker(dataDir: string) {
   try {
     const json = JSON.parse(await readFile(path.join(venvDir(dataDir), 'workbench-env.json'), 'utf8')) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
-    const route: ConvertRoute | null = json.route === 'example' || json.route === 'export_hf' ? json.route : null;
+    const route: PythonRoute | null = json.route === 'example' || json.route === 'export_hf' ? json.route : null;
     return { route, pythonVersion: str(json.pythonVersion), installer: str(json.installer), createdAt: str(json.createdAt) };
   } catch {
     return { route: null, pythonVersion: null, installer: null, createdAt: null };
@@ -88,7 +88,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const disks = [await disk('data', options.dataDir), await disk('output', outputDir)];
   const cpus = os.cpus();
   const problems: DoctorProblem[] = [];
-  const bootstrapFix = (route: ConvertRoute, rebuild = false) => ({
+  const bootstrapFix = (route: PythonRoute, rebuild = false) => ({
     label: rebuild ? `Rebuild the ${route} environment` : `Set up the ${route} environment`,
     action: rebuild ? ('rebuild' as const) : ('bootstrap' as const),
     route,
@@ -107,7 +107,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     problems.push({ id: 'env_unfinished', severity: 'error', message: 'The conversion environment exists but its setup never finished.', fix: bootstrapFix('example', true) });
   }
   if (pyReport) {
-    const route: ConvertRoute = marker.route ?? 'example';
+    const route: PythonRoute = marker.route ?? 'example';
     const wrong = pyReport.routes[route].packages.filter((p) => !p.ok);
     if ((venvExists || fromSettings) && wrong.length > 0 && marker.route !== null) {
       const list = wrong.slice(0, 6).map((p) => `${p.name} ${p.installed ?? 'missing'} (pinned ${p.pinned})`).join(', ');
@@ -129,7 +129,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     problems.push({
       id: 'ram',
       severity: 'warn',
-      message: `This host has ${gib(os.totalmem())} of RAM; converting Qwen2.5-1.5B at context 4096 peaked at about 30–35 GB in the field.`,
+      message: `This host has ${gib(os.totalmem())} of RAM; converting a model of 1.5 B parameters or more at a long context can need more. The wizard's Conversion step predicts the peak for your model and context.`,
       fix: { label: 'Choose a shorter context length in the wizard (see its memory estimate), or run serve mode on a larger host', action: null, route: null, command: null },
     });
   }

@@ -9,7 +9,7 @@ import { summarize } from '../../common/fidelity.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { engineChecks } from './checks/engine.js';
 import { promptFormatChecks } from './checks/promptFormat.js';
-import { contextChecks, modelTypeCheck, quantizationCheck, samplingChecks } from './checks/runtime.js';
+import { contextChecks, modelTypeCheck, quantizationCheck, samplingChecks, signaturesCheck } from './checks/runtime.js';
 import { startTokenChecks, stopTokenChecks } from './checks/tokens.js';
 import { tokenizerCheck } from './checks/tokenizer.js';
 import type { AnalysisInput } from './input.js';
@@ -46,6 +46,7 @@ export function analyze(input: AnalysisInput, now: Date = new Date()): FidelityR
     ...prompt.items,
     ...samplingChecks(input),
     ...contextChecks(input),
+    signaturesCheck(input),
     quantizationCheck(input),
     tokenizerCheck(input),
     modelTypeCheck(input),

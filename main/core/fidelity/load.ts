@@ -5,12 +5,12 @@
  * prepares tokenizers and template renderers once for all checks.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
 import path from 'node:path';
 import { LlmMetadataJson } from '../../common/formats.js';
 import type { HfTokenizerSummary, TfliteSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { openRegularFileSync, readRegularFile } from '../files/regularFile.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { SectionType, inflateHfTokenizer, readLitertlmHeader, readLlmMetadata, readSectionBytes } from '../formats/litertlm.js';
 import type { SectionHeader } from '../formats/litertlm.js';
@@ -27,7 +27,7 @@ export async function loadModelSide(dir: string): Promise<ModelSide> {
     throw new WorkbenchError('model_is_adapter', `${dir} is a LoRA adapter, not a model; check the merged model folder instead.`);
   }
   // readHfFolder has validated tokenizer.json already; read its text once more for the encoder.
-  const tokenizerText = folder.tokenizer?.kind === 'hf-json' ? await readFile(path.join(dir, 'tokenizer.json'), 'utf8') : null;
+  const tokenizerText = folder.tokenizer?.kind === 'hf-json' ? await readRegularFile(path.join(dir, 'tokenizer.json'), 'utf8') : null;
   let tokenizer: HfTokenizer | null = null;
   let tokenizerProblem: string | null = tokenizerText ? null : 'the model folder has no tokenizer.json';
   if (tokenizerText) {
@@ -60,8 +60,9 @@ export async function loadModelSide(dir: string): Promise<ModelSide> {
 export async function readMetadataFile(file: string): Promise<LlmMetadataJson> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
-  } catch {
+    bytes = await readRegularFile(file);
+  } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     throw new WorkbenchError('file_not_found', `${file} does not exist.`, { path: file });
   }
   if (file.endsWith('.json')) {
@@ -138,7 +139,7 @@ async function bundleTokenizerJson(bundlePath: string, section: SectionHeader): 
 }
 
 function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSummary {
-  const fd = openSync(bundlePath, 'r');
+  const fd = openRegularFileSync(bundlePath);
   try {
     return readTfliteAt(fd, bundlePath, section.beginOffset, section.endOffset - section.beginOffset);
   } finally {

@@ -9,7 +9,7 @@ import type { Dirent } from 'node:fs';
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DirectoryListing, FileEntry, PathCompletions } from '../../common/api/files.js';
+import type { DirectoryListing, FileEntry, FolderRole, PathCompletions } from '../../common/api/files.js';
 import { WorkbenchError } from '../../common/errors.js';
 
 /** Enough for any model folder; a folder with more is cut, and says so. */
@@ -74,6 +74,13 @@ async function entryType(dir: string, dirent: Dirent): Promise<'dir' | 'file' | 
   }
 }
 
+/** An adapter folder holds adapter_config.json; a model folder config.json (an adapter may hold both: it is an adapter). */
+async function folderRole(dir: string): Promise<FolderRole> {
+  const has = (name: string) => access(path.join(dir, name)).then(() => true, () => false);
+  if (await has('adapter_config.json')) return 'adapter';
+  return (await has('config.json')) ? 'model' : 'other';
+}
+
 async function readableDirectory(dir: string): Promise<Dirent[]> {
   let info;
   try {
@@ -127,7 +134,7 @@ export async function listDirectory(
  * are refused like in listDirectory.
  */
 export async function completePath(
-  request: { partial: string; include?: Include; limit?: number },
+  request: { partial: string; include?: Include; limit?: number; excludeRole?: Exclude<FolderRole, 'other'> },
   context: BrowseContext = defaultContext(),
 ): Promise<PathCompletions> {
   const p = pathApi(context.platform);
@@ -156,6 +163,7 @@ export async function completePath(
     if (dirent.name.startsWith('.') && !prefix.startsWith('.')) continue;
     const type = await entryType(base, dirent);
     if (type === null || (type === 'file' && request.include === 'dirs')) continue;
+    if (type === 'dir' && request.excludeRole && (await folderRole(p.join(base, dirent.name))) === request.excludeRole) continue;
     matches.push({ name: dirent.name, type });
   }
   matches.sort((a, b) => (a.type === b.type ? byName(a, b) : a.type === 'dir' ? -1 : 1));

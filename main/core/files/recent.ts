@@ -6,12 +6,15 @@
 import { statSync } from 'node:fs';
 import type { RecentKind } from '../../common/api/files.js';
 import { WorkbenchError } from '../../common/errors.js';
-import type { History } from '../history/history.js';
 import { checkBrowsePath } from './browse.js';
 
 export const MAX_RECENT = 8;
 
-type SettingsAccess = Pick<History, 'getSetting' | 'setSetting'>;
+/** The settings rows of the history database (History has these methods; the files folder does not import it). */
+interface SettingsAccess {
+  getSetting<T>(key: string): T | null;
+  setSetting(key: string, value: unknown): void;
+}
 
 const settingKey = (kind: RecentKind) => `files.recent.${kind}`;
 

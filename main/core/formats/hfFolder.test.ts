@@ -13,11 +13,21 @@ const QWEN = '/work/shared/fixtures/qwen3-tokenizer';
 let root: string;
 
 /** A Qwen2.5-Instruct-like folder: the real Qwen tokenizer plus our own configs. */
+/** A valid safetensors file of exactly `total` bytes (one 100-byte U8 tensor, the header padded with spaces): the folder reader checks headers now. */
+function tinySafetensors(total: number): Buffer {
+  const data = 100;
+  const json = JSON.stringify({ w: { dtype: 'U8', shape: [data], data_offsets: [0, data] } });
+  const header = json + ' '.repeat(total - 8 - json.length - data);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([length, Buffer.from(header), Buffer.alloc(data)]);
+}
+
 async function qwenFolder(name: string, extra: Record<string, string> = {}): Promise<string> {
   const dir = path.join(root, name);
   await mkdir(dir);
   await symlink(path.join(QWEN, 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
-  const files: Record<string, string> = {
+  const files: Record<string, string | Buffer> = {
     'config.json': JSON.stringify({
       architectures: ['Qwen2ForCausalLM'],
       model_type: 'qwen2',
@@ -43,7 +53,7 @@ async function qwenFolder(name: string, extra: Record<string, string> = {}): Pro
       top_k: 20,
       top_p: 0.8,
     }),
-    'model.safetensors': 'x'.repeat(1000),
+    'model.safetensors': tinySafetensors(1000),
     ...extra,
   };
   for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text);

@@ -14,7 +14,7 @@
  * Each file is optional; a file that exists but does not parse is an error
  * (bad_json) naming the file, never silently ignored.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatErrorCode } from '../../common/formats.js';
 import type {
@@ -29,12 +29,13 @@ import type {
   TokenizerSummary,
 } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 import { parseHfTokenizer } from './hfTokenizer.js';
 import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { notFound } from './reader.js';
 import type { FormatReader, PathProbe } from './reader.js';
 import { parseSentencePiece } from './sentencepiece.js';
-import { readSafetensorsHeader } from '../safetensors/header.js';
+import { readSafetensorsHeader, readSafetensorsModel } from '../safetensors/header.js';
 
 /** Files whose presence makes a folder an HF model (or tokenizer) folder. */
 const MARKER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'adapter_config.json'];
@@ -69,7 +70,7 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
   if (has('tokenizer.json')) {
     tokenizer = (await readHfTokenizerJson(dir))?.summary ?? null;
   } else if (has('tokenizer.model')) {
-    tokenizer = parseSentencePiece(await readFile(path.join(dir, 'tokenizer.model')), `tokenizer.model in ${dir}`);
+    tokenizer = parseSentencePiece(await readRegularFile(path.join(dir, 'tokenizer.model')), `tokenizer.model in ${dir}`);
   }
 
   const tokenizerConfig = await tokenizerConfigFrom(dir, entries);
@@ -83,7 +84,16 @@ export async function readHfFolder(dir: string): Promise<HfFolderSummary> {
     if (!tokenizer) warnings.push('Neither tokenizer.json nor tokenizer.model is present.');
     if (!tokenizerConfig?.chatTemplate) warnings.push('No chat template was found (tokenizer_config.json, chat_template.jinja or chat_template.json).');
     if (weights.format === 'none') warnings.push('No weight files (*.safetensors or pytorch_model*.bin) are present.');
+    // The headers, as intake and the merge read them: a truncated or garbage file must not look fine.
+    if (weights.format === 'safetensors') {
+      const damaged = await readSafetensorsModel(dir).then(
+        () => null,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      if (damaged) warnings.push(`The weights cannot be read: ${damaged}`);
+    }
   }
+  if (config) warnings.push(...impossibleConfig(config));
   if (config && generationConfig && config.eosTokenIds.length > 0 && generationConfig.eosTokenIds.length > 0) {
     const missing = config.eosTokenIds.filter((id) => !generationConfig.eosTokenIds.includes(id));
     if (missing.length > 0) {
@@ -110,7 +120,7 @@ export async function readHfTokenizerJson(dir: string): Promise<(ParsedHfTokeniz
   const file = path.join(dir, 'tokenizer.json');
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw notFound(file, error);
@@ -156,7 +166,7 @@ async function readJsonObject(dir: string, name: string): Promise<Json> {
   const file = path.join(dir, name);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8');
   } catch (error) {
     throw notFound(file, error);
   }
@@ -170,6 +180,30 @@ async function readJsonObject(dir: string, name: string): Promise<Json> {
     throw new WorkbenchError(FormatErrorCode.badJson, `${name} in ${dir} must hold a JSON object.`, { path: file });
   }
   return value;
+}
+
+/** Sizes config.json states that no model can have (a negative layer count, zero heads, …), one sentence each. */
+export function impossibleConfig(config: HfModelConfig): string[] {
+  const sizes: [keyof HfModelConfig, string][] = [
+    ['hiddenSize', 'hidden_size'],
+    ['numHiddenLayers', 'num_hidden_layers'],
+    ['numAttentionHeads', 'num_attention_heads'],
+    ['numKeyValueHeads', 'num_key_value_heads'],
+    ['headDim', 'head_dim'],
+    ['intermediateSize', 'intermediate_size'],
+    ['vocabSize', 'vocab_size'],
+    ['maxPositionEmbeddings', 'max_position_embeddings'],
+  ];
+  const problems: string[] = [];
+  for (const [field, key] of sizes) {
+    const value = config[field];
+    if (typeof value === 'number' && value < 1) problems.push(`config.json gives ${key} as ${value}, which no model can have (it must be a positive whole number); the file is damaged or hand-edited.`);
+  }
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads } = config;
+  if (heads !== null && kvHeads !== null && heads > 0 && kvHeads > 0 && heads % kvHeads !== 0) {
+    problems.push(`config.json gives ${heads} attention heads and ${kvHeads} KV heads, which do not divide: no model has that shape.`);
+  }
+  return problems;
 }
 
 function modelConfigFrom(json: Json): HfModelConfig {
@@ -218,7 +252,7 @@ async function tokenizerConfigFrom(dir: string, entries: string[]): Promise<HfTo
   let chatTemplateSource: HfTokenizerConfig['chatTemplateSource'] = chatTemplates.length > 0 ? 'tokenizer_config.json' : null;
   // transformers >= 4.43 saves the template beside the config instead of inside it.
   if (chatTemplates.length === 0 && entries.includes('chat_template.jinja')) {
-    chatTemplates = [{ name: 'default', template: await readFile(path.join(dir, 'chat_template.jinja'), 'utf8') }];
+    chatTemplates = [{ name: 'default', template: await readRegularFile(path.join(dir, 'chat_template.jinja'), 'utf8') }];
     chatTemplateSource = 'chat_template.jinja';
   } else if (chatTemplates.length === 0 && entries.includes('chat_template.json')) {
     chatTemplates = namedTemplates((await readJsonObject(dir, 'chat_template.json')).chat_template);

@@ -10,7 +10,7 @@
  * path use: `readLitertlmHeader`, `readLlmMetadata`, `readBundleTokenizerJson`,
  * `sectionStream` / `readSectionBytes`.
  */
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { inflateSync } from 'node:zlib';
 import { FormatErrorCode } from '../../common/formats.js';
@@ -22,6 +22,7 @@ import { parseHfTokenizer } from './hfTokenizer.js';
 import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { decodeLlmMetadata } from './llmMetadata.js';
 import { notFound } from './reader.js';
+import { openRegularFileSync } from '../files/regularFile.js';
 import type { FormatReader, PathProbe } from './reader.js';
 import { parseSentencePiece } from './sentencepiece.js';
 import { readTfliteAt } from './tflite.js';
@@ -128,7 +129,7 @@ export async function readLitertlm(path: string): Promise<LitertlmSummary> {
 export function readLitertlmHeader(path: string): LitertlmHeader {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFileSync(path);
   } catch (error) {
     throw notFound(path, error);
   }
@@ -289,7 +290,7 @@ async function sectionContent(path: string, section: SectionHeader): Promise<Sec
   const size = section.endOffset - section.beginOffset;
   switch (section.dataType) {
     case SectionType.TFLiteModel: {
-      const fd = openSync(path, 'r');
+      const fd = openRegularFileSync(path);
       try {
         return { kind: 'tflite', tflite: readTfliteAt(fd, path, section.beginOffset, size) };
       } finally {

@@ -4,10 +4,11 @@
  * bytes) without parsing, `open` reads the header and returns a typed,
  * serialisable summary. detect.ts probes a path once and asks each reader.
  */
-import { open as openFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { FormatErrorCode } from '../../common/formats.js';
 import type { InspectionSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { openRegularFile } from '../files/regularFile.js';
 
 export interface PathProbe {
   path: string;
@@ -39,7 +40,7 @@ export async function probePath(target: string): Promise<PathProbe> {
   if (info.isDirectory()) {
     return { path: target, isDirectory: true, size: 0, head: new Uint8Array(0), entries: await readdir(target) };
   }
-  const handle = await openFile(target, 'r');
+  const handle = await openRegularFile(target);
   try {
     const head = new Uint8Array(Math.min(PROBE_HEAD_BYTES, info.size));
     if (head.length > 0) await handle.read(head, 0, head.length, 0);
@@ -50,6 +51,8 @@ export async function probePath(target: string): Promise<PathProbe> {
 }
 
 export function notFound(target: string, cause?: unknown): WorkbenchError {
+  // A refusal that already says what is wrong (a folder or pipe where a file belongs) stays as it is.
+  if (cause instanceof WorkbenchError) return cause;
   const reason = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new WorkbenchError(
     FormatErrorCode.notFound,

@@ -12,7 +12,7 @@
  * below are checked against resources/schema/schema.fbs in the tests, and
  * the paged, bounds-checked buffer must be used for >2 GB files anyway.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { FormatErrorCode } from '../../common/formats.js';
 import type { QuantScheme, QuantizationEntry, SignatureSummary, TensorInfo, TfliteSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
@@ -20,6 +20,7 @@ import { formatBytes } from '../../common/format.js';
 import { enumName, fbsEnum } from './fbsEnums.js';
 import { FbTable, FlatbufferRangeError, WindowByteBuffer } from './flatbuffer.js';
 import { notFound } from './reader.js';
+import { openRegularFileSync } from '../files/regularFile.js';
 import type { FormatReader, PathProbe } from './reader.js';
 
 /** Field ids (declaration order) of the tables we read, from tflite schema.fbs. */
@@ -56,7 +57,7 @@ export const tfliteFormat: FormatReader<TfliteSummary> = {
 export function readTflite(path: string): TfliteSummary {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFileSync(path);
   } catch (error) {
     throw notFound(path, error);
   }

@@ -70,11 +70,33 @@ export function openDatabase(file: string, migrations: readonly string[] = defau
     db.close();
     if ((error as { code?: string }).code === 'SQLITE_NOTADB') {
       throw new WorkbenchError('db_not_history', `${file} is not a SQLite database; the history cannot be opened.`, {
-        hint: 'Move the file aside to start a new history (past runs in it are lost), or choose another folder with --data-dir.',
+        hint: MOVE_ASIDE,
       });
     }
+    if (isDamagedDatabaseError(error)) throw damagedDatabase(file, error);
     throw error;
   }
+}
+
+const MOVE_ASIDE = 'Move the file aside to start a new history (past runs in it are lost), or choose another folder with --data-dir.';
+
+/** SQLite's "the file is damaged" errors (a truncated or overwritten history.sqlite), at open or on a later read. */
+export function isDamagedDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CORRUPT');
+}
+
+/**
+ * A damaged history as one sentence naming the file and what to do, for the
+ * CLI, serve mode and the app's start-up dialog alike (the dialog shows only
+ * the message, so the remedy is in it rather than in a hint).
+ */
+export function damagedDatabase(file: string, cause: unknown): WorkbenchError {
+  return new WorkbenchError(
+    'db_damaged',
+    `The history database ${file} is damaged (${(cause as Error).message ?? String(cause)}); move it aside (for example rename it to history.sqlite.damaged) to start a new, empty history, or start with another --data-dir.`,
+    { path: file },
+  );
 }
 
 export function schemaVersion(db: Db): number {

@@ -3,7 +3,7 @@
  * sparse file (real headers, real tensor table, no real bytes), tiny models
  * with adapters that fit or were trained on another base, and broken folders.
  */
-import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,27 @@ describe('adapter intake', () => {
     expect(result.adapter).toMatchObject({ peftType: 'LORA', rank: 8, alpha: 32, baseNameMatches: 'yes', loraModules: 3, shapesChecked: 3, shapeMismatches: [], modulesMissingInBase: [] });
     expect(result.adapter?.targetModules.sort()).toEqual(['down_proj', 'q_proj', 'v_proj']);
     expect(codes(result).filter((c) => c.startsWith('adapter'))).toEqual([]);
+  });
+
+  it('only warns about an adapter naming another base when every pair fits (the name is a hint, the shapes decide)', async () => {
+    const base = await makeModel('folder-named-anything', qwenConfig(64, 2, 128, 4, 2, 256, true), decoderTensors(64, 2, 128, 4, 2, 256, true));
+    const adapter = await makeAdapter('adapter-named-base', 'Qwen/Qwen2.5-0.5B-Instruct', 8, modules(64, 128, 32));
+    const result = await runIntake({ modelDir: base, adapterDir: adapter, route: 'export_hf' });
+    expect(result.ready).toBe(true);
+    expect(result.adapter?.baseNameMatches).toBe('no');
+    const problem = result.problems.find((p) => p.code === 'adapter_base_name_differs');
+    expect(problem?.severity).toBe('warn');
+    expect(problem?.message).toMatch(/names "Qwen\/Qwen2\.5-0\.5B-Instruct" as its base.*so it merges/);
+  });
+
+  it('says in step 1 what the merge itself would refuse (weights for a module the config does not target)', async () => {
+    const base = await makeModel('tiny-base-targets', qwenConfig(64, 2, 128, 4, 2, 256, true), decoderTensors(64, 2, 128, 4, 2, 256, true));
+    const adapter = await makeAdapter('adapter-untargeted', 'tiny-base-targets', 8, modules(64, 128, 32));
+    const configFile = path.join(adapter, 'adapter_config.json');
+    await writeFile(configFile, JSON.stringify({ ...JSON.parse(await readFile(configFile, 'utf8')), target_modules: ['q_proj'] }));
+    const result = await runIntake({ modelDir: base, adapterDir: adapter, route: 'export_hf' });
+    expect(result.ready).toBe(false);
+    expect(result.problems.find((p) => p.code === 'adapter_config_mismatch')?.message).toMatch(/^The merge would refuse this adapter: /);
   });
 
   it('refuses an adapter trained on another base, naming it', async () => {

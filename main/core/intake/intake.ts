@@ -16,7 +16,10 @@ import type { HfFolderSummary, HfModelConfig } from '../../common/formats.js';
 import { IntakeResult, type AdapterIntake, type IntakeProblem, type IntakeRequest, type ModelIntake } from '../../common/intake.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { readAdapterConfig, rankAndAlpha, type AdapterConfig } from '../merge/adapterConfig.js';
-import { countParameters, readSafetensorsHeader, readSafetensorsModel, type SafetensorsModel } from '../safetensors/index.js';
+import { adapterBaseNameMatches, baseNameWarning } from '../merge/baseName.js';
+import { buildMergePlan } from '../merge/plan.js';
+import { readDecoderConfig } from '../nativeConvert/convertModel.js';
+import { countParameters, readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader, type SafetensorsModel } from '../safetensors/index.js';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -112,6 +115,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
   const example = match?.ok
     ? { supported: true, builder: match.builder.label, message: `Converted with the ${match.builder.label} builder (${match.builder.family}/${match.builder.module}.${match.builder.builder}).` }
     : { supported: false, builder: null, message: match ? match.message : 'Unknown without config.json.' };
+  const native = config ? await nativeSupport(dir) : { supported: false, builder: null, message: 'Unknown without config.json.' };
   const causalLm = architecture?.endsWith('ForCausalLM') ?? false;
   const exportHf = {
     supported: causalLm,
@@ -142,7 +146,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
     path: dir,
     architecture,
     modelType: config?.modelType ?? null,
-    support: { example, export_hf: exportHf },
+    support: { native, example, export_hf: exportHf },
     dims: {
       hiddenSize: config?.hiddenSize ?? null,
       numHiddenLayers: config?.numHiddenLayers ?? null,
@@ -173,8 +177,16 @@ function parseLoraName(name: string): { module: string; part: 'A' | 'B' } | null
   return { module: match[1], part: match[2] as 'A' | 'B' };
 }
 
-function lastSegment(value: string): string {
-  return value.replace(/[\\/]+$/, '').split(/[\\/]/).pop()?.toLowerCase() ?? '';
+/** Runs the merge's own plan check on the headers; a refusal becomes step 1's error. True when it refused. */
+function mergeRefusal(config: AdapterConfig, adapter: SafetensorsHeader, base: SafetensorsModel, problems: IntakeProblem[]): boolean {
+  try {
+    buildMergePlan(config, adapter, base);
+    return false;
+  } catch (error) {
+    if (!(error instanceof WorkbenchError)) throw error;
+    problems.push(problem('error', error.code, `The merge would refuse this adapter: ${error.message}`, 'Use the adapter with the base it was trained on, or re-save it with PEFT so its config matches its weights.'));
+    return true;
+  }
 }
 
 async function inspectAdapter(dir: string, base: ModelRead | null, problems: IntakeProblem[]): Promise<AdapterIntake | null> {
@@ -187,8 +199,9 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
     return null;
   }
   let tensors: Array<{ name: string; shape: number[] }> = [];
+  let header: SafetensorsHeader | null = null;
   try {
-    const header = await readSafetensorsHeader(path.join(dir, ADAPTER_WEIGHTS));
+    header = await readSafetensorsHeader(path.join(dir, ADAPTER_WEIGHTS));
     tensors = header.tensors.map((t) => ({ name: t.name, shape: t.shape }));
   } catch (error) {
     problems.push(problem('error', 'bad_adapter_weights', `The adapter weights cannot be read: ${describeError(error)}`, `Re-save the adapter; ${ADAPTER_WEIGHTS} must be a complete safetensors file.`));
@@ -230,11 +243,7 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
   }
 
   const named = config.baseModelNameOrPath;
-  let baseNameMatches: AdapterIntake['baseNameMatches'] = 'unknown';
-  if (named && base) {
-    const candidates = [lastSegment(base.intake.path)];
-    baseNameMatches = candidates.includes(lastSegment(named)) ? 'yes' : 'no';
-  }
+  const baseNameMatches: AdapterIntake['baseNameMatches'] = base ? await adapterBaseNameMatches(named, base.intake.path) : 'unknown';
   const wrongBase = mismatches.length > 0 || missing.length > 0;
   if (wrongBase) {
     const first = mismatches[0];
@@ -247,9 +256,11 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
         `Pick the base model the adapter was trained on${named ? ` (${named})` : ''}.`,
       ),
     );
+  } else if (header && baseWeights && mergeRefusal(config, header, baseWeights, problems)) {
+    // What the merge itself would refuse (ranks, untargeted modules, dtypes …) is said here, before Start.
   } else if (baseNameMatches === 'no') {
     problems.push(
-      problem('warn', 'adapter_base_name_differs', `The adapter names ${named} as its base, but you picked ${base?.intake.path}. The tensor shapes fit.`, 'Make sure this folder is the same model (a renamed copy is fine; a different fine-tune of the same size is not).'),
+      problem('warn', 'adapter_base_name_differs', baseNameWarning(named ?? '', base?.intake.path ?? ''), 'Nothing, if this folder holds that model; otherwise pick the base the adapter was trained on.'),
     );
   }
   const targets = config.targetModules === null ? [] : typeof config.targetModules === 'string' ? [config.targetModules] : config.targetModules;
@@ -268,6 +279,16 @@ async function inspectAdapter(dir: string, base: ModelRead | null, problems: Int
     shapeMismatches: mismatches.slice(0, 50),
     modulesMissingInBase: missing.slice(0, 50),
   };
+}
+
+/** Whether the native converter builds this model; its refusal sentence when not. */
+async function nativeSupport(dir: string): Promise<{ supported: boolean; builder: string | null; message: string }> {
+  try {
+    const config = await readDecoderConfig(dir);
+    return { supported: true, builder: `${config.family.name} (${config.architecture})`, message: `The native converter builds ${config.architecture} (${config.layers} layers, ${config.heads}/${config.kvHeads} heads) in bounded memory, without Python.` };
+  } catch (error) {
+    return { supported: false, builder: null, message: error instanceof WorkbenchError ? error.message : String(error) };
+  }
 }
 
 export async function runIntake(request: IntakeRequest): Promise<IntakeResult> {

@@ -4,9 +4,10 @@
  * host, plus the largest safe choice. Pure.
  */
 import type { HfModelConfig } from '../../common/formats.js';
-import type { ContextRow, ContextTable } from '../../common/memoryEstimate.js';
-import type { AppliedCalibration, ConversionOptions } from './estimator.js';
-import { STANDARD_CONTEXTS, classifyFit, estimateConversion, hostBudget, modelFactsFromConfig } from './estimator.js';
+import { formatBytes } from '../../common/format.js';
+import type { ContextRow, ContextTable, DeviceFit } from '../../common/memoryEstimate.js';
+import type { AppliedCalibration, ConversionOptions, ModelFacts } from './estimator.js';
+import { DEVICE_USABLE_FRACTION, STANDARD_CONTEXTS, classifyFit, estimateConversion, estimateDeviceMemory, hostBudget, modelFactsFromConfig } from './estimator.js';
 
 export interface ContextTableInput {
   config: HfModelConfig | null;
@@ -17,17 +18,37 @@ export interface ContextTableInput {
   /** Extra contexts to evaluate (a custom value typed by the user). */
   extraContexts?: readonly number[];
   calibration?: AppliedCalibration;
+  /** RAM of the device the model is for (default: an 8 GiB phone). */
+  deviceRamBytes?: number;
+}
+
+export const DEFAULT_DEVICE_RAM_BYTES = 8 * 2 ** 30;
+
+/** The model on the device at this context, against the share of its RAM an app can count on. */
+export function deviceFit(facts: ModelFacts, options: { kvCacheMaxLen: number; prefillSeqLens: readonly number[]; quantize: ConversionOptions['quantize'] }, deviceRamBytes: number): DeviceFit {
+  const m = estimateDeviceMemory(facts, options);
+  const usable = deviceRamBytes * DEVICE_USABLE_FRACTION;
+  const fits = m.totalBytes <= usable;
+  return {
+    ...m,
+    fit: fits ? 'fits' : 'blocked',
+    reason: fits
+      ? ''
+      : `On the device the model needs about ${formatBytes(m.totalBytes)} at this context (weights ${formatBytes(m.weightsBytes)}, KV cache ${formatBytes(m.kvCacheBytes)}, working memory ${formatBytes(m.workspaceBytes)}), more than the ${formatBytes(usable)} an app can count on with ${formatBytes(deviceRamBytes)} of RAM.`,
+  };
 }
 
 export function buildContextTable(input: ContextTableInput): ContextTable {
   const facts = modelFactsFromConfig(input.config);
+  const deviceRam = input.deviceRamBytes ?? DEFAULT_DEVICE_RAM_BYTES;
   const contexts = [...new Set([...STANDARD_CONTEXTS, ...(input.extraContexts ?? [])])].filter((kv) => Number.isInteger(kv) && kv > 0).sort((a, b) => a - b);
   const rows: ContextRow[] = contexts.map((kv) => {
     const kept = input.options.prefillSeqLens.filter((p) => p <= kv);
     // A context shorter than every prefill length keeps one prefill of the context itself.
     const prefillSeqLens = kept.length > 0 ? kept : [kv];
     const estimate = estimateConversion(facts, { ...input.options, prefillSeqLens, kvCacheMaxLen: kv }, input.calibration);
-    return { kvCacheMaxLen: kv, prefillSeqLens, estimate, verdict: classifyFit(estimate, input.hostTotalBytes, input.hostAvailableBytes, input.stopUsedFraction) };
+    const device = 'ok' in facts ? null : deviceFit(facts, { kvCacheMaxLen: kv, prefillSeqLens, quantize: input.options.quantize }, deviceRam);
+    return { kvCacheMaxLen: kv, prefillSeqLens, estimate, verdict: classifyFit(estimate, input.hostTotalBytes, input.hostAvailableBytes, input.stopUsedFraction), device };
   });
   const largest = (ok: (fit: string) => boolean): number | null => {
     const hits = rows.filter((r) => ok(r.verdict.fit)).map((r) => r.kvCacheMaxLen);
@@ -48,5 +69,6 @@ export function buildContextTable(input: ContextTableInput): ContextTable {
     model,
     noEstimate,
     calibration: { calibrated: (input.calibration?.runs ?? 0) > 0, runs: input.calibration?.runs ?? 0 },
+    device: { ramBytes: deviceRam, usableBytes: deviceRam * DEVICE_USABLE_FRACTION },
   };
 }

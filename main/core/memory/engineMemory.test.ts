@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RunPlan } from '../../common/stages/plan.js';
 import { createEngine } from '../engine.js';
 import { hostSnapshot } from '../host.js';
-import { activeCalibration, attachMemory, calibrationFor } from './engineMemory.js';
-import { memoryMonitors } from './monitors.js';
+import { attachMemory, calibrationFor } from './engineMemory.js';
 
 describe('attachMemory', () => {
   it('turns finished and guard-stopped conversions into calibration points in the history database', async () => {
@@ -20,9 +19,8 @@ describe('attachMemory', () => {
         path.join(modelDir, 'config.json'),
         JSON.stringify({ architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, tie_word_embeddings: true, torch_dtype: 'bfloat16' }),
       );
-      const unsubscribe = await attachMemory(engine);
-      expect(activeCalibration()).toBe(await calibrationFor(engine.history));
-      expect(memoryMonitors()).toHaveLength(1);
+      const attached = await attachMemory(engine);
+      expect(attached.calibration).toBe(await calibrationFor(engine.history));
 
       const record = async (status: 'succeeded' | 'stopped_by_guard' | 'failed', peak: number) => {
         const plan = RunPlan.parse({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(dir, 'out'), kvCacheMaxLen: 2048 } }] });
@@ -42,7 +40,7 @@ describe('attachMemory', () => {
       expect(service.current().censoredRuns).toBe(1);
       expect(service.points().map((p) => p.durationSec)).toEqual([600, 600]);
       expect(engine.history.getSetting('memory.calibration')).toMatchObject({ version: 1 });
-      unsubscribe();
+      attached.detach();
     } finally {
       await engine.close();
       await rm(dir, { recursive: true, force: true });

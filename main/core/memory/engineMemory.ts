@@ -1,23 +1,23 @@
 /**
- * The memory capability attached to an engine: one calibration service per
- * history database, and the recorder that turns each finished or
- * guard-stopped conversion into a calibration point. The process that owns an
- * engine (app, serve mode, CLI) calls `attachMemory(engine)` once after
- * creating it; `memoryMonitors()` (monitors.ts) then uses its calibration.
+ * The memory capability of an engine: one calibration service per history
+ * database, and the recorder that turns each finished or guard-stopped
+ * conversion into a calibration point. The engine composes it (engine.ts):
+ * it calls `attachMemory` once and hands the loaded calibration to the
+ * monitors and to stage preflights, which never reach back for it.
  */
-import type { Engine } from '../engine.js';
 import { readHfFolder } from '../formats/hfFolder.js';
+import type { EventBus } from '../events.js';
 import type { History } from '../history/history.js';
 import { ConvertParams } from '../../common/stages/convert.js';
 import { CalibrationService, calibrationPoint, settingsCalibrationStore } from './calibration.js';
 
-const services = new WeakMap<History, CalibrationService>();
-let active: CalibrationService | undefined;
-
-/** The calibration of the engine attached last in this process, if any. */
-export function activeCalibration(): CalibrationService | undefined {
-  return active;
+/** What the memory capability needs from an engine. */
+export interface MemoryHost {
+  history: History;
+  events: EventBus;
 }
+
+const services = new WeakMap<History, CalibrationService>();
 
 /** The calibration of the host behind this history database, loaded once. */
 export async function calibrationFor(history: History): Promise<CalibrationService> {
@@ -31,19 +31,19 @@ export async function calibrationFor(history: History): Promise<CalibrationServi
 }
 
 /**
- * Loads the engine's calibration (making it the one the monitors use) and
- * starts recording calibration points. Returns the unsubscribe function.
+ * Loads the engine's calibration and starts recording calibration points.
+ * Returns the calibration and the function that stops the recording.
  */
-export async function attachMemory(engine: Pick<Engine, 'history' | 'events'>): Promise<() => void> {
-  active = await calibrationFor(engine.history);
-  return attachCalibrationRecorder(engine);
+export async function attachMemory(engine: MemoryHost): Promise<{ calibration: CalibrationService; detach: () => void }> {
+  const calibration = await calibrationFor(engine.history);
+  return { calibration, detach: attachCalibrationRecorder(engine) };
 }
 
 /**
  * Records a calibration point whenever a conversion stage finishes or is
  * stopped by the guard. Returns the unsubscribe function.
  */
-export function attachCalibrationRecorder(engine: Pick<Engine, 'history' | 'events'>): () => void {
+export function attachCalibrationRecorder(engine: MemoryHost): () => void {
   return engine.events.subscribe((event) => {
     if (event.type !== 'stage') return;
     const stage = event.stage;

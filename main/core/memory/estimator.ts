@@ -10,6 +10,7 @@
  * with file and line references into google-ai-edge/litert-torch (v0.7.1 tag
  * for the legacy example scripts, main for export_hf).
  */
+import { formatBytes } from '../../common/format.js';
 import type { HfModelConfig } from '../../common/formats.js';
 import type {
   Band,
@@ -216,8 +217,21 @@ export const PRIOR = {
   quantizerFp32Copies: { example: 1, export_hf: 1 },
   /** Quantized weights held twice on the legacy path (model object + serialized bytes), once on export_hf (written to file). */
   quantizedCopies: { example: 2, export_hf: 1 },
-  /** Uncertainty band (multiplicative) per route, from the spread of public reports across converter versions. */
-  band: { example: { low: 0.85, high: 1.65 }, export_hf: { low: 0.8, high: 1.5 }, lightweight: { low: 0.75, high: 1.6 } },
+  /** Uncertainty band (multiplicative) per route, from the spread of public reports across converter versions (native: measured here). */
+  band: { example: { low: 0.85, high: 1.65 }, export_hf: { low: 0.8, high: 1.5 }, lightweight: { low: 0.75, high: 1.6 }, native: { low: 0.7, high: 1.5 } },
+  /**
+   * The native route (main/core/nativeConvert): Node and its heap, then only
+   * the weight chunks in flight (8 MiB of source rows, their float32 decode
+   * and encoding) and the flatbuffer with one float scale per weight row.
+   * Measured by bench/convert.mjs (Qwen2.5-1.5B shape, int8, KV 4096).
+   */
+  native: {
+    runtimeBytes: 120 * MB,
+    chunkBytes: 64 * MB,
+    /** Streaming throughput of checkpoint bytes (read, decode, encode, write) on one core. */
+    sourceBytesPerSec: 180 * MB,
+    baseSec: 2,
+  },
   duration: {
     /** Imports, checkpoint load. */
     baseSec: { example: 60, export_hf: 60, lightweight: 30 },
@@ -236,7 +250,7 @@ export const PRIOR = {
 // ---------------------------------------------------------------------------
 // Conversion
 
-export type ConvertRouteName = 'example' | 'export_hf';
+export type ConvertRouteName = 'native' | 'example' | 'export_hf';
 
 export interface ConversionOptions {
   kvCacheMaxLen: number;
@@ -320,9 +334,23 @@ export function estimateConversion(
   const quantized = P * QUANTIZED_BYTES_PER_PARAM[options.quantize];
   const quantizes = options.quantize !== 'none';
   const phases: EstimatePhase[] = [];
-  let bandKey: 'example' | 'export_hf' | 'lightweight';
+  let bandKey: 'example' | 'export_hf' | 'lightweight' | 'native';
 
-  if (route === 'example') {
+  if (route === 'native') {
+    bandKey = 'native';
+    if (lightweight) notes.push('Lightweight conversion is an export_hf option; the native route always streams.');
+    const n = PRIOR.native;
+    // One float32 scale per output row of every weight matrix, for each int8 tensor (tensor tables are a few MB).
+    const scaleRows = quantizes ? facts.numLayers * (facts.numHeads * facts.headDim + 2 * facts.numKvHeads * facts.headDim + facts.hiddenSize + 2 * facts.intermediateSize + facts.hiddenSize) + facts.vocabSize : 0;
+    phases.push(
+      new PhaseBuilder('convert', 'Stream every weight into the .tflite (native converter)', scales)
+        .add('runtime', 'fixed', 'Node.js and the converter', n.runtimeBytes)
+        .add('chunks', 'fixed', 'weight chunks in flight: source rows, their float32 decode and encoding', n.chunkBytes)
+        .add('header', 'weights', `flatbuffer: tensor tables of ${nSignatures} signatures and the per-row scales`, scaleRows * 4 + nSignatures * facts.numLayers * 64 * 1024)
+        .add('rope', 'context', 'RoPE cos/sin tables (one row per position)', 2 * kv * facts.headDim * 4)
+        .build(),
+    );
+  } else if (route === 'example') {
     bandKey = 'example';
     const bakedMask = !options.maskAsInput;
     const runtime = PRIOR.runtimeLegacyBytes;
@@ -407,7 +435,9 @@ export function estimateConversion(
   const d = PRIOR.duration;
   const totalMaskCopiesGB = route === 'example' && !options.maskAsInput ? ((1 + PRIOR.maskCopiesPerSignature * nSignatures) * mask * facts.maskBuffers) / GB : 0;
   const durationPrior =
-    d.baseSec[bandKey] +
+    bandKey === 'native'
+      ? PRIOR.native.baseSec + (P * facts.checkpointBytesPerParam) / PRIOR.native.sourceBytesPerSec
+      : d.baseSec[bandKey] +
     nSignatures * facts.numLayers * d.perSignatureLayerSec[bandKey] +
     (P / 1e9) * d.convertSecPerBParams[bandKey] +
     (quantizes ? (P / 1e9) * d.quantizeSecPerBParams[bandKey] : 0) +
@@ -425,6 +455,48 @@ export function estimateConversion(
     calibration: { calibrated: calibration !== undefined && calibration.runs > 0, runs: calibration?.runs ?? 0 },
     notes,
   };
+}
+
+// ---------------------------------------------------------------------------
+// On the device
+
+/** Share of a device's RAM one app can count on (Android and iOS reclaim a foreground app's memory well before all of it is used). */
+export const DEVICE_USABLE_FRACTION = 0.6;
+/** LiteRT-LM runtime, tokenizer, XNNPACK packing buffers and the app around them. */
+const DEVICE_RUNTIME_BYTES = 200 * 2 ** 20;
+
+/**
+ * Bytes of weights once loaded by LiteRT-LM's CPU executor: int8 hybrid and
+ * int4 weights stay packed; float16 and weight-only int8 are dequantized to
+ * float32 when the model is prepared (DEQUANTIZE of a constant is computed once).
+ */
+const RUNTIME_WEIGHT_BYTES_PER_PARAM: Record<Quantization, number> = {
+  none: 4,
+  fp16: 4,
+  weight_only_int8: 4,
+  dynamic_int8: 1,
+  dynamic_int4_block32: 0.5 + 2 / 32,
+  dynamic_int4_block128: 0.5 + 2 / 128,
+};
+
+export interface DeviceMemoryEstimate {
+  weightsBytes: number;
+  kvCacheBytes: number;
+  /** Activations of the largest prefill (attention scores and probabilities over the whole cache, MLP) plus the runtime. */
+  workspaceBytes: number;
+  totalBytes: number;
+}
+
+/** What the converted model needs in RAM on the device at this context (LiteRT-LM, CPU executor). */
+export function estimateDeviceMemory(facts: ModelFacts, options: { kvCacheMaxLen: number; prefillSeqLens: readonly number[]; quantize: Quantization }): DeviceMemoryEstimate {
+  const kv = options.kvCacheMaxLen;
+  const t = Math.max(1, ...options.prefillSeqLens.filter((p) => p <= kv));
+  const weightsBytes = facts.params * RUNTIME_WEIGHT_BYTES_PER_PARAM[options.quantize];
+  const kvBytes = kvCacheBytes(facts, kv);
+  const attention = 2 * facts.numHeads * t * kv * 4;
+  const mlp = 3 * t * facts.intermediateSize * 4;
+  const workspaceBytes = attention + mlp + facts.vocabSize * 4 + DEVICE_RUNTIME_BYTES;
+  return { weightsBytes, kvCacheBytes: kvBytes, workspaceBytes, totalBytes: weightsBytes + kvBytes + workspaceBytes };
 }
 
 function bandOf(expected: number, band: { low: number; high: number }): Band {
@@ -521,8 +593,42 @@ export function estimatePackage(input: PackageEstimateInput): MemoryEstimateOk {
   };
 }
 
+export interface VerifyEstimateInput {
+  /** Parameters of the model compared against (0 when only the checklist runs). */
+  params: number;
+  /** The teacher-forced numeric comparison (Python: the HF model in float32 beside the .tflite). */
+  numeric: boolean;
+}
+
+/** The checklist reads headers and the tokenizer; the numeric comparison holds the float32 model and the .tflite. */
+export function estimateVerify(input: VerifyEstimateInput): MemoryEstimateOk {
+  const builder = new PhaseBuilder('verify', input.numeric ? 'Checklist, then the numeric comparison' : 'Fidelity checklist', PRIOR_SCALES)
+    .add('runtime', 'fixed', 'Node.js runtime, bundle sections and tokenizer', 200 * MB);
+  if (input.numeric) {
+    builder
+      .add('python', 'fixed', 'Python, PyTorch, transformers and the LiteRT interpreter', 1.5 * GB)
+      .add('hf_model', 'weights', 'the Hugging Face model in float32', input.params * 4)
+      .add('tflite', 'weights', 'the .tflite model (int8 weights)', input.params);
+  }
+  const phase = builder.build();
+  return {
+    ok: true,
+    stage: 'verify',
+    peakBytes: bandOf(phase.bytes, { low: 0.7, high: 1.5 }),
+    durationSec: bandOf(input.numeric ? 60 + input.params / 20e6 : 3, { low: 0.3, high: 3 }),
+    peakPhase: phase.id,
+    phases: [phase],
+    params: input.params,
+    calibration: { calibrated: false, runs: 0 },
+    notes: [],
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Fit against a host
+
+/** Binary units (GiB/MiB) like every other figure in the app and the CLI: a "16 GB" laptop has 16 GiB. */
+export { formatBytes };
 
 /** The guard stops at this fraction of RAM in use unless the settings say otherwise. */
 const DEFAULT_STOP_FRACTION = 0.9;
@@ -578,12 +684,4 @@ export function largestSafeContext(
     if (verdict.fit === 'fits' || (opts.allowTight && verdict.fit === 'tight')) return kv;
   }
   return null;
-}
-
-/** "33.4 GB" — decimal units, as hosts are sold and as the field reports quote them. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '—';
-  if (bytes >= 100 * GB) return `${Math.round(bytes / GB)} GB`;
-  if (bytes >= GB) return `${(bytes / GB).toFixed(1)} GB`;
-  return `${Math.round(bytes / MB)} MB`;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemorySample } from '../../common/memory.js';
 import { Settings } from '../../common/settings.js';
 import { ConvertParams } from '../../common/stages/convert.js';
-import type { StageMonitorContext } from '../runner/monitor.js';
+import type { StageMonitorContext } from '../../common/stageMonitor.js';
 import { createMemoryMonitor } from './monitor.js';
 import type { Suggestion } from './suggestions.js';
 
@@ -68,6 +68,6 @@ describe('createMemoryMonitor', () => {
     const firstBlocked = suggestions.findIndex((s) => s.fit === 'blocked');
     expect(suggestions.slice(firstBlocked).every((s) => s.fit === 'blocked')).toBe(true);
     const bigger = suggestions.find((s) => s.kind === 'bigger_host')!;
-    expect(bigger.text).toMatch(/at least \d+ GB/);
+    expect(bigger.text).toMatch(/at least \d+ GiB/);
   });
 });

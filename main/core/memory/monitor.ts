@@ -10,7 +10,7 @@ import type { MemorySample } from '../../common/memory.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { createTreeRssReader } from '../process/treeRss.js';
 import type { TreeRssReader } from '../process/treeRss.js';
-import type { StageMonitor, StageMonitorContext, StageMonitorFactory } from '../runner/monitor.js';
+import type { StageMonitor, StageMonitorContext, StageMonitorFactory } from '../../common/stageMonitor.js';
 import type { AppliedCalibration, ModelFacts } from './estimator.js';
 import { estimateConversion, modelFactsFromConfig } from './estimator.js';
 import { MemoryGuard, effectiveSample, thresholdsFromSettings } from './guard.js';
@@ -86,7 +86,7 @@ class MemoryMonitor implements StageMonitor {
     const decision = this.guard.observe(sample);
     if (decision.warn) this.ctx.log('warn', decision.warn);
     if (decision.stop) {
-      this.ctx.log('error', decision.stop.message);
+      // The runner writes the stop line to the log when it stops the stage: written here too, it appeared twice.
       this.ctx.stop({ status: 'stopped_by_guard', message: decision.stop.message, details: this.details(decision.stop, sample) });
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../common/errors.js';
-import { memoryMonitors, parseByteSize } from './monitors.js';
+import { parseByteSize } from './decisionHost.js';
+import { memoryMonitors } from './monitors.js';
 
 describe('memoryMonitors', () => {
   it('parses simulated host sizes', () => {
@@ -12,8 +13,8 @@ describe('memoryMonitors', () => {
   });
 
   it('gives one memory monitor, refusing a malformed simulation', () => {
-    expect(memoryMonitors({})).toHaveLength(1);
-    expect(memoryMonitors({ WORKBENCH_SIMULATE_HOST_RAM: '8G' })).toHaveLength(1);
-    expect(() => memoryMonitors({ WORKBENCH_SIMULATE_HOST_RAM: 'eight' })).toThrow(/WORKBENCH_SIMULATE_HOST_RAM/);
+    expect(memoryMonitors({ env: {} })).toHaveLength(1);
+    expect(memoryMonitors({ env: { WORKBENCH_SIMULATE_HOST_RAM: '8G' } })).toHaveLength(1);
+    expect(() => memoryMonitors({ env: { WORKBENCH_SIMULATE_HOST_RAM: 'eight' } })).toThrow(/WORKBENCH_SIMULATE_HOST_RAM/);
   });
 });

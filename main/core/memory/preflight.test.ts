@@ -32,7 +32,7 @@ describe('conversionMemoryPreflight', () => {
     const params = ConvertParams.parse({ modelDir, outDir: '/o', kvCacheMaxLen: 4096 });
     const [finding] = await conversionMemoryPreflight(params, { allowPredictedOom: false, stopUsedFraction: 0.9, host: host(128) });
     expect(finding!.level).toBe('info');
-    expect(finding!.message).toMatch(/Predicted peak RAM 33\.\d GB/);
+    expect(finding!.message).toMatch(/Predicted peak RAM 30\.\d GiB/);
     expect(finding!.details).toHaveProperty('memoryEstimate');
   });
 
@@ -42,7 +42,7 @@ describe('conversionMemoryPreflight', () => {
     expect(refused).toBeInstanceOf(WorkbenchError);
     const error = refused as WorkbenchError;
     expect(error.code).toBe('predicted_oom');
-    expect(error.message).toMatch(/context of 32768 is predicted to need 130 GB .* the largest context predicted to fit is 16384/);
+    expect(error.message).toMatch(/context of 32768 is predicted to need 121 GiB .* the largest context predicted to fit is 16384/);
     // Where the override lives differs (Settings or the wizard in the UI, a flag in the CLI), so the core names none.
     expect(error.message).toMatch(/\(the expert override allows it anyway\)\.$/);
     expect(error.message).not.toMatch(/Settings|--allow-predicted-oom/);

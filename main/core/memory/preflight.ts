@@ -12,7 +12,7 @@
 import { WorkbenchError } from '../../common/errors.js';
 import type { ConvertParams } from '../../common/stages/convert.js';
 import { readHfFolder } from '../formats/hfFolder.js';
-import type { PreflightFinding } from '../stages/definition.js';
+import type { PreflightFinding } from '../../common/preflight.js';
 import type { AppliedCalibration } from './estimator.js';
 import { classifyFit, estimateConversion, formatBytes, largestSafeContext, modelFactsFromConfig } from './estimator.js';
 import type { HostMemory } from './sampler.js';

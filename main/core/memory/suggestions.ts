@@ -6,7 +6,7 @@
 import type { Band, FitClass } from '../../common/memoryEstimate.js';
 import { convertOptionProblems, type ConvertParams, type Quantization } from '../../common/stages/convert.js';
 import type { AppliedCalibration, ConversionOptions, ModelFacts } from './estimator.js';
-import { GB, STANDARD_CONTEXTS, classifyFit, estimateConversion, formatBytes, largestSafeContext } from './estimator.js';
+import { GiB, STANDARD_CONTEXTS, classifyFit, estimateConversion, formatBytes, largestSafeContext } from './estimator.js';
 
 export interface Suggestion {
   kind: 'smaller_context' | 'quantization' | 'lightweight' | 'mask_as_input' | 'bigger_host';
@@ -75,9 +75,9 @@ export function suggestAlternatives(facts: ModelFacts, options: ConversionOption
 
   const current = judge(options);
   if (current.peak) {
-    // A host whose stop threshold leaves room for the high end of the band, in 16 GB steps.
-    const needed = Math.ceil(current.peak.high / stopUsedFraction / (16 * GB)) * 16 * GB;
-    out.push({ kind: 'bigger_host', text: `Run this conversion on a host with at least ${Math.round(needed / GB)} GB of RAM (serve mode), predicted peak ${fmt(current.peak)}.`, change: {}, peakBytes: current.peak, fit: 'unknown' });
+    // A host whose stop threshold leaves room for the high end of the band, in 16 GiB steps (a "16 GB" laptop has 16 GiB).
+    const needed = Math.ceil(current.peak.high / stopUsedFraction / (16 * GiB)) * 16 * GiB;
+    out.push({ kind: 'bigger_host', text: `Run this conversion on a host with at least ${Math.round(needed / GiB)} GiB of RAM (serve mode), predicted peak ${fmt(current.peak)}.`, change: {}, peakBytes: current.peak, fit: 'unknown' });
   }
 
   const rank: Record<FitClass, number> = { fits: 0, tight: 1, unknown: 2, blocked: 3 };

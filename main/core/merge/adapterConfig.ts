@@ -12,9 +12,9 @@
  *                                       layers_to_transform / layers_pattern
  * Features whose merge needs more than W + s·BA are refused by name.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
@@ -35,6 +35,8 @@ export interface AdapterConfig {
   alphaPattern: Record<string, number>;
   layersToTransform: number[] | null;
   layersPattern: string[] | null;
+  /** Fields the file leaves out whose PEFT defaults were used ("r = 8", "lora_alpha = 8"): the merge says so. */
+  defaultsUsed: string[];
   /** The file as read, for the run record. */
   raw: Record<string, unknown>;
 }
@@ -47,8 +49,9 @@ export async function readAdapterConfig(adapterDir: string): Promise<AdapterConf
   const file = path.join(adapterDir, ADAPTER_CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       fail('adapter_config_missing', `${adapterDir} has no ${ADAPTER_CONFIG_FILE}: it is not a PEFT adapter folder.`, { path: file });
     }
@@ -131,11 +134,18 @@ export function parseAdapterConfig(json: unknown, source = ADAPTER_CONFIG_FILE):
   const layersPattern = typeof lp === 'string' ? (lp ? [lp] : null) : Array.isArray(lp) && lp.every((p) => typeof p === 'string') ? (lp.length ? (lp as string[]) : null) : null;
   const base = raw.base_model_name_or_path;
 
+  // r and lora_alpha decide the scale of every update: when PEFT's defaults stand in for them, the merge says so.
+  const defaultsUsed = [
+    ...(raw.r === undefined ? [`r = ${r}`] : []),
+    ...(raw.lora_alpha === undefined ? [`lora_alpha = ${loraAlpha}`] : []),
+  ];
+
   return {
     peftType: 'LORA',
     baseModelNameOrPath: typeof base === 'string' && base !== '' ? base : null,
     r,
     loraAlpha,
+    defaultsUsed,
     useRslora: bool('use_rslora'),
     fanInFanOut: bool('fan_in_fan_out'),
     targetModules: stringsOrRegex('target_modules'),

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 function options(baseDir: string, adapterDir: string, outDir: string, extra: Partial<MergeOptions> = {}): MergeOptions {
-  return { baseDir, adapterDir, outDir, shardSizeMiB: 4096, verify: true, allowBaseMismatch: false, threads: 2, workerScript, ...extra };
+  return { baseDir, adapterDir, outDir, shardSizeMiB: 4096, verify: true, threads: 2, workerScript, ...extra };
 }
 
 describe('mergeLora', () => {

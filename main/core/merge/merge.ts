@@ -17,7 +17,9 @@ import { decodeToF32, encodeFromF32, floatDtypeBytes, type FloatDtype } from '..
 import { readSafetensorsHeader, readSafetensorsModel, type SafetensorsHeader } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import { SafetensorsModelWriter, type WrittenFile } from '../safetensors/writer.js';
-import { readAdapterConfig, type AdapterConfig } from './adapterConfig.js';
+import { readRegularFile } from '../files/regularFile.js';
+import { readAdapterConfig } from './adapterConfig.js';
+import { adapterBaseNameMatches, baseNameWarning } from './baseName.js';
 import { kernelLayout } from './kernel.js';
 import {
   checkOutputTarget,
@@ -45,7 +47,6 @@ export interface MergeOptions {
   outDir: string;
   shardSizeMiB: number;
   verify: boolean;
-  allowBaseMismatch: boolean;
   /** Worker threads for the products; 0 = one per core. */
   threads: number;
   signal?: AbortSignal;
@@ -114,17 +115,18 @@ export async function mergeLora(options: MergeOptions): Promise<MergeResult> {
   const adapter = await readAdapterWeights(adapterDir);
   const base = await readSafetensorsModel(baseDir);
   const warnings: string[] = [];
-  const mismatch = await baseMismatch(config, baseDir);
-  if (mismatch) {
-    if (!options.allowBaseMismatch) {
-      throw new WorkbenchError('adapter_base_mismatch', `${mismatch} Merge anyway only if you know the adapter fits this base (allow base mismatch).`, { hint: 'Pass --allow-base-mismatch (CLI) or tick "Merge even if the adapter names a different base model" in the wizard to override.', adapterBase: config.baseModelNameOrPath });
-    }
-    warnings.push(`${mismatch} Merging anyway as requested.`);
-  } else if (!config.baseModelNameOrPath) {
-    warnings.push('adapter_config.json does not name its base model; only tensor names and shapes were checked.');
-  }
   const plan = buildMergePlan(config, adapter, base);
+  // The adapter's name for its base is a hint only: the plan above refused whatever cannot merge (shapes, ranks, missing modules).
+  if (!config.baseModelNameOrPath) warnings.push('adapter_config.json does not name its base model; only tensor names and shapes were checked.');
+  else if ((await adapterBaseNameMatches(config.baseModelNameOrPath, baseDir)) === 'no') warnings.push(baseNameWarning(config.baseModelNameOrPath, baseDir));
   warnings.push(...plan.warnings);
+  if (config.defaultsUsed.length > 0) {
+    warnings.push(
+      `adapter_config.json does not give ${config.defaultsUsed.map((d) => d.split(' = ')[0]).join(' or ')}; the merge used PEFT's default${config.defaultsUsed.length > 1 ? 's' : ''} ${config.defaultsUsed.join(' and ')} (scale ${Number((config.loraAlpha / (config.useRslora ? Math.sqrt(config.r) : config.r)).toFixed(4))}). If the adapter was trained with other values, its effect is scaled wrongly.`,
+    );
+  }
+  const baseConfigProblem = await baseConfigWarning(baseDir);
+  if (baseConfigProblem) warnings.push(baseConfigProblem);
   for (const w of warnings) log('warn', w);
   if (plan.touched === 0) throw new WorkbenchError('adapter_empty', 'The adapter changes no tensor of the base model.');
 
@@ -261,27 +263,6 @@ async function readAdapterWeights(adapterDir: string): Promise<SafetensorsHeader
     }
     throw error;
   }
-}
-
-/** Why the adapter seems to belong to another base model, or null when the names agree (or cannot be compared). */
-async function baseMismatch(config: AdapterConfig, baseDir: string): Promise<string | null> {
-  const named = config.baseModelNameOrPath;
-  if (!named) return null;
-  if (path.resolve(named) === baseDir) return null;
-  const tail = (p: string): string => p.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
-  const candidates = new Set([tail(baseDir)]);
-  // A Hugging Face cache snapshot (…/models--Qwen--Qwen2.5-1.5B/snapshots/<commit>) names the model in a parent folder.
-  for (const segment of baseDir.split(/[\\/]/)) {
-    if (segment.startsWith('models--')) candidates.add(tail(segment.slice('models--'.length).replace(/--/g, '/')));
-  }
-  try {
-    const baseConfig = JSON.parse(await readFile(path.join(baseDir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
-    if (typeof baseConfig._name_or_path === 'string' && baseConfig._name_or_path) candidates.add(tail(baseConfig._name_or_path));
-  } catch {
-    // No or unreadable config.json: the folder name is all there is to compare.
-  }
-  if (candidates.has(tail(named))) return null;
-  return `The adapter was trained on "${named}", but the base folder is ${baseDir}.`;
 }
 
 function summariseScales(plan: MergePlan): MergeResult['scales'] {
@@ -448,4 +429,29 @@ async function streamTensor(plan: TensorPlan, reader: SafetensorsReader, buffers
 export function summariseMerge(result: MergeResult): MergeSummary {
   const { modules, ...rest } = result;
   return { ...rest, modules: modules.length };
+}
+
+/**
+ * The merged folder gets the base's config.json as is; without a readable one
+ * the converter cannot tell the architecture, so a missing or unreadable
+ * file is a warning in the merge summary rather than a surprise later.
+ */
+async function baseConfigWarning(baseDir: string): Promise<string | null> {
+  const file = path.join(baseDir, 'config.json');
+  let text: string;
+  try {
+    text = await readRegularFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return `The base folder has no config.json, so neither has the merged model: the conversion cannot tell its architecture. Copy the base model's config.json into ${baseDir} if you have it.`;
+    }
+    return `config.json in the base folder cannot be read (${(error as Error).message}); the merged model has no usable config.json for the conversion.`;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('it is not a JSON object');
+  } catch (error) {
+    return `config.json in the base folder is not valid JSON (${(error as Error).message}); it is copied as is, and the conversion will not be able to read it.`;
+  }
+  return null;
 }

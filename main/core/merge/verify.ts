@@ -135,7 +135,13 @@ async function readFloat64(reader: SafetensorsReader, t: { file: ModelTensor['fi
   return decodeAll(t.entry.dtype, await reader.readTensor(t.file, t.entry));
 }
 
-function compare(name: string, dtype: FloatDtype, got: number, reference: number, magnitude: number, failures: string[]): number {
+function compare(name: string, dtype: FloatDtype, got: number, reference: number, magnitude: number, failures: string[], baseValue: number): number {
+  // NaN or ±Inf where the base was finite is a broken model whatever the reference says: an adapter full of NaN
+  // merges to NaN, its float64 reference is NaN too, and the two "agree".
+  if (!Number.isFinite(got) && Number.isFinite(baseValue)) {
+    if (failures.length < 20) failures.push(`${name} is ${got} in the merged model where the base holds ${baseValue}: the adapter holds NaN or infinite values (or its update overflows ${dtype}).`);
+    return 0;
+  }
   if (Number.isNaN(reference) || Number.isNaN(got)) {
     if (Number.isNaN(reference) !== Number.isNaN(got)) failures.push(`${name}: got ${got}, expected ${reference}`);
     return 0;
@@ -176,7 +182,7 @@ async function checkLoraRows(p: TensorPlan, out: ModelTensor, reader: Safetensor
       }
       const w = baseRow[j]!;
       const reference = w + lora.scale * sum;
-      worst = Math.max(worst, compare(`${p.name}[${i}, ${j}]`, dtype, outRow[j]!, reference, Math.abs(w) + Math.abs(lora.scale) * magnitude, failures));
+      worst = Math.max(worst, compare(`${p.name}[${i}, ${j}]`, dtype, outRow[j]!, reference, Math.abs(w) + Math.abs(lora.scale) * magnitude, failures, w));
       values += 1;
     }
   }
@@ -188,11 +194,13 @@ async function checkWholeTensor(p: TensorPlan, out: ModelTensor, reader: Safeten
   const start = await readFloat64(reader, p.replaceWith ?? p.base);
   const bias = p.loraBias ? await readFloat64(reader, p.loraBias.bias) : undefined;
   const written = await readFloat64(reader, out);
+  // A replaced tensor (modules_to_save) is judged against the base's values too: NaN brought in by the adapter is a failure.
+  const baseValues = p.replaceWith ? await readFloat64(reader, p.base) : start;
   let worst = 0;
   for (let i = 0; i < written.length; i++) {
     const delta = bias ? p.loraBias!.scale * bias[i]! : 0;
     const reference = start[i]! + delta;
-    worst = Math.max(worst, compare(`${p.name}[${i}]`, dtype, written[i]!, reference, Math.abs(start[i]!) + Math.abs(delta), failures));
+    worst = Math.max(worst, compare(`${p.name}[${i}]`, dtype, written[i]!, reference, Math.abs(start[i]!) + Math.abs(delta), failures, baseValues[i] ?? 0));
   }
   return { values: written.length, worst };
 }

@@ -10,7 +10,7 @@ import { decodeToF32, floatDtypeBytes, isFloatDtype } from '../safetensors/dtype
 import type { SafetensorsModel } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import type { ModelGraph, Quantization, TensorType } from '../tfliteWriter/graph.js';
-import { checkFinite, encodeFloat16, ENCODING_BYTES, quantizeRowsInt8, type WeightEncoding } from './quantize.js';
+import { checkFinite, encodeFloat16, ENCODING_BYTES, quantizeBf16RowsInt8, quantizeRowsInt8, type WeightEncoding } from './quantize.js';
 
 /** Source bytes read per chunk: bounds the converter's memory whatever the tensor size. */
 export const CHUNK_SOURCE_BYTES = 8 << 20;
@@ -65,22 +65,44 @@ export class WeightTable {
       async produce(emit) {
         const scales = quantization ? new Float32Array(rows) : null;
         const maxChunkRows = Math.min(rows, rowsPerChunk);
-        const raw = new Uint8Array(maxChunkRows * rowLength * sourceBytes);
-        const values = new Float32Array(maxChunkRows * rowLength);
-        const encoded = new Uint8Array(maxChunkRows * rowLength * ENCODING_BYTES[encoding]);
-        for (let row = 0; row < rows; row += rowsPerChunk) {
+        const bytesOut = ENCODING_BYTES[encoding];
+        const fusedBf16 = encoding === 'int8' && entry.dtype === 'BF16';
+        // Two of everything: the next chunk is read and the previous one written while this one is encoded.
+        const raw = [0, 1].map(() => new Uint8Array(maxChunkRows * rowLength * sourceBytes));
+        const encoded = [0, 1].map(() => new Uint8Array(maxChunkRows * rowLength * bytesOut));
+        const values = fusedBf16 ? null : new Float32Array(maxChunkRows * rowLength);
+        // In-flight promises are awaited on the next turn; until then a rejection must not count as unhandled.
+        const settled = <T>(promise: Promise<T>): Promise<T> => {
+          promise.catch(() => undefined);
+          return promise;
+        };
+        const read = (row: number, slot: number) => {
+          const n = Math.min(rowsPerChunk, rows - row) * rowLength;
+          return settled(reader.readRange(file, entry, raw[slot]!, row * rowLength * sourceBytes, n * sourceBytes));
+        };
+        let pendingRead = read(0, 0);
+        let pendingWrite: Promise<void> = Promise.resolve();
+        for (let row = 0, slot = 0; row < rows; row += rowsPerChunk, slot ^= 1) {
           const count = Math.min(rowsPerChunk, rows - row);
           const n = count * rowLength;
-          const bytes = await reader.readRange(file, entry, raw, row * rowLength * sourceBytes, n * sourceBytes);
-          const f32 = values.subarray(0, n);
-          decodeToF32(entry.dtype as 'F32' | 'F16' | 'BF16', bytes, f32);
-          checkFinite(f32, name, row, rowLength);
-          const out = encoded.subarray(0, n * ENCODING_BYTES[encoding]);
-          if (encoding === 'float32') out.set(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
-          else if (encoding === 'float16') encodeFloat16(f32, new Uint16Array(out.buffer, out.byteOffset, n));
-          else quantizeRowsInt8(f32, rowLength, new Int8Array(out.buffer, out.byteOffset, n), scales!, row);
-          await emit(out);
+          const bytes = await pendingRead;
+          if (row + rowsPerChunk < rows) pendingRead = read(row + rowsPerChunk, slot ^ 1);
+          // The write of two chunks ago used this slot's output buffer.
+          await pendingWrite;
+          const out = encoded[slot]!.subarray(0, n * bytesOut);
+          if (fusedBf16) {
+            quantizeBf16RowsInt8(new Uint16Array(bytes.buffer, bytes.byteOffset, n), rowLength, new Int8Array(out.buffer, out.byteOffset, n), scales!, row, name, row);
+          } else {
+            const f32 = values!.subarray(0, n);
+            decodeToF32(entry.dtype as 'F32' | 'F16' | 'BF16', bytes, f32);
+            checkFinite(f32, name, row, rowLength);
+            if (encoding === 'float32') out.set(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
+            else if (encoding === 'float16') encodeFloat16(f32, new Uint16Array(out.buffer, out.byteOffset, n));
+            else quantizeRowsInt8(f32, rowLength, new Int8Array(out.buffer, out.byteOffset, n), scales!, row);
+          }
+          pendingWrite = settled(emit(out));
         }
+        await pendingWrite;
         if (quantization) quantization.scales = scales;
       },
     });

@@ -8,11 +8,12 @@
  * Inputs are validated with the format readers before anything is written.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import type { PackageResult } from '../../common/stages/package.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile } from '../files/regularFile.js';
 import { metadataProblems, tokenIdLimit } from '../../common/metadataChecks.js';
 import { folderCanBeCreated } from '../files/folders.js';
 import { readHfTokenizerJson } from '../formats/hfFolder.js';
@@ -39,6 +40,8 @@ export interface PackageRequest {
   metadata?: LlmMetadataJson;
   /** Fields that replace the derived ones (edited before packaging); not combined with `metadata`. */
   metadataOverrides?: LlmMetadataJson;
+  /** Replace an existing file at outPath; without it an existing file is refused (never lost by a slip of --out). */
+  overwrite?: boolean;
   onProgress?: (progress: WriteProgress) => void;
   signal?: AbortSignal;
 }
@@ -54,22 +57,23 @@ export interface CheckedInputs {
  * folder has a valid tokenizer, the output folder exists or can be created
  * and the output is not one of the inputs. The package stage's preflight runs it too.
  */
-export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath'>): Promise<CheckedInputs> {
+export async function checkPackageInputs(request: Pick<PackageRequest, 'tflitePath' | 'modelDir' | 'outPath' | 'overwrite'>): Promise<CheckedInputs> {
   const tokenizer = await modelTokenizer(request.modelDir);
-  await checkOutPath(request.outPath, [request.tflitePath, tokenizer.path]);
+  await checkOutPath(request.outPath, [request.tflitePath, tokenizer.path], { overwrite: request.overwrite ?? false });
   const tflite = readTflite(request.tflitePath);
   return { tflite, tokenizer };
 }
 
 export async function packageModel(request: PackageRequest): Promise<PackageResult> {
   const { tflitePath, modelDir, outPath } = request;
+  // A request that contradicts itself is refused before any file is looked at.
+  if (request.metadata && request.metadataOverrides) {
+    throw new WorkbenchError('bad_package_input', 'Give either the complete metadata or overrides of the derived metadata, not both.');
+  }
   const { tflite, tokenizer } = await checkPackageInputs(request);
   let metadata: LlmMetadataJson;
   let metadataSources: Record<string, string> = {};
   const warnings: string[] = [];
-  if (request.metadata && request.metadataOverrides) {
-    throw new WorkbenchError('bad_package_input', 'Give either the complete metadata or overrides of the derived metadata, not both.');
-  }
   if (request.metadata) {
     metadata = request.metadata;
   } else {
@@ -190,7 +194,12 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   let entries: string[];
   try {
     entries = await readdir(modelDir);
-  } catch {
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') {
+      throw new WorkbenchError('not_a_folder', `${modelDir} is a file; --model names the Hugging Face model folder (tokenizer, configs) the .tflite was converted from.`, { path: modelDir });
+    }
+    if (code === 'EACCES') throw new WorkbenchError('file_error', `Cannot read the model folder ${modelDir}: permission denied.`, { path: modelDir });
     throw new WorkbenchError('file_not_found', `The model folder ${modelDir} does not exist.`, { path: modelDir });
   }
   if (entries.includes('tokenizer.json')) {
@@ -200,20 +209,27 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   }
   if (entries.includes('tokenizer.model')) {
     const file = path.join(modelDir, 'tokenizer.model');
-    const summary = parseSentencePiece(await readFile(file), `tokenizer.model in ${modelDir}`);
+    const summary = parseSentencePiece(await readRegularFile(file), `tokenizer.model in ${modelDir}`);
     return { kind: 'sentencepiece', path: file, section: { dataType: SectionType.SP_Tokenizer, payload: { kind: 'file', path: file } }, vocabSize: tokenIdLimit(summary) };
   }
   throw new WorkbenchError('no_tokenizer', `${modelDir} has neither tokenizer.json nor tokenizer.model, so there is no tokenizer to package.`, { path: modelDir });
 }
 
-/** Refuses an output that is one of the inputs, is a folder, or whose folder cannot be created. */
-export async function checkOutPath(outPath: string, inputs: string[]): Promise<void> {
+/** Refuses an output that is one of the inputs, is a folder, exists (unless overwriting), or whose folder cannot be created. */
+export async function checkOutPath(outPath: string, inputs: string[], options: { overwrite: boolean }): Promise<void> {
   const resolved = path.resolve(outPath);
   if (inputs.some((input) => path.resolve(input) === resolved)) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
   }
-  if ((await stat(resolved).catch(() => null))?.isDirectory()) {
+  const existing = await stat(resolved).catch(() => null);
+  if (existing?.isDirectory()) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is a folder; name the .litertlm file to write.`, { path: outPath });
+  }
+  if (existing && !options.overwrite) {
+    throw new WorkbenchError('output_exists', `The output ${outPath} already exists; it is replaced only when you ask for it.`, {
+      path: outPath,
+      hint: 'Pass --overwrite to replace it, or choose another --out.',
+    });
   }
   const dir = path.dirname(resolved);
   if (!folderCanBeCreated(dir)) {

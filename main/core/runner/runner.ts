@@ -12,6 +12,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { WorkbenchError, toErrorData } from '../../common/errors.js';
+import type { PlanReview } from '../../common/planReview.js';
 import type { ErrorData, HostSnapshot, StageStatus } from '../../common/runs.js';
 import type { Settings } from '../../common/settings.js';
 import type { LogLevel, StageEvent } from '../../common/stageProtocol.js';
@@ -19,10 +20,11 @@ import { RunPlan, type RunPlanInput, type StagePlan } from '../../common/stages/
 import type { EventBus } from '../events.js';
 import type { History, NewLogLine } from '../history/history.js';
 import { killProcessTree } from '../process/killTree.js';
-import type { PreflightFinding, StageDefinition } from '../stages/definition.js';
+import type { PreflightFinding, PreflightMemory, StageDefinition } from '../stages/definition.js';
 import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
+import { reviewPlan } from '../stages/planReview.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
-import type { StageMonitor, StageMonitorFactory } from './monitor.js';
+import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 import { recordEvaluationRows } from '../history/evaluations.js';
 
 export interface RunnerDeps {
@@ -32,6 +34,8 @@ export interface RunnerDeps {
   settings: () => Settings;
   host: () => HostSnapshot;
   stageDefinition: (kind: StagePlan['kind']) => StageDefinition;
+  /** The calibration and host RAM the preflights judge memory by (the engine's). */
+  preflightMemory: PreflightMemory;
   monitors?: StageMonitorFactory[];
   /** Identifies this process as the owner of the runs it starts (crash recovery). */
   ownerToken: string;
@@ -94,7 +98,7 @@ export class Runner {
       const definition = this.deps.stageDefinition(stage.kind);
       if (reused.has(idx) || !definition.preflight) continue;
       findings.push(
-        ...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom, plan, stageIndex: idx })),
+        ...(await definition.preflight(stage.params as never, { dataDir: this.deps.dataDir, settings, host: this.deps.host(), allowPredictedOom, plan, stageIndex: idx, memory: this.deps.preflightMemory })),
       );
     }
     const overrides: Record<string, unknown> = {};
@@ -115,6 +119,11 @@ export class Runner {
     this.publishRun(runId);
     void this.pump();
     return runId;
+  }
+
+  /** What start() would find and refuse, stage by stage, with each stage's predicted peak and duration; records nothing (the wizard's Review page). */
+  review(planInput: unknown): Promise<PlanReview> {
+    return reviewPlan(planInput, { dataDir: this.deps.dataDir, settings: this.deps.settings(), host: this.deps.host(), memory: this.deps.preflightMemory, stageDefinition: this.deps.stageDefinition });
   }
 
   /** A new run with the same plan, from the first stage. */
@@ -351,16 +360,25 @@ export class Runner {
     for (const monitor of monitors) monitor.dispose();
     if (active.killing) await active.killing;
 
-    for (const artifact of artifacts) await this.recordArtifact(runId, stageId, artifact.kind, artifact.path);
+    const published: string[] = [];
+    for (const artifact of artifacts) {
+      if (await this.recordArtifact(runId, stageId, artifact.kind, artifact.path)) published.push(`${artifact.kind} ${artifact.path}`);
+    }
     if (result) history.updateStage(stageId, { result });
     if (result) recordEvaluationRows(history.db, runId, stageId, result);
+    // Stopped or killed after it had published its output: the output is complete, recorded, and said to be kept.
+    const kept = published.length > 0 && (active.stopping !== null || exit.exitCode !== 0) ? `It had already published ${published.join(' and ')}, which is complete and kept.` : null;
+    if (kept) this.systemLog(runId, stageId, 'info', kept);
 
     if (active.stopping) {
       const { status, message, details } = active.stopping;
       const code = status === 'cancelled' ? 'cancelled' : 'stopped_by_memory_guard';
-      return this.finishStage(runId, stageId, status, exit.exitCode ?? null, { code, message, ...(details ? { details } : {}) });
+      return this.finishStage(runId, stageId, status, exit.exitCode ?? null, { code, message, ...(details ? { details } : {}), ...(kept ? { hint: kept } : {}) });
     }
-    if (stageError) return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, stageError);
+    if (stageError) {
+      const failure: ErrorData & { hint?: string } = stageError;
+      return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, kept ? { ...failure, hint: [failure.hint, kept].filter(Boolean).join(' ') } : failure);
+    }
     if (exit.exitCode !== 0) {
       const bySignal = exit.signal ? ` (killed by ${exit.signal})` : '';
       const hint =
@@ -372,7 +390,7 @@ export class Runner {
       return this.finishStage(runId, stageId, 'failed', exit.exitCode ?? null, {
         code: exit.signal ? 'killed' : 'exit_code',
         message: `The ${definition.title.toLowerCase()} stage exited with ${exit.exitCode ?? 'no'} exit code${bySignal}.`,
-        ...(hint ? { hint } : {}),
+        ...(kept || hint ? { hint: [kept, hint].filter(Boolean).join(' ') } : {}),
       });
     }
     return this.finishStage(runId, stageId, 'succeeded', 0, null);
@@ -397,6 +415,8 @@ export class Runner {
     exitCode: number | null,
     error: (ErrorData & { hint?: string }) | null,
   ): { status: StageStatus; error: ErrorData | null } {
+    // The stage's last lines (its refusal, the stop) reach subscribers before its final status.
+    this.flushUiLogs();
     this.deps.history.updateStage(stageId, {
       status,
       pid: null,
@@ -453,7 +473,8 @@ export class Runner {
     this.publishRun(runId);
   }
 
-  private async recordArtifact(runId: number, stageId: number, kind: string, file: string): Promise<void> {
+  /** Records an artifact the stage reported; true when it exists. */
+  private async recordArtifact(runId: number, stageId: number, kind: string, file: string): Promise<boolean> {
     let sizeBytes: number | null = null;
     let sha256: string | null = null;
     try {
@@ -466,8 +487,11 @@ export class Runner {
       }
     } catch {
       this.systemLog(runId, stageId, 'warn', `The stage reported an artifact that does not exist: ${file}`);
+      this.deps.history.addArtifact({ runId, stageId, kind, path: file, sizeBytes, sha256 });
+      return false;
     }
     this.deps.history.addArtifact({ runId, stageId, kind, path: file, sizeBytes, sha256 });
+    return true;
   }
 
   // ---- logs and events ---------------------------------------------------

@@ -12,9 +12,10 @@
  *   readSafetensorsModel(dir)       → SafetensorsModel (single file or sharded)
  *   countParameters(model | header) → number
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { openRegularFile, readRegularFile } from '../files/regularFile.js';
 import { dtypeBits } from './dtypes.js';
 
 /** Same limit as huggingface/safetensors (MAX_HEADER_SIZE): a bigger header is corrupt or hostile. */
@@ -84,8 +85,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
   let handle;
   try {
-    handle = await open(file, 'r');
+    handle = await openRegularFile(file);
   } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail('safetensors_not_found', `The safetensors file ${file} does not exist.`, { path: file });
     fail('safetensors_unreadable', `Cannot open ${file}: ${(error as Error).message}`, { path: file, errno: code });
@@ -221,7 +223,7 @@ export async function readSafetensorsModel(dir: string): Promise<SafetensorsMode
   const indexPath = path.join(dir, INDEX_FILE_NAME);
   let indexText: string | undefined;
   try {
-    indexText = await readFile(indexPath, 'utf8');
+    indexText = await readRegularFile(indexPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       fail('safetensors_unreadable', `Cannot read ${indexPath}: ${(error as Error).message}`, { path: indexPath });

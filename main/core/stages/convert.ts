@@ -1,21 +1,27 @@
 /**
- * How the conversion stage is launched: the stage Python (Settings, else the
- * bootstrapped venv, else PATH) runs python-env/stages/convert.py with the
- * parameter file. Also builds the exact converter command a user could run by
- * hand, shown and copyable in the wizard and recorded in the sidecar.
+ * How the conversion stage is launched. The native route runs the
+ * workbench's own converter as a Node stage (dist/stages/convertNative.js);
+ * the Python routes run python-env/stages/convert.py with the stage Python
+ * (Settings, else the bootstrapped venv, else PATH). Also builds the exact
+ * command a user could run by hand, shown and copyable in the wizard and
+ * recorded in the sidecar.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { converterCommand, matchExampleBuilder, type ExampleBuilder } from '../../common/converterSupport.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { untrainedContextWarning } from '../../common/memoryEstimate.js';
 import type { ConvertParams } from '../../common/stages/convert.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
-import { pythonEnvPath } from '../paths.js';
-import { activeCalibration } from '../memory/engineMemory.js';
-import { decisionHostMemory } from '../memory/monitors.js';
+import { nodeStageScript, pythonEnvPath } from '../paths.js';
+import { freeBytes } from '../merge/outputFolder.js';
+import { readDecoderConfig } from '../nativeConvert/convertModel.js';
+import { nativeOutputPath } from '../nativeConvert/outputPath.js';
+import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
+import { formatBytes } from '../../common/format.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
-import type { PreflightContext, PreflightFinding, StageDefinition, StageLaunch } from './definition.js';
+import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition, type StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
 
 /** Environment every Python stage gets: unbuffered UTF-8 lines, no user site-packages leaking in. */
@@ -55,12 +61,36 @@ function configDirFor(params: ConvertParams, ctx: PreflightContext): string {
   return mergeBaseOf(params.modelDir, ctx) ?? params.modelDir;
 }
 
+/**
+ * What the native route refuses before a run starts: a model it cannot build
+ * (one sentence naming the config field, pointing at export_hf) and an output
+ * disk that cannot hold the file.
+ */
+async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Promise<PreflightFinding[]> {
+  const config = await readDecoderConfig(configDirFor(params, ctx));
+  const out = nativeOutputPath(params, config.family.name);
+  const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
+  if (existsSync(out)) findings.push({ level: 'warn', message: `${out} exists; it is replaced only once the new file is complete.` });
+  const facts = modelFactsFromConfig((await readHfFolder(configDirFor(params, ctx))).config);
+  if (!('ok' in facts)) {
+    const expected = facts.params * QUANTIZED_BYTES_PER_PARAM[params.quantize];
+    let dir = path.dirname(out);
+    while (!existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    const free = await freeBytes(dir);
+    if (free !== null && free < expected * 1.1) {
+      throw new WorkbenchError('out_of_disk', `The .tflite needs about ${formatBytes(expected)} but ${dir} has ${formatBytes(free)} free; free space or choose another output folder.`, { path: dir });
+    }
+  }
+  return findings;
+}
+
 export const convertStage: StageDefinition<'convert'> = {
   kind: 'convert',
   title: 'Convert to LiteRT',
   preflight: async (params, ctx) => {
     const findings: PreflightFinding[] = [];
-    if (!ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
+    if (params.route === 'native') findings.push(...(await nativePreflight(params, ctx)));
+    else if (!ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
       findings.push({
         level: 'warn',
         message: 'The Python environment has not been set up; the conversion will stop at once and name the missing packages. Set it up on the Environment page first.',
@@ -71,9 +101,9 @@ export const convertStage: StageDefinition<'convert'> = {
       ...(await conversionMemoryPreflight(params, {
         allowPredictedOom: ctx.allowPredictedOom,
         stopUsedFraction: ctx.settings.memory.stopUsedFraction,
-        calibration: activeCalibration()?.applied(),
+        calibration: ctx.memory.calibration(),
         configDir: configDirFor(params, ctx),
-        host: await decisionHostMemory(),
+        host: await ctx.memory.hostMemory(),
       })),
     );
     const config = await readHfFolder(configDirFor(params, ctx)).then((folder) => folder.config).catch(() => null);
@@ -82,6 +112,7 @@ export const convertStage: StageDefinition<'convert'> = {
     return findings;
   },
   launch: async (params, ctx) => {
+    if (params.route === 'native') return nodeLaunch(nodeStageScript('convertNative'), ctx);
     const python = await stagePython({ dataDir: ctx.dataDir, settingsPath: ctx.settings.pythonPath });
     return convertCommandLine(params, { python, paramsFile: ctx.paramsFile });
   },

@@ -3,9 +3,14 @@
  * before anything starts, and which process to launch. Each kind lives in its
  * own module (selftest.ts, merge.ts, convert.ts, …) and is listed in registry.ts.
  */
+import type { PreflightFinding } from '../../common/preflight.js';
 import type { Settings } from '../../common/settings.js';
 import type { RunPlan, StageKind, StagePlan } from '../../common/stages/plan.js';
 import type { HostSnapshot } from '../../common/runs.js';
+import type { AppliedCalibration } from '../memory/estimator.js';
+import type { HostMemory } from '../memory/sampler.js';
+
+export type { PreflightFinding } from '../../common/preflight.js';
 
 export interface StageLaunch {
   file: string;
@@ -35,13 +40,14 @@ export interface PreflightContext {
   /** The whole plan and this stage's place in it (e.g. a merge earlier in the run creates this stage's input). */
   plan: RunPlan;
   stageIndex: number;
+  /** What memory decisions are made against, handed in by the engine (stages never reach back for it). */
+  memory: PreflightMemory;
 }
 
-export interface PreflightFinding {
-  level: 'info' | 'warn';
-  message: string;
-  /** Recorded with the run (e.g. the predicted peak and the override used). */
-  details?: Record<string, unknown>;
+/** The engine's memory view for preflights: the host's calibration and the host RAM decisions use. */
+export interface PreflightMemory {
+  calibration(): AppliedCalibration | undefined;
+  hostMemory(): Promise<HostMemory>;
 }
 
 export interface StageDefinition<K extends StageKind = StageKind> {

@@ -30,13 +30,15 @@ export const packageStage: StageDefinition<'package'> = {
     const pending = [tflitePath, modelDir].filter((input) => producedByEarlierStage(input, ctx));
     const findings: PreflightFinding[] = [];
     if (pending.length === 0) {
-      const { tflite } = await checkPackageInputs({ tflitePath, modelDir, outPath });
+      const { tflite } = await checkPackageInputs({ tflitePath, modelDir, outPath, overwrite: params.overwrite });
       if (!tflite.derived.hasDecodeSignature) {
         findings.push({ level: 'warn', message: `${path.basename(params.tflitePath)} has no decode signature; the LiteRT-LM runtime expects prefill and decode signatures in the main model.` });
       }
     } else {
       // The packager's own output check; a folder an earlier stage will make counts as one that can be created.
-      await checkOutPath(outPath, [tflitePath, modelDir]);
+      await checkOutPath(outPath, [tflitePath, modelDir], { overwrite: params.overwrite });
+      // A .tflite no earlier stage writes must be one now (a merge writing the model folder does not make it).
+      if (!pending.includes(tflitePath)) readTflite(tflitePath);
       findings.push({ level: 'info', message: `${pending.join(' and ')} will be written by an earlier stage of this run; the package stage checks ${pending.length > 1 ? 'them' : 'it'} when it starts.` });
     }
     await refuseBadMetadata(params, ctx, { tflitePending: pending.includes(tflitePath), modelPending: pending.includes(modelDir) });

@@ -1,14 +1,18 @@
 /**
  * The live memory chart: system RAM in use and the stage's process-tree RSS
- * over time, with the guard's warn and stop levels and the run's predicted
- * peak as horizontal lines. uPlot draws to one canvas, so a 40-minute run
+ * over time, with the run's predicted peak and — on request — the guard's
+ * warn and stop levels. The y-axis fits what the run used (levels at 90 % of
+ * a 128 GiB host would flatten a 400 MiB stage to a line on the floor); the
+ * levels are one tick away. The legend shows the latest values (or the
+ * values under the cursor). uPlot draws to one canvas, so a 40-minute run
  * (thousands of samples, downsampled by toColumns) stays smooth; updates are
  * coalesced to one redraw per animation frame.
  */
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { MemorySample } from '../../../main/common/memory';
+import { formatElapsed, formatGiB, RAM_STEPS, TIME_STEPS } from './chartAxes';
 import { toColumns } from './memorySeries';
 
 export interface MemoryChartProps {
@@ -22,12 +26,24 @@ export interface MemoryChartProps {
 }
 
 /** Binary units, like the run page's other figures. */
-const GB = 1024 ** 3;
+const GiB = 1024 ** 3;
+const WARN = 3;
+const STOP = 4;
+const PREDICTED = [5, 6];
+
+/** The series' latest value while the cursor is off the chart, else the value under it. */
+function legendValue(u: uPlot, value: number | null, seriesIdx: number, idx: number | null): string {
+  if (idx !== null) return formatGiB(value);
+  const column = u.data[seriesIdx] as (number | null)[] | undefined;
+  return formatGiB(column && column.length > 0 ? column[column.length - 1] : null);
+}
 
 export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estimate, height = 240 }: MemoryChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const frame = useRef<number | null>(null);
+  const [showLevels, setShowLevels] = useState(false);
+  const [yMax, setYMax] = useState<number | null>(null);
   const total = samples.length > 0 ? samples[samples.length - 1]!.sysTotal : 0;
 
   const data = useMemo<uPlot.AlignedData>(() => {
@@ -35,12 +51,12 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
     const flat = (v: number | null) => cols.t.map(() => v);
     return [
       cols.t,
-      cols.sysUsed.map((b) => b / GB),
-      cols.treeRss.map((b) => b / GB),
-      flat(total ? (total * warnUsedFraction) / GB : null),
-      flat(total ? (total * stopUsedFraction) / GB : null),
-      flat(estimate ? estimate.expected / GB : null),
-      flat(estimate ? estimate.high / GB : null),
+      cols.sysUsed.map((b) => b / GiB),
+      cols.treeRss.map((b) => b / GiB),
+      flat(total ? (total * warnUsedFraction) / GiB : null),
+      flat(total ? (total * stopUsedFraction) / GiB : null),
+      flat(estimate ? estimate.expected / GiB : null),
+      flat(estimate ? estimate.high / GiB : null),
     ];
   }, [samples, total, warnUsedFraction, stopUsedFraction, estimate]);
 
@@ -48,25 +64,35 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
   useEffect(() => {
     const el = host.current;
     if (!el) return;
+    const span = (u: uPlot) => {
+      const t = u.data[0];
+      return t.length > 1 ? t[t.length - 1]! - t[0]! : 0;
+    };
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth),
       height,
-      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.08)] } },
+      // Hidden series (the levels until asked for) do not stretch the axis: it fits what is shown.
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(0.25, max * 1.1)] } },
       axes: [
-        { label: 'time', values: (_u, ticks) => ticks.map(formatElapsed) },
-        { label: 'GiB', values: (_u, ticks) => ticks.map((v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))) },
+        { label: 'time since the stage started', incrs: TIME_STEPS, space: 60, values: (u, ticks) => ticks.map((v) => formatElapsed(v, span(u))) },
+        { label: 'RAM', size: 70, incrs: RAM_STEPS, values: (_u, ticks) => ticks.map((v) => formatGiB(v)) },
       ],
       series: [
-        { label: 'time', value: (_u, v) => (v === null ? '—' : formatElapsed(v)) },
-        { label: 'System RAM in use', stroke: '#6b7a99', width: 1.5, value: gbValue },
-        { label: 'Stage RSS', stroke: '#1f56c6', fill: 'rgba(31,86,198,0.10)', width: 2, value: gbValue },
-        { label: 'Warn level', stroke: '#c98a00', width: 1, dash: [6, 4], points: { show: false }, value: gbValue },
-        { label: 'Stop level', stroke: '#c0392b', width: 1.5, dash: [6, 4], points: { show: false }, value: gbValue },
-        { label: 'Predicted peak', stroke: '#7a4fc4', width: 1, dash: [2, 4], points: { show: false }, value: gbValue },
-        { label: 'Predicted high', stroke: '#b9a3e8', width: 1, dash: [2, 4], points: { show: false }, value: gbValue },
+        { label: 'time', value: (u, v, _sidx, idx) => (idx === null ? (u.data[0].length > 0 ? `${formatElapsed(u.data[0][u.data[0].length - 1]!, span(u))} (latest)` : '—') : v === null ? '—' : formatElapsed(v, span(u))) },
+        { label: 'System RAM in use', stroke: '#6b7a99', width: 1.5, value: legendValue },
+        { label: 'Stage RSS', stroke: '#1f56c6', fill: 'rgba(31,86,198,0.10)', width: 2, value: legendValue },
+        { label: 'Warn level', stroke: '#c98a00', width: 1, dash: [6, 4], points: { show: false }, show: false, value: legendValue },
+        { label: 'Stop level', stroke: '#c0392b', width: 1.5, dash: [6, 4], points: { show: false }, show: false, value: legendValue },
+        { label: 'Predicted peak', stroke: '#7a4fc4', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
+        { label: 'Predicted high', stroke: '#b9a3e8', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
+      hooks: {
+        setScale: [(u, key) => key === 'y' && setYMax(u.scales.y!.max ?? null)],
+        // Clicking a legend entry toggles its series: keep the checkbox in step.
+        setSeries: [(u, idx) => (idx === WARN || idx === STOP) && setShowLevels(Boolean(u.series[STOP]?.show || u.series[WARN]?.show))],
+      },
     };
     chart.current = new uPlot(opts, [[], [], [], [], [], [], []], el);
     const resize = new ResizeObserver(() => chart.current?.setSize({ width: Math.max(320, el.clientWidth), height }));
@@ -87,31 +113,29 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       if (!c) return;
       c.setData(data);
       // The prediction lines only exist for conversions with an estimate.
-      for (const idx of [5, 6]) if (c.series[idx]?.show !== Boolean(estimate)) c.setSeries(idx, { show: Boolean(estimate) });
+      for (const idx of PREDICTED) if (c.series[idx]?.show !== Boolean(estimate)) c.setSeries(idx, { show: Boolean(estimate) });
+      for (const idx of [WARN, STOP]) if (c.series[idx]?.show !== showLevels) c.setSeries(idx, { show: showLevels });
+      // The legend shows the newest values until the cursor is over the chart.
+      if (c.cursor.idx === null || c.cursor.idx === undefined) c.setLegend({ idx: null as unknown as number });
     });
-  }, [data, estimate]);
+  }, [data, estimate, showLevels]);
 
   return (
-    <div
-      className="memory-chart"
-      ref={host}
-      data-testid="memory-chart"
-      data-samples={samples.length}
-      data-warn-bytes={total ? Math.round(total * warnUsedFraction) : ''}
-      data-stop-bytes={total ? Math.round(total * stopUsedFraction) : ''}
-      data-estimate-bytes={estimate ? Math.round(estimate.expected) : ''}
-    />
+    <div>
+      <div
+        className="memory-chart"
+        ref={host}
+        data-testid="memory-chart"
+        data-samples={samples.length}
+        data-warn-bytes={total ? Math.round(total * warnUsedFraction) : ''}
+        data-stop-bytes={total ? Math.round(total * stopUsedFraction) : ''}
+        data-estimate-bytes={estimate ? Math.round(estimate.expected) : ''}
+        data-y-max-bytes={yMax === null ? '' : Math.round(yMax * GiB)}
+      />
+      <label className="check help">
+        <input type="checkbox" checked={showLevels} onChange={(event) => setShowLevels(event.target.checked)} data-testid="chart-levels" />
+        Show the memory guard’s warn and stop levels ({formatGiB(total ? (total * warnUsedFraction) / GiB : null)} and {formatGiB(total ? (total * stopUsedFraction) / GiB : null)})
+      </label>
+    </div>
   );
-}
-
-function gbValue(_u: uPlot, v: number | null): string {
-  return v === null || v === undefined ? '—' : `${v.toFixed(v >= 10 ? 1 : 2)} GiB`;
-}
-
-function formatElapsed(seconds: number): string {
-  // Ticks of a short run come every 0.05 s or so: two decimals keep neighbouring labels distinct.
-  if (seconds < 60) return `${Number(seconds.toFixed(2))}s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds % 60);
-  return m < 60 ? `${m}:${String(s).padStart(2, '0')}` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
 }

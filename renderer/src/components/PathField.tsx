@@ -27,6 +27,10 @@ export interface PathFieldProps {
   help?: string;
   placeholder?: string;
   testId?: string;
+  /** Folders of this role are not offered (the base-model field leaves out adapter folders, and the other way round). */
+  excludeRole?: 'adapter' | 'model';
+  /** Told when the input gains or loses focus (a page holds back "does not exist" while a path is being typed). */
+  onFocusChange?: (focused: boolean) => void;
 }
 
 interface Suggestion {
@@ -45,7 +49,7 @@ function nativePicker(): NativePicker | null {
 
 const COMPLETE_DELAY_MS = 120;
 
-export function PathField({ label, value, onChange, kind, save, recent, help, placeholder, testId }: PathFieldProps) {
+export function PathField({ label, value, onChange, kind, save, recent, help, placeholder, testId, excludeRole, onFocusChange }: PathFieldProps) {
   const id = useId();
   const listId = `${id}-suggestions`;
   const api = useApi();
@@ -80,7 +84,7 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
     }
     let live = true;
     const timer = setTimeout(() => {
-      api.call('files.complete', { partial: value, include, limit: 50 }).then(
+      api.call('files.complete', { partial: value, include, limit: 50, ...(excludeRole ? { excludeRole } : {}) }).then(
         (result) => {
           if (!live) return;
           setCompletions(result.suggestions.filter((s) => s.path !== value));
@@ -97,7 +101,7 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
       live = false;
       clearTimeout(timer);
     };
-  }, [api, focused, value, include]);
+  }, [api, focused, value, include, excludeRole]);
 
   const remember = (path: string) => {
     if (!recent || !path || lastRemembered.current === path) return;
@@ -165,9 +169,11 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
             onFocus={() => {
               setFocused(true);
               setDismissed(false);
+              onFocusChange?.(true);
             }}
             onBlur={() => {
               setFocused(false);
+              onFocusChange?.(false);
               setActive(-1);
               remember(value);
             }}

@@ -27,13 +27,18 @@ export function ProgressBar({ value, label }: { value: number | null; label?: st
   );
 }
 
+/**
+ * An error in words: the title (what could not be done) or, without one, the
+ * message itself as the headline. The code is a detail for reports and
+ * searches, never the headline.
+ */
 export function ErrorBox({ error, title }: { error: Pick<ApiError, 'message' | 'code'> & { hint?: string }; title?: string }) {
   return (
-    <div className="error-box" role="alert">
-      <strong>{title ?? 'Something went wrong'}</strong>
-      <p>{error.message}</p>
+    <div className="error-box" role="alert" data-code={error.code}>
+      <strong>{title ?? error.message}</strong>
+      {title ? <p>{error.message}</p> : null}
       {error.hint ? <p className="hint">{error.hint}</p> : null}
-      <code className="muted">{error.code}</code>
+      <span className="muted error-code">Error code: {error.code}</span>
     </div>
   );
 }

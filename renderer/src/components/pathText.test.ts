@@ -23,7 +23,7 @@ describe('path text helpers', () => {
   it('formats sizes', () => {
     expect(formatSize(null)).toBe('');
     expect(formatSize(512)).toBe('512 B');
-    expect(formatSize(1536)).toBe('1.5 KB');
-    expect(formatSize(3_087_007_744)).toBe('2.9 GB');
+    expect(formatSize(1536)).toBe('1.5 KiB');
+    expect(formatSize(3_087_007_744)).toBe('2.9 GiB');
   });
 });

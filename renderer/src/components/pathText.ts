@@ -4,6 +4,8 @@
  * the separator is taken from the path itself.
  */
 
+import { formatBytes } from '../../../main/common/format';
+
 export function separatorOf(p: string): '/' | '\\' {
   return p.includes('\\') && !p.includes('/') ? '\\' : '/';
 }
@@ -30,15 +32,7 @@ export function basenameOf(p: string): string {
   return cut < 0 ? trimmed : trimmed.slice(cut + 1);
 }
 
+/** A file's size in the app's binary units (MiB/GiB); empty for a folder. */
 export function formatSize(bytes: number | null): string {
-  if (bytes === null) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+  return bytes === null ? '' : formatBytes(bytes);
 }

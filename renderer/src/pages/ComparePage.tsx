@@ -5,12 +5,13 @@
  */
 import { useEffect, useState } from 'react';
 import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../../main/common/format';
-import type { RunDetail } from '../../../main/common/runs';
+import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { ApiError } from '../api/client';
 import { useApi } from '../api/hooks';
-import { ErrorBox, StatusBadge } from '../components/common';
+import { Empty, ErrorBox, StatusBadge } from '../components/common';
 import { evaluationCompareRows } from '../components/evaluationCompare';
 import type { Route } from '../router';
+import { overrideLabels } from '../components/runOverrides';
 
 interface Row {
   label: string;
@@ -29,7 +30,30 @@ function duration(start: number | null, end: number | null): string {
   return start && end ? formatDuration(end - start) : '—';
 }
 
-/** The comparison table: one column per run, one row per fact, stages matched by position and kind. */
+const STAGE_TITLES: Record<string, string> = { selftest: 'Self-test', merge: 'LoRA merge', convert: 'Conversion', package: 'Packaging', verify: 'Verification', bootstrap: 'Python environment' };
+
+/**
+ * Stages matched by kind (the second verify of a run with the second verify
+ * of the other), in the order they first appear: a run that skipped the merge
+ * compares its conversion with the other run's conversion, not its merge.
+ */
+function stageSlots(runs: RunDetail[]): { label: string; pick: (run: RunDetail) => StageRecord | undefined }[] {
+  const slots: { kind: string; nth: number }[] = [];
+  for (const run of runs) {
+    const seen = new Map<string, number>();
+    for (const stage of run.stages) {
+      const nth = (seen.get(stage.kind) ?? 0) + 1;
+      seen.set(stage.kind, nth);
+      if (!slots.some((slot) => slot.kind === stage.kind && slot.nth === nth)) slots.push({ kind: stage.kind, nth });
+    }
+  }
+  return slots.map(({ kind, nth }) => ({
+    label: `${STAGE_TITLES[kind] ?? kind}${nth > 1 ? ` (${nth})` : ''}`,
+    pick: (run) => run.stages.filter((stage) => stage.kind === kind)[nth - 1],
+  }));
+}
+
+/** The comparison table: one column per run, one row per fact, stages matched by kind. */
 export function compareRows(runs: RunDetail[]): Row[] {
   const rows: Row[] = [];
   const add = (section: string, label: string, pick: (run: RunDetail) => string) => rows.push({ section, label, values: runs.map(pick) });
@@ -39,27 +63,24 @@ export function compareRows(runs: RunDetail[]): Row[] {
   add('Run', 'duration', (run) => duration(run.startedAt, run.finishedAt));
   add('Run', 'peak RAM (stage tree)', (run) => formatBytes(run.peakRssBytes));
   add('Run', 'peak system RAM in use', (run) => formatBytes(run.peakSysUsedBytes));
-  add('Run', 'error', (run) => (run.error ? `${run.error.code}: ${run.error.message}` : '—'));
-  add('Run', 'overrides', (run) => (run.overrides ? Object.keys(run.overrides).join(', ') : '—'));
+  add('Run', 'error', (run) => run.error?.message ?? '—');
+  add('Run', 'overrides', (run) => overrideLabels(run.overrides).join('; ') || 'none');
   add('Host', 'machine', (run) => `${run.host.hostname} (${run.host.platform} ${run.host.arch})`);
   add('Host', 'CPUs', (run) => String(run.host.cpuCount));
   add('Host', 'RAM', (run) => formatBytes(run.host.totalMemBytes));
   add('Host', 'app version', (run) => run.host.appVersion);
-  const stageCount = Math.max(...runs.map((run) => run.stages.length));
-  for (let idx = 0; idx < stageCount; idx++) {
-    const kinds = [...new Set(runs.map((run) => run.stages[idx]?.kind).filter(Boolean))];
-    const section = `Stage ${idx + 1}: ${kinds.join(' / ')}`;
+  for (const { label: section, pick } of stageSlots(runs)) {
     add(section, 'status', (run) => {
-      const stage = run.stages[idx];
-      return stage ? (STATUS_LABELS[stage.status] ?? stage.status) : '—';
+      const stage = pick(run);
+      return stage ? (STATUS_LABELS[stage.status] ?? stage.status) : 'not in this run';
     });
-    add(section, 'duration', (run) => duration(run.stages[idx]?.startedAt ?? null, run.stages[idx]?.finishedAt ?? null));
-    add(section, 'peak RAM', (run) => formatBytes(run.stages[idx]?.peakRssBytes));
+    add(section, 'duration', (run) => duration(pick(run)?.startedAt ?? null, pick(run)?.finishedAt ?? null));
+    add(section, 'peak RAM', (run) => formatBytes(pick(run)?.peakRssBytes));
     const keys = new Set<string>();
-    const flat = runs.map((run) => new Map(flatten(run.stages[idx]?.params ?? {})));
+    const flat = runs.map((run) => new Map(flatten(pick(run)?.params ?? {})));
     for (const map of flat) for (const key of map.keys()) keys.add(key);
     for (const key of [...keys].sort()) rows.push({ section, label: key, values: flat.map((map) => map.get(key) ?? '—') });
-    rows.push(...evaluationCompareRows(runs, idx, section));
+    rows.push(...evaluationCompareRows(runs.map(pick), section));
   }
   return rows;
 }
@@ -88,7 +109,18 @@ export function ComparePage({ route }: { route: Route }) {
     };
   }, [api, key]);
 
-  if (ids.length < 2) return <div className="page"><ErrorBox error={{ code: 'usage', message: 'Pick at least two runs on the Runs page to compare them.' }} /></div>;
+  if (ids.length < 2) {
+    return (
+      <div className="page" data-testid="compare-page">
+        <h1>Compare runs</h1>
+        <Empty>
+          <span data-testid="compare-empty">
+            {ids.length === 0 ? 'No runs are selected.' : 'Only one run is selected.'} Tick at least two runs on the <a href="#/runs">Runs page</a> and press Compare.
+          </span>
+        </Empty>
+      </div>
+    );
+  }
   if (error) return <div className="page"><ErrorBox error={error} title="Cannot compare" /></div>;
   if (!runs) return <div className="page muted">Loading runs {ids.join(', ')}…</div>;
   const rows = compareRows(runs);

@@ -1,15 +1,17 @@
 /**
  * Environment: the host the engine runs on (this machine, or the remote host
  * in serve mode), where its data lives, and the doctor's checks for the
- * conversion (Python, pinned packages, disk, RAM) with a button for each fix.
- * Setting up the Python environment runs as a recorded run; its progress is
- * followed live here.
+ * conversion (Python, pinned packages, disk, RAM) with what fixes each.
+ * There is one set-up action (route, and whether to start from scratch);
+ * it runs as a recorded run whose progress is followed live here, and a
+ * failure is shown once, in its own box, not again as the doctor's
+ * "not set up" problems it implies.
  */
 import { useState } from 'react';
 import { formatBytes } from '../../../main/common/format';
 import type { DoctorFix, DoctorReport } from '../../../main/common/env';
 import type { StageRecord } from '../../../main/common/runs';
-import type { ConvertRoute } from '../../../main/common/stages/convert';
+import { PythonRoute } from '../../../main/common/stages/convert';
 import { useAction, useApi, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
 import { navigate } from '../router';
@@ -17,7 +19,7 @@ import { navigate } from '../router';
 /** A bare vertical list (the stylesheet styles lists only in the sidebar). */
 const LIST = { listStyle: 'none', padding: 0, margin: 0, display: 'flex', flexDirection: 'column', gap: 8 } as const;
 
-const ROUTE_HELP: Record<ConvertRoute, string> = {
+const ROUTE_HELP: Record<PythonRoute, string> = {
   example: 'AI Edge Torch 0.7 example builders → .tflite (the route the field report used for Qwen2.5).',
   export_hf: 'LiteRT Torch 0.10 export_hf → .litertlm bundle; any causal LM transformers loads, lightweight conversion available.',
 };
@@ -44,14 +46,17 @@ function HostCard() {
   );
 }
 
+/** Doctor problems that only restate that the environment is not (fully) set up: a failed setup's own box already says why. */
+const ENV_STATE_PROBLEMS = new Set(['no_env', 'env_unfinished', 'python_doctor_failed']);
+
 /** Follows one bootstrap run's stage through engine events. */
-function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: () => void }) {
+function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: (status: string) => void }) {
   const [stage, setStage] = useState<StageRecord | null>(null);
   const [lastLine, setLastLine] = useState('');
   useEvents((event) => {
     if (event.type === 'stage' && event.stage.runId === runId) {
       setStage(event.stage);
-      if (event.stage.finishedAt !== null) onFinished();
+      if (event.stage.finishedAt !== null) onFinished(event.stage.status);
     } else if (event.type === 'logs' && event.runId === runId && event.lines.length > 0) {
       setLastLine(event.lines[event.lines.length - 1]?.text ?? '');
     }
@@ -67,13 +72,14 @@ function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: (
         <ProgressBar value={stage?.progress ?? null} label="environment setup" />
         <span className="muted">{stage?.phase ?? ''}</span>
       </div>
-      {lastLine ? <div className="stage-message mono muted">{lastLine}</div> : null}
+      {lastLine && !stage?.error ? <div className="stage-message mono muted">{lastLine}</div> : null}
       {stage?.error ? <ErrorBox error={{ code: stage.error.code, message: stage.error.message, ...(stage.error.hint ? { hint: stage.error.hint } : {}) }} title="Setup failed" /> : null}
     </div>
   );
 }
 
-function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
+/** What fixes a problem: Settings has its own page; setting up the environment is the one set-up action below the list. */
+function FixHint({ fix }: { fix: DoctorFix }) {
   if (fix.action === 'openSettings') {
     return (
       <button type="button" className="secondary" onClick={() => navigate('/settings')}>
@@ -83,23 +89,23 @@ function FixButton({ fix, onStart }: { fix: DoctorFix; onStart: (route: ConvertR
   }
   if (fix.action === 'bootstrap' || fix.action === 'rebuild') {
     return (
-      <button type="button" onClick={() => onStart(fix.route ?? 'example', fix.action === 'rebuild')} data-testid={`fix-${fix.action}`}>
-        {fix.label}
-      </button>
+      <span className="muted" data-testid="fix-setup-hint">
+        Fix: {fix.action === 'rebuild' ? 'set up again from scratch' : 'set up the environment'} with the button below, or in a terminal:
+      </span>
     );
   }
   return <span className="muted">{fix.label}</span>;
 }
 
-function Problems({ report, onStart }: { report: DoctorReport; onStart: (route: ConvertRoute, rebuild: boolean) => void }) {
-  if (report.problems.length === 0) return <p data-testid="doctor-ok">No problems found: conversions can run on this host.</p>;
+function Problems({ problems }: { problems: DoctorReport['problems'] }) {
+  if (problems.length === 0) return null;
   return (
     <ul style={LIST} data-testid="doctor-problems">
-      {report.problems.map((p) => (
+      {problems.map((p) => (
         <li key={p.id} className={p.severity === 'error' ? 'error-box' : 'banner'} data-problem={p.id}>
           <p>{p.message}</p>
           <div className="actions">
-            <FixButton fix={p.fix} onStart={onStart} />
+            <FixHint fix={p.fix} />
             {p.fix.command ? <code className="mono">{p.fix.command}</code> : null}
             {p.fix.command ? (
               <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(p.fix.command ?? '')}>
@@ -117,7 +123,7 @@ function Packages({ report }: { report: DoctorReport }) {
   if (!report.routes) return <p className="muted">No usable Python, so installed packages cannot be listed.</p>;
   return (
     <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16 }}>
-      {(['example', 'export_hf'] as const).map((route) => (
+      {PythonRoute.options.map((route) => (
         <div key={route}>
           <h3>
             {route} {report.routes![route].ready ? <span className="badge badge-succeeded">ready</span> : <span className="badge badge-failed">not ready</span>}
@@ -143,16 +149,48 @@ function Packages({ report }: { report: DoctorReport }) {
   );
 }
 
+/** The one set-up action: which route, and whether to delete what is there first (what the doctor suggests is preselected). */
+function SetupAction({ report, pending, onStart }: { report: DoctorReport; pending: boolean; onStart: (route: PythonRoute, rebuild: boolean) => void }) {
+  const suggested = report.problems.map((p) => p.fix).find((fix) => fix.action === 'bootstrap' || fix.action === 'rebuild');
+  const [route, setRoute] = useState<PythonRoute>(suggested?.route ?? report.venv.route ?? 'example');
+  const [rebuild, setRebuild] = useState(suggested?.action === 'rebuild');
+  const ready = report.routes?.[route]?.ready === true;
+  return (
+    <div className="actions" data-testid="setup">
+      <label>
+        Route{' '}
+        <select value={route} onChange={(event) => setRoute(event.target.value as PythonRoute)} data-testid="bootstrap-route">
+          {PythonRoute.options.map((option) => (
+            <option key={option} value={option}>
+              {option}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={rebuild} onChange={(event) => setRebuild(event.target.checked)} data-testid="bootstrap-rebuild" />
+        Start from scratch (delete the existing environment first)
+      </label>
+      <button type="button" onClick={() => onStart(route, rebuild)} disabled={pending} data-testid="bootstrap-start">
+        {ready && !rebuild ? 'Check and update the Python environment' : 'Set up the Python environment'}
+      </button>
+      <span className="help">{ROUTE_HELP[route]}</span>
+    </div>
+  );
+}
+
 function DoctorCard() {
   const api = useApi();
   const doctor = useCall('env.doctor', {});
   const [runId, setRunId] = useState<number | null>(null);
-  const [route, setRoute] = useState<ConvertRoute>('example');
-  const start = useAction(async (chosen: ConvertRoute, rebuild: boolean) => {
+  const [setupFailed, setSetupFailed] = useState(false);
+  const start = useAction(async (chosen: PythonRoute, rebuild: boolean) => {
+    setSetupFailed(false);
     const { id } = await api.call('env.bootstrap', { route: chosen, rebuild });
     setRunId(id);
   });
   const report = doctor.data;
+  const problems = (report?.problems ?? []).filter((p) => !(setupFailed && ENV_STATE_PROBLEMS.has(p.id)));
   return (
     <section className="card" data-testid="doctor">
       <div className="page-header">
@@ -161,12 +199,27 @@ function DoctorCard() {
           {doctor.loading ? 'Checking…' : 'Check again'}
         </button>
       </div>
-      {doctor.error ? <ErrorBox error={doctor.error} /> : null}
-      {runId !== null ? <BootstrapProgress runId={runId} onFinished={doctor.reload} /> : null}
+      {doctor.error ? <ErrorBox error={doctor.error} title="The environment could not be checked" /> : null}
+      {runId !== null ? (
+        <BootstrapProgress
+          runId={runId}
+          onFinished={(status) => {
+            setSetupFailed(status !== 'succeeded');
+            doctor.reload();
+          }}
+        />
+      ) : null}
       {start.error ? <ErrorBox error={start.error} title="Could not start the setup" /> : null}
       {report ? (
         <>
-          <Problems report={report} onStart={(r, rebuild) => void start.run(r, rebuild)} />
+          {report.problems.length === 0 ? <p data-testid="doctor-ok">No problems found: conversions can run on this host.</p> : <Problems problems={problems} />}
+          <SetupAction
+            // A new suggestion from the doctor (e.g. "start from scratch" after a failed setup) preselects again.
+            key={report.problems.map((p) => `${p.fix.action}:${p.fix.route}`).join()}
+            report={report}
+            pending={start.pending}
+            onStart={(r, rebuild) => void start.run(r, rebuild)}
+          />
           <h3>Python</h3>
           <ul style={LIST}>
             {report.pythons.map((p) => (
@@ -180,21 +233,6 @@ function DoctorCard() {
             {report.venv.exists ? `(${report.venv.route ?? 'setup unfinished'})` : '(not set up)'}
             {report.uv ? ` · uv found at ${report.uv}` : ''}
           </p>
-          <div className="actions">
-            <label>
-              Route{' '}
-              <select value={route} onChange={(event) => setRoute(event.target.value as ConvertRoute)} data-testid="bootstrap-route">
-                <option value="example">example (.tflite)</option>
-                <option value="export_hf">export_hf (.litertlm)</option>
-              </select>
-            </label>
-            <button type="button" onClick={() => void start.run(route, false)} disabled={start.pending} data-testid="bootstrap-start">
-              Set up Python environment
-            </button>
-            <button type="button" className="secondary" onClick={() => void start.run(route, true)} disabled={start.pending}>
-              Rebuild from scratch
-            </button>
-          </div>
           <h3>Packages: installed vs pinned</h3>
           <Packages report={report} />
           <h3>Resources</h3>

@@ -10,6 +10,7 @@ import { useApi, useAction, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
 import { LogViewer } from '../components/LogViewer';
 import { RunExtras } from '../components/RunExtras';
+import { overrideLabels } from '../components/runOverrides';
 import { navigate } from '../router';
 import { useNow } from '../useNow';
 import { keyParamsText } from './RunsPage';
@@ -23,6 +24,18 @@ const STAGE_TITLES: Record<string, string> = {
   verify: 'Verification',
   bootstrap: 'Python environment',
 };
+
+/**
+ * The note under a stage that is not running: a succeeded stage's last message
+ * is its outcome (each stage script ends with one); a stage that stopped says
+ * where it stopped, never its last "… ETA" progress line.
+ */
+function finishedNote(stage: StageRecord): string | null {
+  if (stage.status === 'pending' || stage.status === 'skipped') return null;
+  if (stage.status === 'succeeded' || stage.status === 'reused') return stage.message;
+  if (stage.progress === null || stage.progress <= 0) return null;
+  return `Stopped at ${Math.round(stage.progress * 100)} %${stage.phase ? ` (${stage.phase})` : ''}.`;
+}
 
 export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLineId?: number }) {
   const api = useApi();
@@ -106,10 +119,21 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
         <div><span className="k">Peak RAM (stage tree)</span><span className="v">{formatBytes(runPeak)}</span></div>
         <div><span className="k">Host</span><span className="v">{detail.host.hostname} · {detail.host.cpuCount} CPUs · {formatBytes(detail.host.totalMemBytes)}</span></div>
         {detail.parentRunId ? <div><span className="k">From run</span><span className="v"><a href={`#/runs/${detail.parentRunId}`}>{detail.parentRunId}</a></span></div> : null}
-        {detail.overrides ? <div className="wide"><span className="k">Overrides</span><span className="v warn-text">{Object.keys(detail.overrides).join(', ')}</span></div> : null}
+        {overrideLabels(detail.overrides).length > 0 ? (
+          <div className="wide">
+            <span className="k">Overrides</span>
+            <span className="v warn-text" data-testid="run-overrides">
+              {overrideLabels(detail.overrides).join('; ')}
+            </span>
+          </div>
+        ) : null}
       </section>
 
-      {failedStage?.error && !active ? (
+      {failedStage?.error && !active && failedStage.status === 'cancelled' ? (
+        <div className="banner" data-testid="run-cancelled">
+          <strong>{STAGE_TITLES[failedStage.kind] ?? failedStage.kind} was cancelled.</strong> {failedStage.error.message} Nothing it was writing was kept; “Resume” starts again from this stage.
+        </div>
+      ) : failedStage?.error && !active ? (
         <ErrorBox
           title={`${STAGE_TITLES[failedStage.kind] ?? failedStage.kind} ${STATUS_LABELS[failedStage.status] ?? failedStage.status}`}
           error={{ code: failedStage.error.code, message: failedStage.error.message, ...(failedStage.error.hint ? { hint: failedStage.error.hint } : {}) }}
@@ -135,8 +159,10 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
                     {stage.progress !== null ? `${Math.round(stage.progress * 100)} %` : ''} {stage.phase ?? ''} {stage.message ? `— ${stage.message}` : ''}
                   </span>
                 </div>
-              ) : stage.message && stage.status !== 'pending' ? (
-                <div className="muted stage-message">{stage.message}</div>
+              ) : finishedNote(stage) ? (
+                <div className="muted stage-message" data-testid="stage-note">
+                  {finishedNote(stage)}
+                </div>
               ) : null}
             </li>
           ))}

@@ -2,21 +2,30 @@
  * The context-length choice with memory in view: every option from 512 to
  * 32768 (plus a custom value) shows its predicted conversion peak against the
  * engine host's RAM (the serve host's in serve mode) as fits / tight /
- * blocked. Blocked options are disabled with the reason in one sentence
- * unless the expert override is on; the largest safe value is offered. With
- * no estimate possible it says why and leaves every option open (the live
- * memory guard still protects the run).
+ * blocked, and what the converted model will need on the target device
+ * (weights + KV cache at that length + working memory) against that device's
+ * RAM. Options blocked on the host are disabled with the reason unless the
+ * expert override is on; options that do not fit the device are disabled with
+ * the reason unless "convert for a larger device" is ticked. The largest safe
+ * value is offered. With no estimate possible it says why and leaves every
+ * option open (the live memory guard still protects the run).
  */
 import { useState } from 'react';
+import { formatBytes } from '../../../main/common/format';
 import type { ContextRow } from '../../../main/common/memoryEstimate';
-import type { Quantization } from '../../../main/common/stages/convert';
+import type { ConvertRoute, Quantization } from '../../../main/common/stages/convert';
 import { useCall } from '../api/hooks';
 import { FitBadge } from '../components/RunMemoryPanel';
 
 export interface ContextLengthPickerProps {
   /** Folder holding config.json (the base model when a merge precedes the conversion). */
   modelDir: string;
-  route: 'example' | 'export_hf';
+  route: ConvertRoute;
+  /** RAM of the target device (GiB) and whether contexts that exceed it may be chosen anyway. */
+  deviceRamGiB: number;
+  onDeviceRamChange(deviceRamGiB: number): void;
+  allowDeviceOverflow: boolean;
+  onAllowDeviceOverflow(allow: boolean): void;
   quantize: Quantization;
   prefillSeqLens: number[];
   lightweightConversion: boolean;
@@ -44,14 +53,18 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
           lightweightConversion: props.lightweightConversion,
           maskAsInput: props.maskAsInput,
           extraContexts: extra,
+          deviceRamBytes: props.deviceRamGiB * 2 ** 30,
         }
       : null,
   );
   const rows = new Map<number, ContextRow>((table.data?.rows ?? []).map((r) => [r.kvCacheMaxLen, r]));
   const options = [...new Set([...STANDARD, ...extra])].sort((a, b) => a - b);
-  const safe = table.data?.largestSafe ?? null;
+  const deviceBlocked = (row: ContextRow | undefined) => row?.device?.fit === 'blocked' && !props.allowDeviceOverflow;
+  const hostSafe = table.data?.largestSafe ?? null;
+  // The largest context safe here and on the device.
+  const safe = hostSafe === null ? null : ([...rows.values()].filter((r) => r.kvCacheMaxLen <= hostSafe && !deviceBlocked(r)).map((r) => r.kvCacheMaxLen).sort((a, b) => b - a)[0] ?? null);
 
-  const isDisabled = (row: ContextRow | undefined) => row?.verdict.fit === 'blocked' && !props.overrideAllowed;
+  const isDisabled = (row: ContextRow | undefined) => (row?.verdict.fit === 'blocked' && !props.overrideAllowed) || deviceBlocked(row);
 
   return (
     <div className="context-picker" data-testid="context-picker">
@@ -65,10 +78,41 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       ) : null}
       {table.data && !table.data.noEstimate ? (
         <p className="help">
-          This host: {gb(table.data.host.totalBytes)} RAM, {gb(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
+          This host: {formatBytes(table.data.host.totalBytes)} RAM, {formatBytes(table.data.host.budgetBytes)} usable by a stage before the memory guard stops it
           {table.data.calibration.calibrated ? ` · calibrated from ${table.data.calibration.runs} run(s) here` : ''}.
         </p>
       ) : null}
+      <div className="actions" data-testid="device-ram">
+        <label className="help">
+          Target device RAM (GiB):{' '}
+          <input
+            type="number"
+            min={1}
+            max={4096}
+            step={1}
+            value={props.deviceRamGiB}
+            onChange={(e) => {
+              const v = Number(e.target.value);
+              if (Number.isFinite(v) && v >= 1 && v <= 4096) props.onDeviceRamChange(v);
+            }}
+            style={{ width: 70 }}
+            data-testid="device-ram-input"
+          />
+        </label>
+        {table.data ? <span className="help">an app can count on about {formatBytes(table.data.device.usableBytes)} of it (8 GiB: a current phone).</span> : null}
+        <label className="check">
+          <input type="checkbox" checked={props.allowDeviceOverflow} onChange={(e) => props.onAllowDeviceOverflow(e.target.checked)} data-testid="allow-device-overflow" />
+          Convert for a larger device (allow contexts that do not fit this one)
+        </label>
+      </div>
+      <div className="context-options-head help" style={{ display: 'grid', gridTemplateColumns: '22px 80px 190px 90px 120px 1fr', gap: 8 }}>
+        <span />
+        <span>Context</span>
+        <span>Conversion peak here</span>
+        <span>Host</span>
+        <span>On the device</span>
+        <span />
+      </div>
       <div role="radiogroup" aria-label="Context length" className="context-options">
         {options.map((kv) => {
           const row = rows.get(kv);
@@ -80,15 +124,20 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
               className="context-option"
               data-testid={`context-${kv}`}
               data-fit={row?.verdict.fit ?? 'unknown'}
-              style={{ display: 'grid', gridTemplateColumns: '22px 80px 190px 90px 1fr', alignItems: 'center', gap: 8, padding: '4px 0', opacity: disabled ? 0.55 : 1 }}
+              data-device-fit={row?.device?.fit ?? 'unknown'}
+              style={{ display: 'grid', gridTemplateColumns: '22px 80px 190px 90px 120px 1fr', alignItems: 'center', gap: 8, padding: '4px 0', opacity: disabled ? 0.55 : 1 }}
             >
               <input type="radio" name="kv-cache-max-len" value={kv} checked={props.value === kv} disabled={disabled} onChange={() => props.onChange(kv)} />
               <span className="mono">{kv.toLocaleString()}</span>
-              <span>{peak ? `${gb(peak.expected)} (up to ${gb(peak.high)})` : '—'}</span>
+              <span>{peak ? `${formatBytes(peak.expected)} (up to ${formatBytes(peak.high)})` : '—'}</span>
               <span>{row ? <FitBadge fit={row.verdict.fit} /> : null}</span>
+              <span data-testid={`device-${kv}`} className={row?.device?.fit === 'blocked' ? 'warn-text' : undefined}>
+                {row?.device ? formatBytes(row.device.totalBytes) : '—'}
+              </span>
               <span className="help" data-testid={disabled ? `blocked-reason-${kv}` : undefined}>
                 {row && row.verdict.fit !== 'fits' && row.verdict.fit !== 'unknown' ? row.verdict.reason : ''}
-                {disabled ? ' Allow it with the expert override in Settings.' : ''}
+                {row?.verdict.fit === 'blocked' && !props.overrideAllowed ? ' Allow it with the expert override in Settings.' : ''}
+                {row?.device?.fit === 'blocked' ? ` ${row.device.reason}${deviceBlocked(row) ? ' Tick “Convert for a larger device” to allow it.' : ''}` : ''}
               </span>
             </label>
           );
@@ -111,7 +160,7 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
         ) : null}
         {extra.length > 0 && isDisabled(rows.get(customValue)) ? (
           <span className="field-error" data-testid="context-custom-error">
-            {customValue.toLocaleString()} is blocked on this host: its row above says why.
+            {customValue.toLocaleString()} is blocked: its row above says why.
           </span>
         ) : null}
         {safe !== null && safe !== props.value ? (
@@ -122,8 +171,4 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
       </div>
     </div>
   );
-}
-
-function gb(bytes: number): string {
-  return bytes >= 100e9 ? `${Math.round(bytes / 1e9)} GB` : `${(bytes / 1e9).toFixed(1)} GB`;
 }

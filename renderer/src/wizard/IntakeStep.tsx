@@ -73,11 +73,17 @@ function useSettled<T>(value: T, ms = 300): T {
   return settled;
 }
 
+/** Problems that say a typed folder is missing or not the right kind: held back while that field is being typed in. */
+const MODEL_PATH_CODES = new Set(['model_not_found', 'not_model_folder', 'adapter_as_model']);
+const ADAPTER_PATH_CODES = new Set(['adapter_config_missing', 'adapter_unreadable']);
+
 export function IntakeStep({ draft, update }: StepProps) {
   const modelDir = useSettled(draft.modelDir.trim());
   const adapterDir = useSettled(draft.adapterDir.trim());
+  const [typing, setTyping] = useState<'model' | 'adapter' | null>(null);
   const intake = useCall('intake.inspect', modelDir ? { modelDir, route: draft.convert.route, ...(adapterDir ? { adapterDir } : {}) } : null);
   const result = intake.data;
+  const shown = (result?.problems ?? []).filter((p) => !(typing === 'model' && MODEL_PATH_CODES.has(p.code)) && !(typing === 'adapter' && ADAPTER_PATH_CODES.has(p.code)));
   return (
     <div className="step" data-testid="step-model">
       <h2>Model</h2>
@@ -85,13 +91,24 @@ export function IntakeStep({ draft, update }: StepProps) {
       <Field label="Run name (optional)">
         <input type="text" value={draft.name} onChange={(event) => update((d) => ({ ...d, name: event.target.value }))} placeholder="e.g. qwen2.5-1.5b support-bot v3" />
       </Field>
-      <PathField label="Base model folder" kind="folder" recent="model" value={draft.modelDir} onChange={(value) => update((d) => ({ ...d, modelDir: value }))} testId="model-dir" />
+      <PathField
+        label="Base model folder"
+        kind="folder"
+        recent="model"
+        excludeRole="adapter"
+        value={draft.modelDir}
+        onChange={(value) => update((d) => ({ ...d, modelDir: value }))}
+        onFocusChange={(focused) => setTyping(focused ? 'model' : null)}
+        testId="model-dir"
+      />
       <PathField
         label="LoRA adapter folder (optional)"
         kind="folder"
         recent="adapter"
         value={draft.adapterDir}
+        excludeRole="model"
         onChange={(value) => update((d) => ({ ...d, adapterDir: value }))}
+        onFocusChange={(focused) => setTyping(focused ? 'adapter' : null)}
         help="Holds adapter_config.json and adapter_model.safetensors."
         testId="adapter-dir"
       />
@@ -101,9 +118,9 @@ export function IntakeStep({ draft, update }: StepProps) {
         <div data-testid="intake-result" data-ready={result.ready ? 'yes' : 'no'}>
           <ModelFindings result={result} />
           <AdapterFindings result={result} />
-          {result.problems.length > 0 ? (
+          {shown.length > 0 ? (
             <ul style={{ listStyle: 'none', padding: 0, display: 'flex', flexDirection: 'column', gap: 8 }} data-testid="intake-problems">
-              {result.problems.map((p, i) => (
+              {shown.map((p, i) => (
                 <li key={`${p.code}-${i}`} className={p.severity === 'error' ? 'error-box' : 'banner'} data-code={p.code}>
                   <p style={{ margin: 0 }}>{p.message}</p>
                   <p className="hint" style={{ margin: '4px 0 0' }}>
@@ -112,9 +129,9 @@ export function IntakeStep({ draft, update }: StepProps) {
                 </li>
               ))}
             </ul>
-          ) : (
+          ) : result.problems.length === 0 ? (
             <p data-testid="intake-ok">No problems found.</p>
-          )}
+          ) : null}
         </div>
       ) : null}
     </div>

@@ -41,10 +41,6 @@ export function MergeStep({ draft, update }: StepProps) {
         Memory: one tensor and its LoRA factors at a time — a few hundred MiB whatever the model's size. Progress (tensors, bytes, throughput, time left), live memory, cancel and the summary
         (tensors changed, scale per module, output size, checksums, verification) are on the run's page.
       </p>
-      <label className="check">
-        <input type="checkbox" checked={draft.merge.allowBaseMismatch} onChange={(event) => update((d) => ({ ...d, merge: { ...d.merge, allowBaseMismatch: event.target.checked } }))} />
-        Merge even if the adapter names a different base model (expert)
-      </label>
     </div>
   );
 }

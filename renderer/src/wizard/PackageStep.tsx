@@ -28,7 +28,7 @@ export function PackageStep({ draft, update }: StepProps) {
         Package as .litertlm
       </label>
       <p className="lead">Stop tokens, chat template, sampler settings and the context limit are taken from the model's own generation_config.json and tokenizer_config.json, so the bundle behaves on device as the model was trained to.</p>
-      <PathField label=".tflite to package" kind="file" value={draft.package.tflitePath} placeholder={paths.tflite} onChange={(tflitePath) => set({ tflitePath })} />
+      <PathField label=".tflite to package" kind="file" value={draft.package.tflitePath} placeholder={paths.tflite} onChange={(tflitePath) => set({ tflitePath })} testId="package-tflite" />
       <PathField label="Bundle output (.litertlm)" kind="file" save value={draft.package.outPath} placeholder={paths.bundle} onChange={(outPath) => set({ outPath })} />
       <h3>Metadata</h3>
       <p className="muted">

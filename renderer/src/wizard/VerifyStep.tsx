@@ -13,7 +13,7 @@ import { ErrorBox, Field } from '../components/common';
 import { FidelityChecklist } from '../components/FidelityChecklist';
 import { fixedBundlePath } from '../components/FidelityPanel';
 import { PathField } from '../components/PathField';
-import { derivedPaths, mergeEnabled, type StepProps } from './draft';
+import { derivedPaths, intendedContext, mergeEnabled, type StepProps } from './draft';
 
 export function VerifyStep({ draft, update }: StepProps) {
   const api = useApi();
@@ -23,7 +23,8 @@ export function VerifyStep({ draft, update }: StepProps) {
   const [fixed, setFixed] = useState<FidelityFixResult | null>(null);
   // Before the merge has run its output folder does not exist; the base folder has the same tokenizer, template and generation settings.
   const checkModelDir = mergeEnabled(draft) ? draft.modelDir.trim() : paths.metadataModelDir;
-  const request = { modelDir: checkModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext };
+  const context = intendedContext(draft);
+  const request = { modelDir: checkModelDir, bundlePath: paths.verifyBundle, ...(context !== undefined ? { intendedContext: context } : {}) };
   const check = useAction(async () => {
     setFixed(null);
     setReport(await api.call('fidelity.check', request));
@@ -43,8 +44,25 @@ export function VerifyStep({ draft, update }: StepProps) {
         Check the bundle against the model
       </label>
       <PathField label="Bundle to check" kind="file" testId="verify-bundle" value={draft.verify.bundlePath} placeholder={paths.verifyBundle} onChange={(bundlePath) => set({ bundlePath })} />
-      <Field label="Context you intend to use on device">
-        <input type="number" min={1} value={draft.verify.intendedContext} onChange={(event) => set({ intendedContext: Number(event.target.value) })} />
+      <Field
+        label="Context you intend to use on device"
+        help={
+          draft.verify.intendedContext === null ? (
+            draft.convert.enabled ? 'Follows the context length chosen in the Conversion step.' : 'Type the context your app will use; the check compares it with the bundle’s.'
+          ) : (
+            <button type="button" className="link" onClick={() => set({ intendedContext: null })} data-testid="intended-context-follow">
+              Follow the Conversion step’s context instead
+            </button>
+          )
+        }
+      >
+        <input
+          type="number"
+          min={1}
+          value={context ?? ''}
+          onChange={(event) => set({ intendedContext: event.target.value === '' ? null : Math.max(1, Math.round(Number(event.target.value))) })}
+          data-testid="intended-context"
+        />
       </Field>
       <label className="check">
         <input type="checkbox" checked={draft.verify.numeric} onChange={(event) => set({ numeric: event.target.checked })} />

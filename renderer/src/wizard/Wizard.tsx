@@ -1,22 +1,23 @@
 /**
  * The guided path: model → merge → convert → package → verify → review.
- * Each step edits one shared draft; the review shows the exact plan (the
- * same JSON `workbench run --plan` takes) before anything starts.
+ * Each step edits one shared draft; the review summarises the plan (the same
+ * JSON `workbench run --plan` takes) and its known problems before anything
+ * starts, each problem linking back to the step that fixes it.
  */
 import { useState } from 'react';
-import { useApi, useAction } from '../api/hooks';
-import { ErrorBox } from '../components/common';
 import { navigate } from '../router';
 import { ConvertStep } from './ConvertStep';
-import { buildPlan, DEFAULT_DRAFT, type DraftUpdate, type StepProps, type WizardDraft } from './draft';
+import { DEFAULT_DRAFT, type DraftUpdate, type StepProps, type WizardDraft } from './draft';
 import { IntakeStep } from './IntakeStep';
 import { MergeStep } from './MergeStep';
 import { PackageStep } from './PackageStep';
+import { ReviewStep } from './ReviewStep';
+import type { FixPlace } from './reviewProblems';
 import { VerifyStep } from './VerifyStep';
 
 const DRAFT_KEY = 'workbench.wizardDraft';
 
-const STEPS: { id: string; title: string; component: (props: StepProps) => React.ReactNode }[] = [
+const STEPS: { id: string; title: string; component: (props: StepProps & { goTo: (place: FixPlace) => void }) => React.ReactNode }[] = [
   { id: 'model', title: 'Model', component: IntakeStep },
   { id: 'merge', title: 'LoRA merge', component: MergeStep },
   { id: 'convert', title: 'Conversion', component: ConvertStep },
@@ -55,6 +56,10 @@ export function Wizard() {
       return next;
     });
   const step = STEPS[stepIndex]!;
+  const goTo = (place: FixPlace) => {
+    if (place === 'environment') navigate('/environment');
+    else setStepIndex(STEPS.findIndex((candidate) => candidate.id === place));
+  };
   const Step = step.component;
   return (
     <div className="wizard" data-testid="wizard">
@@ -68,7 +73,7 @@ export function Wizard() {
         ))}
       </ol>
       <div className="step-body">
-        <Step draft={draft} update={update} />
+        <Step draft={draft} update={update} goTo={goTo} />
         <div className="step-nav">
           <button type="button" className="secondary" disabled={stepIndex === 0} onClick={() => setStepIndex((i) => i - 1)}>
             Back
@@ -83,46 +88,6 @@ export function Wizard() {
           </button>
         </div>
       </div>
-    </div>
-  );
-}
-
-function ReviewStep({ draft, update }: StepProps) {
-  const api = useApi();
-  const plan = buildPlan(draft);
-  const planJson = JSON.stringify(plan, null, 2);
-  const start = useAction(async () => {
-    const { id } = await api.call('runs.start', { plan });
-    navigate(`/runs/${id}`);
-  });
-  const missing = plan.stages.length === 0 ? 'Enable at least one stage.' : !draft.modelDir.trim() ? 'Choose the model folder in step 1.' : null;
-  return (
-    <div className="step" data-testid="step-review">
-      <h2>Review & start</h2>
-      <p className="lead">
-        {plan.stages.length} stage{plan.stages.length === 1 ? '' : 's'}: {plan.stages.map((stage) => stage.kind).join(' → ') || 'none'}. The same plan runs from a terminal with{' '}
-        <code>workbench run --plan plan.json</code>.
-      </p>
-      <pre className="plan-json" data-testid="plan-json">{planJson}</pre>
-      <div className="actions">
-        <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(planJson)}>
-          Copy plan
-        </button>
-        <a className="button secondary" download="plan.json" href={`data:application/json;charset=utf-8,${encodeURIComponent(planJson)}`}>
-          Save plan.json
-        </a>
-        <button type="button" disabled={!!missing || start.pending} onClick={() => void start.run()} data-testid="start-run">
-          {start.pending ? 'Starting…' : 'Start run'}
-        </button>
-      </div>
-      {missing ? <p className="muted">{missing}</p> : null}
-      {start.error ? <ErrorBox error={start.error} title="The run was not started" /> : null}
-      {start.error?.code === 'predicted_oom' ? (
-        <label className="check">
-          <input type="checkbox" checked={draft.allowPredictedOom} onChange={(event) => update((d) => ({ ...d, allowPredictedOom: event.target.checked }))} />
-          I know; start anyway (recorded with the run as an override — the memory guard still stops it before the OS does)
-        </label>
-      ) : null}
     </div>
   );
 }

@@ -6,7 +6,7 @@
  */
 import type { RunPlanInput, StagePlanInput } from '../../../main/common/stages/plan';
 import type { LlmMetadataJson } from '../../../main/common/formats';
-import { QUANT_SUFFIX, type Quantization } from '../../../main/common/stages/convert';
+import { QUANT_SUFFIX, type ConvertRoute, type Quantization } from '../../../main/common/stages/convert';
 
 export interface WizardDraft {
   name: string;
@@ -14,11 +14,15 @@ export interface WizardDraft {
   /** Empty when the model is already merged (no merge stage). */
   adapterDir: string;
   /** threads: worker threads for the matrix products, 0 = one per core of the engine's host. */
-  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; allowBaseMismatch: boolean; threads: number };
+  merge: { enabled: boolean; outDir: string; verify: boolean; shardSizeMiB: number; threads: number };
   convert: {
     enabled: boolean;
     outDir: string;
-    route: 'example' | 'export_hf';
+    route: ConvertRoute;
+    /** RAM of the device the model is for, judged per context length (GiB). */
+    deviceRamGiB: number;
+    /** Allow a context that does not fit that device (e.g. converting for a larger one). */
+    allowDeviceOverflow: boolean;
     kvCacheMaxLen: number;
     prefillSeqLens: number[];
     quantize: Quantization;
@@ -26,10 +30,13 @@ export interface WizardDraft {
     maskAsInput: boolean;
     transposeKvCache: boolean;
     outputNamePrefix: string;
+    /** Why the prefill field's text is not a list of lengths (the plan keeps the last list that was), or null. */
+    prefillInvalid: string | null;
   };
   /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
   package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
-  verify: { enabled: boolean; bundlePath: string; intendedContext: number; numeric: boolean; behaviour?: boolean };
+  /** intendedContext: null follows the conversion's context (step 3) until the user types one here. */
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number | null; numeric: boolean; behaviour?: boolean };
   allowPredictedOom: boolean;
 }
 
@@ -37,11 +44,14 @@ export const DEFAULT_DRAFT: WizardDraft = {
   name: '',
   modelDir: '',
   adapterDir: '',
-  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, allowBaseMismatch: false, threads: 0 },
+  merge: { enabled: true, outDir: '', verify: true, shardSizeMiB: 4096, threads: 0 },
   convert: {
     enabled: true,
     outDir: '',
-    route: 'example',
+    // The built-in converter: no Python, bounded memory; the step offers the Python routes when it cannot build a model.
+    route: 'native',
+    deviceRamGiB: 8,
+    allowDeviceOverflow: false,
     kvCacheMaxLen: 4096,
     prefillSeqLens: [8, 64, 128, 256, 512, 1024],
     quantize: 'dynamic_int8',
@@ -49,9 +59,10 @@ export const DEFAULT_DRAFT: WizardDraft = {
     maskAsInput: false,
     transposeKvCache: false,
     outputNamePrefix: '',
+    prefillInvalid: null,
   },
   package: { enabled: true, tflitePath: '', outPath: '', metadataOverrides: {} },
-  verify: { enabled: true, bundlePath: '', intendedContext: 4096, numeric: false },
+  verify: { enabled: true, bundlePath: '', intendedContext: null, numeric: false },
   allowPredictedOom: false,
 };
 
@@ -92,6 +103,11 @@ export function packageEnabled(draft: WizardDraft): boolean {
   return draft.package.enabled && !(draft.convert.enabled && draft.convert.route === 'export_hf');
 }
 
+/** The context the verification checks the bundle for: the user's own figure, else the conversion's context. */
+export function intendedContext(draft: WizardDraft): number | undefined {
+  return draft.verify.intendedContext ?? (draft.convert.enabled ? draft.convert.kvCacheMaxLen : undefined);
+}
+
 /** Fills derived paths the user has not set themselves. */
 export function derivedPaths(draft: WizardDraft) {
   const model = draft.modelDir.trim();
@@ -124,7 +140,6 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         outDir: paths.mergeOut,
         verify: draft.merge.verify,
         shardSizeMiB: draft.merge.shardSizeMiB,
-        allowBaseMismatch: draft.merge.allowBaseMismatch,
         threads: draft.merge.threads,
       },
     });
@@ -142,7 +157,7 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
         // Route-only options are sent only on their route (the schema refuses them elsewhere).
         lightweightConversion: draft.convert.route === 'export_hf' && draft.convert.lightweightConversion,
         maskAsInput: draft.convert.route === 'example' && draft.convert.maskAsInput,
-        transposeKvCache: draft.convert.route === 'example' && draft.convert.transposeKvCache,
+        transposeKvCache: draft.convert.route !== 'export_hf' && draft.convert.transposeKvCache,
         outputNamePrefix: paths.prefix,
       },
     });
@@ -162,7 +177,12 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
   if (draft.verify.enabled) {
     stages.push({
       kind: 'verify',
-      params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle, intendedContext: draft.verify.intendedContext, numeric: draft.verify.numeric },
+      params: {
+        modelDir: paths.metadataModelDir,
+        bundlePath: paths.verifyBundle,
+        ...(intendedContext(draft) !== undefined ? { intendedContext: intendedContext(draft) } : {}),
+        numeric: draft.verify.numeric,
+      },
     });
   }
   // The behaviour check (evaluate stage): the bundle in LiteRT-LM's engine next to the model in PyTorch.

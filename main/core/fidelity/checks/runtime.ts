@@ -219,6 +219,44 @@ export function quantizationCheck(input: AnalysisInput): CheckItem {
   };
 }
 
+/**
+ * The LiteRT-LM runtime drives the main model through its prefill_<N> and
+ * decode signatures; a .tflite without them (a generic export, an encoder)
+ * packs into a valid-looking bundle that cannot generate a token on a device.
+ */
+export function signaturesCheck(input: AnalysisInput): CheckItem {
+  const tflite = input.bundle.tflite;
+  const base = {
+    id: 'context.signatures',
+    category: 'context' as const,
+    title: 'The .tflite has the prefill and decode signatures the runtime calls',
+    fixableByMetadata: false,
+    source: 'LiteRT-LM runtime/executor/llm_litert_compiled_model_executor.cc (prefill_<N> and decode signature runners); litert-torch export',
+  };
+  if (!tflite) {
+    return { ...base, status: 'warn', explanation: 'The bundle has no .tflite model section, so its signatures could not be read.', evidence: [], fix: null };
+  }
+  const names = tflite.signatures.map((s) => s.key);
+  const prefill = tflite.derived.prefillLengths;
+  const decode = tflite.derived.hasDecodeSignature;
+  const evidence = [
+    { label: 'signatures', value: names.length > 0 ? names.join(', ') : '(none)' },
+    { label: 'prefill lengths', value: prefill.length > 0 ? prefill.join(', ') : '(none)' },
+    { label: 'decode signature', value: decode ? 'yes' : 'no' },
+  ];
+  if (prefill.length > 0 && decode) {
+    return { ...base, status: 'pass', explanation: `The .tflite has prefill signatures for ${prefill.join(', ')} tokens and a decode signature.`, evidence, fix: null };
+  }
+  const missing = [prefill.length === 0 ? 'no prefill signature' : null, decode ? null : 'no decode signature'].filter(Boolean).join(' and ');
+  return {
+    ...base,
+    status: 'fail',
+    explanation: `The .tflite has ${missing}, so the LiteRT-LM runtime cannot run it on a device: it reads the prompt through prefill_<N> and generates through decode.`,
+    evidence,
+    fix: 'Re-convert the model with the LLM export (the convert stage), which writes the prefill and decode signatures; a generic TFLite export cannot be packaged as an LLM.',
+  };
+}
+
 export function modelTypeCheck(input: AnalysisInput): CheckItem {
   const want = expectedModelType(input.model);
   const declared = input.bundle.metadata?.llmModelType ? Object.keys(input.bundle.metadata.llmModelType)[0] ?? null : null;

@@ -1,11 +1,13 @@
 /**
  * How watchers (the memory sampler and guard) plug into a running stage
- * without the runner knowing what they watch.
+ * without the runner knowing what they watch. A contract of types only, here
+ * so the runner (core/runner) and the monitors (core/memory) both depend on it
+ * rather than on each other.
  */
-import type { MemorySample } from '../../common/memory.js';
-import type { Settings } from '../../common/settings.js';
-import type { LogLevel } from '../../common/stageProtocol.js';
-import type { StagePlan } from '../../common/stages/plan.js';
+import type { MemorySample } from './memory.js';
+import type { Settings } from './settings.js';
+import type { LogLevel } from './stageProtocol.js';
+import type { StagePlan } from './stages/plan.js';
 
 export interface StageMonitorContext {
   runId: number;

@@ -15,9 +15,9 @@ import { readLitertlmHeader } from '../formats/litertlm.js';
 import { writeTestBundle } from '../../../test/support/bundles.js';
 import { CHATML_TEMPLATE, FIXTURES, QWEN25_GENERATION_CONFIG, writeQwenModelFolder } from '../../../test/support/fidelityModels.js';
 import { writeSyntheticTflite } from '../../../test/support/syntheticTflite.js';
-import { checkFidelity } from './analyze.js';
-import { fixBundleMetadata } from './fix.js';
-import { reportToJson, reportToMarkdown, writeReportFiles } from './report.js';
+import { checkFidelity } from '../fidelity/analyze.js';
+import { fixBundleMetadata } from './fixMetadata.js';
+import { reportToJson, reportToMarkdown, writeReportFiles } from '../fidelity/report.js';
 
 /** Many defects at once: no end-of-turn stop, a newline stop, a foreign start token, another template, no sampler, a short context. */
 const DEFECTIVE: LlmMetadataJson = {

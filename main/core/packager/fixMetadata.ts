@@ -4,16 +4,18 @@
  * folder calls for and re-package the existing bundle with it — every other
  * section copied byte for byte by the packager, so it takes seconds and no
  * re-conversion — then check the new bundle again. A bare .tflite is
- * packaged into a new .litertlm with the model's tokenizer instead.
+ * packaged into a new .litertlm with the model's tokenizer instead. It lives
+ * with the packager (which it drives) and reads the fidelity checks, the one
+ * direction those folders depend on each other.
  */
 import path from 'node:path';
 import type { FidelityReport } from '../../common/fidelity.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { packageModel, rewriteBundleMetadata } from '../packager/package.js';
-import type { WriteProgress } from '../packager/writer.js';
-import { analyze, loadAnalysisInput } from './analyze.js';
-import { loadBundleSide } from './load.js';
+import { analyze, loadAnalysisInput } from '../fidelity/analyze.js';
+import { loadBundleSide } from '../fidelity/load.js';
+import { packageModel, rewriteBundleMetadata } from './package.js';
+import type { WriteProgress } from './writer.js';
 
 export interface FixRequest {
   modelDir: string;
@@ -54,7 +56,7 @@ export async function fixBundleMetadata(request: FixRequest): Promise<FixResult>
   let sizeBytes: number;
   let notes: string[];
   if (input.bundle.kind === 'tflite') {
-    const packaged = await packageModel({ tflitePath: request.bundlePath, modelDir: request.modelDir, outPath: request.outPath, metadata, ...progress });
+    const packaged = await packageModel({ tflitePath: request.bundlePath, modelDir: request.modelDir, outPath: request.outPath, metadata, overwrite: true, ...progress });
     sizeBytes = packaged.sizeBytes;
     notes = [`Packaged ${path.basename(request.bundlePath)} with the model's tokenizer into a new .litertlm.`, ...packaged.warnings];
   } else {
