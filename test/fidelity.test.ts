@@ -21,6 +21,7 @@ import { distPath, nodeStageScript } from '../main/core/paths.js';
 import { writeTestBundle } from './support/bundles.js';
 import { QWEN25_GENERATION_CONFIG, QWEN25_TEMPLATE, writeQwenModelFolder } from './support/fidelityModels.js';
 import { runStageProcess, TEST_PYTHON } from './support/python.js';
+import { typedContentSafe } from '../main/core/fidelity/checks/engine.js';
 
 const run = promisify(execFile);
 const CLI = distPath('main', 'cli.js');
@@ -32,7 +33,8 @@ let warning: string;
 
 const CLEAN: LlmMetadataJson = {
   stopTokens: [{ tokenIds: { ids: [151645] } }, { tokenIds: { ids: [151643] } }],
-  jinjaPromptTemplate: QWEN25_TEMPLATE,
+  // As the metadata fix writes it: the model's template behind the typed-content preamble (engine.typed-content).
+  jinjaPromptTemplate: typedContentSafe(QWEN25_TEMPLATE),
   samplerParams: { type: 'TOP_P', k: 20, p: 0.8, temperature: 0.7 },
   maxNumTokens: 4096,
   llmModelType: { qwen2p5: {} },

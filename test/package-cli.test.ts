@@ -84,7 +84,7 @@ describe('workbench package', () => {
     const printed = await cli(['package', '--tflite', tflite, '--model', modelDir, '--print-metadata']);
     expect(printed.code).toBe(0);
     const metadata = LlmMetadataJson.parse(JSON.parse(printed.stdout));
-    expect(metadata).toMatchObject({ stopTokens: [{ tokenIds: { ids: [2] } }], maxNumTokens: 2048, samplerParams: { type: 'GREEDY' } });
+    expect(metadata).toMatchObject({ stopTokens: [{ tokenIds: { ids: [2] } }], maxNumTokens: 2048, samplerParams: { type: 'TOP_P', k: 1, p: 1, temperature: 1 } });
 
     const out = path.join(dir, 'model.litertlm');
     const packaged = await cli(['package', '--tflite', tflite, '--model', modelDir, '--out', out, '--metadata', JSON.stringify({ ...metadata, maxNumTokens: 1024 }), '--json']);

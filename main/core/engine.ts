@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { BundleRunnerHost } from './bundleRunner/host.js';
 import { EventBus } from './events.js';
 import { History } from './history/history.js';
 import { hostSnapshot } from './host.js';
@@ -42,6 +43,8 @@ export interface Engine {
   readonly events: EventBus;
   readonly runner: Runner;
   readonly settings: SettingsStore;
+  /** LiteRT-LM's engine for chatting with bundles (a child process, started on first use). */
+  readonly bundles: BundleRunnerHost;
   /** Runs found interrupted (left running by a crash) when this engine started. */
   readonly recoveredRunIds: number[];
   /** Resolves with the pids of orphaned stage processes that recovery stopped. */
@@ -84,6 +87,7 @@ export function createEngine(options: EngineOptions): Engine {
     events,
     runner,
     settings,
+    bundles: new BundleRunnerHost(),
     recoveredRunIds,
     orphansStopped: stopOrphanedStages(history, dataDir, recoveredRunIds).catch(() => []),
     availableMemBytes: () => os.freemem(),
@@ -91,6 +95,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (closed) return;
       closed = true;
       await runner.shutdown();
+      await engine.bundles.close();
       await engine.orphansStopped;
       (await memory)();
       history.close();

@@ -26,12 +26,12 @@ export async function writeTestBundle(file: string, modelDir: string, options: B
   // The packager refuses metadata a bundle must not carry (ids past the vocabulary, …), and defective
   // bundles are what these tests need: package empty metadata, then put the defective one in place.
   await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: {} });
-  await rewriteBundleMetadata({ bundlePath: file, outPath: file, metadata: options.metadata });
+  await rewriteBundleMetadata({ bundlePath: file, outPath: file, metadata: options.metadata, verbatim: true });
   return file;
 }
 
 /** A copy of `base` with other metadata (every other section copied byte for byte), as the fix writes it. */
 export async function withMetadata(base: string, file: string, metadata: LlmMetadataJson): Promise<string> {
-  await rewriteBundleMetadata({ bundlePath: base, outPath: file, metadata });
+  await rewriteBundleMetadata({ bundlePath: base, outPath: file, metadata, verbatim: true });
   return file;
 }

@@ -37,6 +37,10 @@ export interface SyntheticTfliteOptions {
   inlineTailBytes?: number;
   vocab?: number;
   description?: string;
+  /** A `mask` input [1,1,T,S] in every signature (default true), from which the runtime reads the context length. */
+  mask?: boolean;
+  /** Updated KV caches as outputs: named like the inputs (default, what the runtime binds), with an `_out` suffix, or none. */
+  kvOutputs?: 'same' | 'suffixed' | 'none';
 }
 
 export interface SyntheticTflite {
@@ -168,9 +172,15 @@ export async function writeSyntheticTflite(path: string, options: SyntheticTflit
     const add = (t: Offset): number => tensors.push(t) - 1;
     inputs.push({ name: 'tokens', index: add(tensor('serving_tokens', TensorTypeId.INT32, [1, tokens])) });
     inputs.push({ name: 'input_pos', index: add(tensor('serving_input_pos', TensorTypeId.INT32, [tokens])) });
+    if (options.mask !== false) inputs.push({ name: 'mask', index: add(tensor('serving_mask', TensorTypeId.FLOAT32, [1, 1, tokens, kvLen])) });
+    const kvOutputs: { name: string; index: number }[] = [];
     for (let l = 0; l < layers; l++) {
-      inputs.push({ name: `kv_cache_k_${l}`, index: add(tensor(`serving_kv_cache_k_${l}`, TensorTypeId.FLOAT32, kvShape('k'))) });
-      inputs.push({ name: `kv_cache_v_${l}`, index: add(tensor(`serving_kv_cache_v_${l}`, TensorTypeId.FLOAT32, kvShape('v'))) });
+      for (const which of ['k', 'v'] as const) {
+        const name = `kv_cache_${which}_${l}`;
+        const index = add(tensor(`serving_${name}`, TensorTypeId.FLOAT32, kvShape(which)));
+        inputs.push({ name, index });
+        if ((options.kvOutputs ?? 'same') !== 'none') kvOutputs.push({ name: options.kvOutputs === 'suffixed' ? `${name}_out` : name, index });
+      }
     }
     const weightIndices: number[] = [];
     for (let w = 0; w < weightCount; w++) weightIndices.push(add(tensor(`weight_${w}`, weightType, [64, 16], 1 + w, quantizedWeights)));
@@ -185,7 +195,7 @@ export async function writeSyntheticTflite(path: string, options: SyntheticTflit
     ops.push(operator(custom, [activation], [activation]));
     ops.push(operator(composite, [activation], [logits]));
     signatureInputs.push(inputs);
-    signatureOutputs.push([{ name: 'logits', index: logits }]);
+    signatureOutputs.push([{ name: 'logits', index: logits }, ...kvOutputs]);
     const tensorVector = vec(tensors);
     const inputVector = ints(inputs.map((i) => i.index));
     const outputVector = ints([logits]);

@@ -5,7 +5,9 @@
  */
 import type { z } from 'zod';
 import { appMethods } from './app.js';
+import { bundleRunMethods } from './bundleRun.js';
 import { envMethods } from './env.js';
+import { evaluationsMethods } from './evaluations.js';
 import { fidelityMethods } from './fidelity.js';
 import { filesMethods } from './files.js';
 import { inspectMethods } from './inspect.js';
@@ -22,6 +24,8 @@ export const contract = {
   ...fidelityMethods,
   ...inspectMethods,
   ...filesMethods,
+  ...bundleRunMethods,
+  ...evaluationsMethods,
 };
 
 export type Contract = typeof contract;

@@ -11,5 +11,6 @@ export const WorkbenchEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('logs'), runId: z.number(), lines: z.array(LogLine) }),
   z.object({ type: z.literal('memory'), runId: z.number(), stageId: z.number().nullable(), sample: MemorySample }),
   z.object({ type: z.literal('runDeleted'), runId: z.number() }),
+  z.object({ type: z.literal('chat'), requestId: z.string(), text: z.string() }),
 ]);
 export type WorkbenchEvent = z.infer<typeof WorkbenchEvent>;

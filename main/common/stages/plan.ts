@@ -5,12 +5,13 @@
 import { z } from 'zod';
 import { BootstrapParams } from './bootstrap.js';
 import { ConvertParams } from './convert.js';
+import { EvaluateParams } from './evaluate.js';
 import { MergeParams } from './merge.js';
 import { PackageParams } from './package.js';
 import { SelftestParams } from './selftest.js';
 import { VerifyParams } from './verify.js';
 
-export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap']);
+export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap', 'evaluate']);
 export type StageKind = z.infer<typeof StageKind>;
 
 export const StagePlan = z.discriminatedUnion('kind', [
@@ -20,6 +21,7 @@ export const StagePlan = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('package'), params: PackageParams }),
   z.object({ kind: z.literal('verify'), params: VerifyParams }),
   z.object({ kind: z.literal('bootstrap'), params: BootstrapParams }),
+  z.object({ kind: z.literal('evaluate'), params: EvaluateParams }),
 ]);
 export type StagePlan = z.infer<typeof StagePlan>;
 export type StagePlanInput = z.input<typeof StagePlan>;

@@ -4,7 +4,9 @@
  */
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
+import { bundleRunHandlers } from './bundleRunHandlers.js';
 import { envHandlers } from './envHandlers.js';
+import { evaluationsHandlers } from './evaluationsHandlers.js';
 import { fidelityHandlers } from './fidelityHandlers.js';
 import { filesHandlers } from './filesHandlers.js';
 import type { Handlers } from './handlerTypes.js';
@@ -23,5 +25,7 @@ export function createHandlers(engine: Engine): Handlers {
     ...fidelityHandlers(engine),
     ...inspectHandlers(engine),
     ...filesHandlers(engine),
+    ...bundleRunHandlers(engine),
+    ...evaluationsHandlers(engine),
   } satisfies Handlers;
 }

@@ -7,6 +7,7 @@
 import type { CheckItem, FidelityReport } from '../../common/fidelity.js';
 import { summarize } from '../../common/fidelity.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { engineChecks } from './checks/engine.js';
 import { promptFormatChecks } from './checks/promptFormat.js';
 import { contextChecks, modelTypeCheck, quantizationCheck, samplingChecks, signaturesCheck } from './checks/runtime.js';
 import { startTokenChecks, stopTokenChecks } from './checks/tokens.js';
@@ -49,6 +50,7 @@ export function analyze(input: AnalysisInput, now: Date = new Date()): FidelityR
     quantizationCheck(input),
     tokenizerCheck(input),
     modelTypeCheck(input),
+    ...engineChecks(input),
   ];
   return {
     schemaVersion: 1,

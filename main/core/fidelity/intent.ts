@@ -6,6 +6,7 @@
  */
 import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import type { ModelSide } from './input.js';
+import { typedContentSafe } from './checks/engine.js';
 import { isAddedToken } from './input.js';
 import { injectedSystemPrompt, textAfterAssistantTurn } from './templates.js';
 import type { Renderer } from './templates.js';
@@ -185,12 +186,12 @@ export function correctedMetadata(model: ModelSide, intent: ModelIntent, tflite:
   const stopIds = [...intent.eosIds];
   if (intent.endOfTurn && !stopIds.includes(intent.endOfTurn.id)) stopIds.push(intent.endOfTurn.id);
   if (stopIds.length > 0) out.stopTokens = stopIds.map((id) => ({ tokenIds: { ids: [id] } }));
-  if (model.chatTemplate) out.jinjaPromptTemplate = model.chatTemplate;
+  if (model.chatTemplate) out.jinjaPromptTemplate = typedContentSafe(model.chatTemplate);
   const affixes = model.render ? deriveAffixes(model.render) : null;
   if (affixes) out.promptTemplates = affixes;
   const sampler = expectedSampler(model);
   out.samplerParams = sampler.greedy
-    ? { type: 'GREEDY', k: 1, temperature: 1 }
+    ? { type: 'TOP_P', k: 1, p: 1, temperature: 1 } // greedy as the CPU sampler implements it (no GREEDY there)
     : { type: 'TOP_P', k: sampler.k ?? 50, p: sampler.p ?? 1, temperature: sampler.temperature ?? 1 };
   const kv = tflite?.derived.kvCacheMaxLen ?? null;
   if (kv !== null) out.maxNumTokens = kv;

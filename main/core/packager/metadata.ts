@@ -14,7 +14,7 @@
  * This module adds, for each field, one sentence saying where it came from.
  */
 import type { DerivedMetadata } from '../../common/api/inspect.js';
-import type { TfliteSummary } from '../../common/formats.js';
+import type { LlmMetadataJson, TfliteSummary } from '../../common/formats.js';
 import { tokenIdLimit } from '../../common/metadataChecks.js';
 import { expectedModelType, expectedSampler, correctedMetadata, modelIntent } from '../fidelity/intent.js';
 import { loadModelSide } from '../fidelity/load.js';
@@ -61,7 +61,9 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
     : 'None: the chat template does not reduce to fixed per-role prefixes and suffixes.';
 
   const sampler = expectedSampler(model);
-  sources.samplerParams = `From generation_config.json: ${sampler.basis}.`;
+  sources.samplerParams = sampler.greedy
+    ? `From generation_config.json: ${sampler.basis}; written as TOP_P with k = 1, since LiteRT-LM's CPU sampler implements TOP_P only (GREEDY fails at decode).`
+    : `From generation_config.json: ${sampler.basis}.`;
   const penalty = model.folder.generationConfig?.repetitionPenalty ?? null;
   if (penalty !== null && penalty !== 1) {
     warnings.push(`generation_config.json asks for repetition_penalty ${penalty}, which LlmMetadata cannot carry and the LiteRT-LM runtime does not apply; long answers may repeat.`);
@@ -80,4 +82,21 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
   const tokenizer = model.folder.tokenizer;
   const vocabSize = tokenizer ? tokenIdLimit(tokenizer) : null;
   return { metadata, sources, warnings, limits: { vocabSize, kvCacheLength: tflite?.derived.kvCacheMaxLen ?? null } };
+}
+
+/**
+ * LiteRT-LM's CPU sampler implements TOP_P only: a GREEDY (or TOP_K) sampler
+ * fails at decode ("Sampler type: 3 not implemented yet", @litert-lm/core
+ * 0.17.1). The packager writes the same decoding as TOP_P (greedy: k = 1)
+ * and says so; the caller reports the note.
+ */
+export function runnableSampler(metadata: LlmMetadataJson): { metadata: LlmMetadataJson; note: string | null } {
+  const sampler = metadata.samplerParams;
+  if (!sampler || (sampler.type !== 'GREEDY' && sampler.type !== 'TOP_K')) return { metadata, note: null };
+  const greedy = sampler.type === 'GREEDY';
+  const rewritten = { ...sampler, type: 'TOP_P' as const, k: greedy ? 1 : (sampler.k ?? 40), p: greedy ? 1 : 1, temperature: sampler.temperature ?? 1 };
+  return {
+    metadata: { ...metadata, samplerParams: rewritten },
+    note: `The ${sampler.type} sampler was written as TOP_P with k = ${rewritten.k}${greedy ? ' (greedy)' : ', p = 1 (top-k only)'}: LiteRT-LM's CPU sampler implements TOP_P only, and ${sampler.type} fails at decode ("Sampler type: ${greedy ? 3 : 1} not implemented yet").`,
+  };
 }

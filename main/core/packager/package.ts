@@ -22,7 +22,7 @@ import { encodeLlmMetadata } from '../formats/llmMetadata.js';
 import { parseSentencePiece } from '../formats/sentencepiece.js';
 import { readTflite } from '../formats/tflite.js';
 import type { HeaderEntry } from './header.js';
-import { deriveLlmMetadata } from './metadata.js';
+import { deriveLlmMetadata, runnableSampler } from './metadata.js';
 import { writeLitertlm } from './writer.js';
 import type { SectionInput, WriteProgress, WrittenBundle } from './writer.js';
 
@@ -83,6 +83,9 @@ export async function packageModel(request: PackageRequest): Promise<PackageResu
     metadataSources = { ...derived.sources, ...Object.fromEntries(Object.keys(overrides).map((field) => [field, 'Edited before packaging.'])) };
     warnings.push(...derived.warnings);
   }
+  const runnable = runnableSampler(metadata);
+  metadata = runnable.metadata;
+  if (runnable.note) warnings.push(runnable.note);
   const problems = metadataProblems(metadata, { vocabSize: tokenizer.vocabSize, kvCacheLength: tflite.derived.kvCacheMaxLen });
   if (problems.length > 0) {
     throw new WorkbenchError('bad_metadata', `The metadata cannot be packaged: ${problems.map((p) => p.message).join(' ')}`, { problems });
@@ -119,6 +122,11 @@ export interface RewriteRequest {
   bundlePath: string;
   outPath: string;
   metadata: LlmMetadataJson;
+  /**
+   * Write the metadata exactly as given, even a sampler the CPU engine cannot
+   * run (tests build such defective bundles); by default GREEDY becomes TOP_P k = 1.
+   */
+  verbatim?: boolean;
   onProgress?: (progress: WriteProgress) => void;
   signal?: AbortSignal;
 }
@@ -140,8 +148,9 @@ export interface RewriteResult {
 export async function rewriteBundleMetadata(request: RewriteRequest): Promise<RewriteResult> {
   const { bundlePath, outPath } = request;
   const header = readLitertlmHeader(bundlePath);
-  const metadataBytes = encodeLlmMetadata(request.metadata);
-  const notes: string[] = [];
+  const runnable = request.verbatim ? { metadata: request.metadata, note: null } : runnableSampler(request.metadata);
+  const metadataBytes = encodeLlmMetadata(runnable.metadata);
+  const notes: string[] = runnable.note ? [runnable.note] : [];
   const asStrings = (entries: { key: string; type: string; value: number | string | boolean }[], where: string): HeaderEntry[] =>
     entries.map((e) => {
       if (e.type !== 'string') notes.push(`${where} value ${e.key} (${e.type}) is now stored as the string "${String(e.value)}".`);

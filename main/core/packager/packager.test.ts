@@ -188,18 +188,33 @@ describe('packageModel', () => {
     const overrides = { samplerParams: { type: 'TOP_K' as const, k: 40, temperature: 0.5 }, stopTokens: [{ tokenStr: '<|im_end|>' }] };
     const result = await packageModel({ tflitePath, modelDir, outPath: out, metadataOverrides: overrides });
     const metadata = await readLlmMetadata(out);
-    expect(metadata).toMatchObject({ ...overrides, maxNumTokens: 4096, llmModelType: { qwen2p5: {} } });
+    // TOP_K is written as TOP_P with p = 1 (the same decoding; the CPU sampler implements TOP_P only).
+    expect(metadata).toMatchObject({ ...overrides, samplerParams: { type: 'TOP_P', k: 40, p: 1, temperature: 0.5 }, maxNumTokens: 4096, llmModelType: { qwen2p5: {} } });
+    expect(result.warnings.join('\n')).toMatch(/The TOP_K sampler was written as TOP_P with k = 40, p = 1 \(top-k only\)/);
     expect(result.metadataSources.samplerParams).toBe('Edited before packaging.');
     expect(result.metadataSources.maxNumTokens).toMatch(/KV-cache length/);
     await expectCode(packageModel({ tflitePath, modelDir, outPath: out, metadata: {}, metadataOverrides: {} }), 'bad_package_input', /not both/);
   });
 
-  it('writes given metadata verbatim', async () => {
+  it('writes given metadata verbatim, except a GREEDY sampler, which it writes as TOP_P k = 1 and says so', async () => {
     const out = path.join(dir, 'given.litertlm');
-    const metadata = { stopTokens: [{ tokenStr: '<|im_end|>' }], maxNumTokens: 2048, samplerParams: { type: 'GREEDY' as const } };
+    const metadata = { stopTokens: [{ tokenStr: '<|im_end|>' }], maxNumTokens: 2048, samplerParams: { type: 'TOP_P' as const, k: 20, p: 0.8, temperature: 0.7 } };
     const result = await packageModel({ tflitePath, modelDir, outPath: out, metadata });
     expect(result.metadataSources).toEqual({});
     expect(await readLlmMetadata(out)).toEqual(metadata);
+
+    const greedy = await packageModel({ tflitePath, modelDir, outPath: out, metadata: { ...metadata, samplerParams: { type: 'GREEDY' } } });
+    expect((await readLlmMetadata(out))?.samplerParams).toEqual({ type: 'TOP_P', k: 1, p: 1, temperature: 1 });
+    expect(greedy.warnings).toContain('The GREEDY sampler was written as TOP_P with k = 1 (greedy): LiteRT-LM\'s CPU sampler implements TOP_P only, and GREEDY fails at decode ("Sampler type: 3 not implemented yet").');
+    const rewritten = await rewriteBundleMetadata({ bundlePath: out, outPath: out, metadata: { ...metadata, samplerParams: { type: 'GREEDY' } } });
+    expect(rewritten.notes[0]).toMatch(/^The GREEDY sampler was written as TOP_P with k = 1/);
+    expect((await readLlmMetadata(out))?.samplerParams?.type).toBe('TOP_P');
+  });
+
+  it('always writes an LlmMetadata section, even for empty metadata', async () => {
+    const out = path.join(dir, 'empty-metadata.litertlm');
+    await packageModel({ tflitePath, modelDir, outPath: out, metadata: {} });
+    expect(await readLlmMetadata(out)).toEqual({});
   });
 
   it('packages a SentencePiece tokenizer.model as an SP_Tokenizer section, byte for byte', async () => {

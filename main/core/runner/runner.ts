@@ -25,6 +25,7 @@ import { requireAbsolutePlanPaths } from '../stages/planPaths.js';
 import { reviewPlan } from '../stages/planReview.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
+import { recordEvaluationRows } from '../history/evaluations.js';
 
 export interface RunnerDeps {
   history: History;
@@ -364,6 +365,7 @@ export class Runner {
       if (await this.recordArtifact(runId, stageId, artifact.kind, artifact.path)) published.push(`${artifact.kind} ${artifact.path}`);
     }
     if (result) history.updateStage(stageId, { result });
+    if (result) recordEvaluationRows(history.db, runId, stageId, result);
     // Stopped or killed after it had published its output: the output is complete, recorded, and said to be kept.
     const kept = published.length > 0 && (active.stopping !== null || exit.exitCode !== 0) ? `It had already published ${published.join(' and ')}, which is complete and kept.` : null;
     if (kept) this.systemLog(runId, stageId, 'info', kept);

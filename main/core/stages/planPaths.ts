@@ -17,6 +17,7 @@ export const STAGE_PATH_PARAMS: Readonly<Record<StageKind, readonly string[]>> =
   package: ['tflitePath', 'modelDir', 'outPath'],
   verify: ['modelDir', 'bundlePath', 'metadataPath'],
   bootstrap: ['pythonPath'],
+  evaluate: ['modelDir', 'bundlePath', 'promptsFile'],
 };
 
 /** A relative path in a path parameter; a bare interpreter name ("python3") is looked up on PATH, so it is not one. */

@@ -7,6 +7,7 @@ import type { StageKind } from '../../common/stages/plan.js';
 import type { StageDefinition } from './definition.js';
 import { bootstrapStage } from './bootstrap.js';
 import { convertStage } from './convert.js';
+import { evaluateStage } from './evaluate.js';
 import { mergeStage } from './merge.js';
 import { packageStage } from './package.js';
 import { selftestStage } from './selftest.js';
@@ -19,6 +20,7 @@ const definitions = new Map<StageKind, StageDefinition>([
   [mergeStage.kind, mergeStage as StageDefinition],
   [packageStage.kind, packageStage as StageDefinition],
   [verifyStage.kind, verifyStage as StageDefinition],
+  [evaluateStage.kind, evaluateStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {

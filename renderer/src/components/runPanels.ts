@@ -5,6 +5,7 @@
  */
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
+import { EvaluatePanel } from './EvaluatePanel';
 import { FidelityPanel } from './FidelityPanel';
 import { MergePanel } from './MergePanel';
 import { PackagePanel } from './PackagePanel';
@@ -21,4 +22,5 @@ export const runPanels: RunPanel[] = [
   { id: 'merge', claims: ['merge'], component: MergePanel },
   { id: 'package', claims: ['package'], component: PackagePanel },
   { id: 'fidelity', claims: ['verify'], component: FidelityPanel },
+  { id: 'evaluate', claims: ['evaluate'], component: EvaluatePanel },
 ];

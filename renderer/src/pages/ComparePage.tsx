@@ -9,6 +9,7 @@ import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { ApiError } from '../api/client';
 import { useApi } from '../api/hooks';
 import { Empty, ErrorBox, StatusBadge } from '../components/common';
+import { evaluationCompareRows } from '../components/evaluationCompare';
 import type { Route } from '../router';
 import { overrideLabels } from '../components/runOverrides';
 
@@ -79,6 +80,7 @@ export function compareRows(runs: RunDetail[]): Row[] {
     const flat = runs.map((run) => new Map(flatten(pick(run)?.params ?? {})));
     for (const map of flat) for (const key of map.keys()) keys.add(key);
     for (const key of [...keys].sort()) rows.push({ section, label: key, values: flat.map((map) => map.get(key) ?? '—') });
+    rows.push(...evaluationCompareRows(runs, pick, section));
   }
   return rows;
 }

@@ -5,6 +5,7 @@
 import type { ComponentType } from 'react';
 import type { Route } from '../router';
 import { InspectPage } from './InspectPage';
+import { TryPage } from './TryPage';
 
 export interface ExtraPage {
   path: string;
@@ -12,4 +13,7 @@ export interface ExtraPage {
   component: ComponentType<{ route: Route }>;
 }
 
-export const extraPages: ExtraPage[] = [{ path: 'inspect', label: 'Inspect', component: InspectPage }];
+export const extraPages: ExtraPage[] = [
+  { path: 'inspect', label: 'Inspect', component: InspectPage },
+  { path: 'try', label: 'Try', component: TryPage },
+];

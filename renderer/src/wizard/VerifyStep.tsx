@@ -68,6 +68,10 @@ export function VerifyStep({ draft, update }: StepProps) {
         <input type="checkbox" checked={draft.verify.numeric} onChange={(event) => set({ numeric: event.target.checked })} />
         Also compare outputs numerically with the PyTorch model (needs the Python environment)
       </label>
+      <label className="check">
+        <input type="checkbox" checked={Boolean(draft.verify.behaviour)} onChange={(event) => set({ behaviour: event.target.checked })} data-testid="verify-behaviour" />
+        Behaviour check: run the bundle in LiteRT-LM's own engine next to the model in PyTorch (answers side by side, why they differ; needs Python with torch)
+      </label>
       <div className="actions">
         <button type="button" className="secondary" disabled={!canCheck || check.pending} onClick={() => void check.run()} data-testid="verify-check-now">
           {check.pending ? 'Checking…' : 'Check an existing bundle now'}

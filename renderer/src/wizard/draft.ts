@@ -36,7 +36,7 @@ export interface WizardDraft {
   /** metadataOverrides: LlmMetadata fields edited in the wizard (the rest is derived from the model's files). */
   package: { enabled: boolean; tflitePath: string; outPath: string; metadataOverrides: LlmMetadataJson };
   /** intendedContext: null follows the conversion's context (step 3) until the user types one here. */
-  verify: { enabled: boolean; bundlePath: string; intendedContext: number | null; numeric: boolean };
+  verify: { enabled: boolean; bundlePath: string; intendedContext: number | null; numeric: boolean; behaviour?: boolean };
   allowPredictedOom: boolean;
 }
 
@@ -185,5 +185,7 @@ export function buildPlan(draft: WizardDraft): RunPlanInput {
       },
     });
   }
+  // The behaviour check (evaluate stage): the bundle in LiteRT-LM's engine next to the model in PyTorch.
+  if (draft.verify.behaviour) stages.push({ kind: 'evaluate', params: { modelDir: paths.metadataModelDir, bundlePath: paths.verifyBundle } });
   return { ...(draft.name.trim() ? { name: draft.name.trim() } : {}), stages, allowPredictedOom: draft.allowPredictedOom };
 }

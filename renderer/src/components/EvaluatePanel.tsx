@@ -1,0 +1,99 @@
+/**
+ * The behaviour check on a run's page: the verdict and its likely causes,
+ * the teacher-forced figures, and every prompt side by side (the source
+ * model's answer in PyTorch, the bundle's with its own metadata, the
+ * bundle's greedy answer), each marked where it departs from the reference
+ * and whether and how it stopped.
+ */
+import { EvaluateResult, type Answer, type PromptOutcome } from '../../../main/common/stages/evaluate';
+import type { RunDetail } from '../../../main/common/runs';
+
+function Marked({ text, from }: { text: string; from: number | null }) {
+  if (from === null) return <span>{text}</span>;
+  return (
+    <span>
+      {text.slice(0, from)}
+      <mark className="diverges">{text.slice(from) || '∅'}</mark>
+    </span>
+  );
+}
+
+function AnswerCell({ answer, from, testId }: { answer: Answer; from: number | null; testId: string }) {
+  return (
+    <td data-testid={testId} data-stopped={String(answer.stopped)}>
+      {answer.error ? <span className="error-text">{answer.error}</span> : <div className="mono answer-text"><Marked text={answer.text} from={from} /></div>}
+      <div className="muted small">
+        {answer.error ? 'no answer' : answer.stopped ? `stopped on ${answer.stopToken}` : `did not stop (${answer.stopReason})`} · {answer.tokens} tokens
+        {answer.repetition >= 0.5 ? ` · loops (${Math.round(answer.repetition * 100)}% repeated 3-grams)` : ''}
+      </div>
+    </td>
+  );
+}
+
+function PromptRow({ p }: { p: PromptOutcome }) {
+  const same = p.firstDivergence.token === null;
+  return (
+    <tr data-testid={`evaluate-prompt-${p.index}`} data-same={String(same)}>
+      <th>
+        {p.label}
+        <div className="muted small">{p.messages[p.messages.length - 1]!.content}</div>
+        {p.numeric ? <div className="muted small">top-1 {(p.numeric.top1Agreement * 100).toFixed(0)}% · max |Δlogit| {p.numeric.maxAbsLogitError.toFixed(4)}</div> : null}
+      </th>
+      <AnswerCell answer={p.reference} from={null} testId={`evaluate-reference-${p.index}`} />
+      <AnswerCell answer={p.bundle} from={p.firstDivergence.char} testId={`evaluate-bundle-${p.index}`} />
+      <AnswerCell answer={p.greedy} from={p.greedyDivergence.char} testId={`evaluate-greedy-${p.index}`} />
+    </tr>
+  );
+}
+
+export function EvaluatePanel({ run }: { run: RunDetail }) {
+  const stages = run.stages.filter((s) => s.kind === 'evaluate' && s.result);
+  if (stages.length === 0) return null;
+  return (
+    <>
+      {stages.map((stage) => {
+        const parsed = EvaluateResult.safeParse((stage.result as { evaluation?: unknown }).evaluation);
+        if (!parsed.success) return null;
+        const r = parsed.data;
+        const s = r.summary;
+        const ok = s.bundleMatches === s.prompts;
+        return (
+          <section key={stage.id} className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`}>
+            <h2>Behaviour check</h2>
+            <p className={ok ? 'ok-text' : 'error-text'} data-testid="evaluate-verdict">
+              {s.text}
+            </p>
+            {s.causes.length > 1 || (s.causes.length === 1 && !s.text.includes(s.causes[0]!)) ? (
+              <ul data-testid="evaluate-causes">
+                {s.causes.map((c) => (
+                  <li key={c}>{c}</li>
+                ))}
+              </ul>
+            ) : null}
+            <p className="muted">
+              Reference: {r.referenceBackend} (PyTorch) · bundle: LiteRT-LM {r.engineVersion} (wasm, CPU) · cap {r.maxTokens} tokens
+              {s.numeric ? ` · teacher-forced .tflite: top-1 ${(s.numeric.top1Agreement * 100).toFixed(1)}% over ${s.numeric.positions} positions, max |logit error| ${s.numeric.maxAbsLogitError.toFixed(4)}, mean KL ${s.numeric.meanKl.toExponential(1)}` : ''}
+              {' · '}
+              <a href={`#/try?bundle=${encodeURIComponent(r.bundlePath)}`}>Try this bundle</a>
+            </p>
+            <table className="evaluate-table">
+              <thead>
+                <tr>
+                  <th>Prompt</th>
+                  <th>Reference (PyTorch)</th>
+                  <th>Bundle, its own metadata</th>
+                  <th>Bundle, greedy</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.prompts.map((p) => (
+                  <PromptRow key={p.index} p={p} />
+                ))}
+              </tbody>
+            </table>
+          </section>
+        );
+      })}
+    </>
+  );
+}
