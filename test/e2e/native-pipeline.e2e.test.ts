@@ -74,5 +74,20 @@ describe('wizard with the native converter', () => {
     expect((await stat(tflite)).size).toBeGreaterThan(9_000_000);
     expect(await page.textContent('[data-testid=run-detail]')).toContain('tiny_qwen_chat_q8_ekv512.tflite');
     await page.screenshot({ path: path.join(SHOTS, 'native-pipeline-run.png'), fullPage: true });
-  }, 240_000);
+
+    // The bundle answers in LiteRT-LM's own engine (the Try page, greedy, a few tokens).
+    const bundle = path.join(dir, 'tiny-qwen-chat-workbench', 'tiny_qwen_chat.litertlm');
+    await page.evaluate((file) => (window.location.hash = `#/try?bundle=${encodeURIComponent(file)}`), bundle);
+    await page.waitForSelector('[data-testid=try-info][data-fits=true]', { timeout: 60_000 });
+    await page.click('[data-testid=try-overrides] summary');
+    await page.check('[data-testid=try-greedy]');
+    await page.fill('[data-testid=try-max-tokens]', '8');
+    await page.fill('[data-testid=try-input]', 'Hello');
+    await page.click('[data-testid=try-send]');
+    await page.waitForSelector('[data-testid=try-turn-0]:not([data-state=streaming])', { timeout: 120_000 });
+    expect(await page.getAttribute('[data-testid=try-turn-0]', 'data-state')).toBe('done');
+    expect(((await page.textContent('[data-testid=try-answer-0]')) ?? '').length).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid=try-stats-0]')).toMatch(/tok\/s/);
+    await page.screenshot({ path: path.join(SHOTS, 'native-pipeline-try.png'), fullPage: true });
+  }, 360_000);
 });
