@@ -110,3 +110,23 @@ describe('workbench estimate', () => {
     }
   });
 });
+
+describe('workbench estimate, native route and the device column', () => {
+  it('shows the model on the device per context and blocks what a phone cannot hold', async () => {
+    const phone = await cli('--model', modelDir, '--route', 'native', '--kv', '32768');
+    expect(phone.exitCode).toBe(0);
+    expect(phone.stdout).toMatch(/^Device: 8\.0 GiB RAM, about 4\.8 GiB of it usable by one app/m);
+    expect(phone.stdout).toMatch(/CONTEXT\s+PEAK RAM\s+RANGE\s+DURATION\s+FIT\s+PEAK PHASE\s+DEVICE/);
+    // The native conversion itself hardly grows with the context; the device does.
+    expect(phone.stdout).toMatch(/▶ 32768\s+\d+ MiB .* fits .* GiB BLOCKED/);
+    expect(phone.stdout).toMatch(/On the device the model needs about .* more than the 4\.8 GiB an app can count on with 8\.0 GiB of RAM\./);
+    expect(phone.stdout).toMatch(/^Largest context that also fits the 8\.0 GiB device: \d+\./m);
+    const server = await cli('--model', modelDir, '--route', 'native', '--kv', '32768', '--device-ram', '64G', '--json');
+    const table = JSON.parse(server.stdout) as { device: { ramBytes: number }; rows: { kvCacheMaxLen: number; device: { fit: string; totalBytes: number } }[] };
+    expect(table.device.ramBytes).toBe(64 * 2 ** 30);
+    expect(table.rows.find((r) => r.kvCacheMaxLen === 32768)?.device.fit).toBe('fits');
+    const bad = await cli('--model', modelDir, '--route', 'native', '--device-ram', 'lots');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--device-ram');
+  });
+});

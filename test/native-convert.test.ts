@@ -9,6 +9,7 @@
  *   - int8 exports: ≤ 1e-3 against the reference's int8 emulation, and the
  *     greedy token agrees with the float reference at ≥ 90 % of positions.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,9 @@ interface Case {
   quantize: NativeQuantization;
   kvLayout: KvLayout;
   prefill: number[];
+  /** Source dtype (BF16 by default) and sharding of the checkpoint. */
+  dtype?: 'BF16' | 'F16' | 'F32';
+  shards?: boolean;
 }
 
 const CASES: Case[] = [
@@ -45,15 +49,20 @@ const CASES: Case[] = [
   { family: 'llama', quantize: 'dynamic_int8', kvLayout: 'transposed', prefill: [4, 16] },
   { family: 'qwen2', quantize: 'weight_only_int8', kvLayout: 'transposed', prefill: [8] },
   { family: 'llama', quantize: 'fp16', kvLayout: 'btnh', prefill: [8] },
+  // F16 and F32 sources take the generic decode path (int8 weights from F16 here); a sharded checkpoint is read through its index.
+  { family: 'qwen3', quantize: 'weight_only_int8', kvLayout: 'btnh', prefill: [8], dtype: 'F16', shards: true },
+  { family: 'qwen2', quantize: 'none', kvLayout: 'transposed', prefill: [8], dtype: 'F32', shards: true },
 ];
 
 const EMULATION: Record<NativeQuantization, string> = { none: 'none', fp16: 'fp16', weight_only_int8: 'weight_only_int8', dynamic_int8: 'dynamic_int8' };
 const TOLERANCE: Record<NativeQuantization, number> = { none: 1e-4, fp16: 1e-4, weight_only_int8: 1e-4, dynamic_int8: 1e-3 };
 
 describe('native conversion matches a plain-PyTorch forward pass', () => {
-  test.each(CASES)('$family $quantize $kvLayout prefill $prefill', async ({ family, quantize, kvLayout, prefill }) => {
-    const modelDir = await writeTinyDecoder(path.join(root, `${family}-${quantize}-${kvLayout}`), { family, seed: family.length * 13 + prefill.length });
-    const out = path.join(root, `${family}-${quantize}-${kvLayout}.tflite`);
+  test.each(CASES.map((c) => ({ ...c, source: c.dtype ?? 'BF16' })))('$family $quantize $kvLayout prefill $prefill from $source', async ({ family, quantize, kvLayout, prefill, dtype, shards }) => {
+    const name = `${family}-${quantize}-${kvLayout}-${dtype ?? 'BF16'}`;
+    const modelDir = await writeTinyDecoder(path.join(root, name), { family, seed: family.length * 13 + prefill.length, ...(dtype ? { dtype } : {}), ...(shards ? { maxShardBytes: 60_000 } : {}) });
+    if (shards) expect(existsSync(path.join(modelDir, 'model.safetensors.index.json'))).toBe(true);
+    const out = path.join(root, `${name}.tflite`);
     const result = await convertNative({ modelDir, outPath: out, quantize, kvCacheMaxLen: 64, prefillSeqLens: prefill, kvLayout });
     expect(result.signatures).toEqual([...prefill.map((t) => `prefill_${t}`), 'decode']);
 

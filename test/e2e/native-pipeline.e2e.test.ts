@@ -49,6 +49,7 @@ describe('wizard with the native converter', () => {
     await page.fill('[data-testid=model-dir]', modelDir);
     await page.fill('[data-testid=adapter-dir]', adapterDir);
     await page.waitForSelector('[data-testid=intake-adapter]', { timeout: 30_000 });
+    expect(await page.textContent('[data-testid=intake-model]')).toContain('The native converter builds Qwen2ForCausalLM (2 layers, 4/2 heads) in bounded memory, without Python.');
 
     await page.click('[data-testid=step-tab-convert]');
     expect(await page.inputValue('[data-testid=route-select]')).toBe('native');
@@ -74,5 +75,36 @@ describe('wizard with the native converter', () => {
     expect((await stat(tflite)).size).toBeGreaterThan(9_000_000);
     expect(await page.textContent('[data-testid=run-detail]')).toContain('tiny_qwen_chat_q8_ekv512.tflite');
     await page.screenshot({ path: path.join(SHOTS, 'native-pipeline-run.png'), fullPage: true });
-  }, 240_000);
+
+    // The bundle answers in LiteRT-LM's own engine (the Try page, greedy, a few tokens).
+    const bundle = path.join(dir, 'tiny-qwen-chat-workbench', 'tiny_qwen_chat.litertlm');
+    await page.evaluate((file) => (window.location.hash = `#/try?bundle=${encodeURIComponent(file)}`), bundle);
+    await page.waitForSelector('[data-testid=try-info][data-fits=true]', { timeout: 60_000 });
+    await page.click('[data-testid=try-overrides] summary');
+    await page.check('[data-testid=try-greedy]');
+    await page.fill('[data-testid=try-max-tokens]', '8');
+    await page.fill('[data-testid=try-input]', 'Hello');
+    await page.click('[data-testid=try-send]');
+    await page.waitForSelector('[data-testid=try-turn-0]:not([data-state=streaming])', { timeout: 120_000 });
+    expect(await page.getAttribute('[data-testid=try-turn-0]', 'data-state')).toBe('done');
+    expect(((await page.textContent('[data-testid=try-answer-0]')) ?? '').length).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid=try-stats-0]')).toMatch(/tok\/s/);
+    await page.screenshot({ path: path.join(SHOTS, 'native-pipeline-try.png'), fullPage: true });
+  }, 360_000);
+
+  it('explains a model the native route cannot build and offers a Python route in one click', async () => {
+    const sliding = await writeTinyDecoder(path.join(dir, 'sliding-window-model'), { family: 'qwen2', layers: 1, config: { use_sliding_window: true } });
+    await page.evaluate(() => (window.location.hash = '#/new'));
+    await page.fill('[data-testid=model-dir]', sliding);
+    await page.fill('[data-testid=adapter-dir]', '');
+    await page.waitForSelector('[data-testid=intake-model]', { timeout: 30_000 });
+    await page.click('[data-testid=step-tab-convert]');
+    await page.selectOption('[data-testid=route-select]', 'native');
+    const message = page.locator('[data-testid=route-unsupported]');
+    await message.waitFor();
+    expect(await message.textContent()).toContain('config.json use_sliding_window is true (sliding-window attention): the native converter does not build this; use the export_hf route');
+    await page.click('[data-testid=use-route-export_hf]');
+    expect(await page.inputValue('[data-testid=route-select]')).toBe('export_hf');
+    await page.screenshot({ path: path.join(SHOTS, 'wizard-convert-native-refused.png'), fullPage: true });
+  }, 60_000);
 });

@@ -28,6 +28,8 @@ export interface TinyDecoderOptions {
   config?: Record<string, unknown>;
   /** Replace a tensor's values (e.g. to plant a NaN). */
   values?: Record<string, Float32Array>;
+  /** Shard the checkpoint (model.safetensors.index.json) at this many bytes per file. */
+  maxShardBytes?: number;
 }
 
 export async function writeTinyDecoder(dir: string, options: TinyDecoderOptions): Promise<string> {
@@ -78,7 +80,7 @@ export async function writeTinyDecoder(dir: string, options: TinyDecoderOptions)
   }
   add('model.norm.weight', [hidden], 0.2, 1);
   if (!tied) add('lm_head.weight', [vocab, hidden], 2 * lin);
-  await writeSafetensors(dir, specs, options.seed ?? 7);
+  await writeSafetensors(dir, specs, options.seed ?? 7, options.maxShardBytes ? { maxShardBytes: options.maxShardBytes } : {});
   const architectures = { qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', llama: 'LlamaForCausalLM' }[family];
   const config: Record<string, unknown> = {
     architectures: [architectures],

@@ -78,7 +78,7 @@ const FIT_LABEL: Record<string, string> = { fits: 'fits', tight: 'TIGHT', blocke
 
 function rowCells(row: ContextRow, chosen: number): string[] {
   const mark = row.kvCacheMaxLen === chosen ? '▶ ' : '  ';
-  if (!row.estimate.ok) return [`${mark}${row.kvCacheMaxLen}`, '—', '—', '—', FIT_LABEL.unknown!, row.estimate.reason];
+  if (!row.estimate.ok) return [`${mark}${row.kvCacheMaxLen}`, '—', '—', '—', FIT_LABEL.unknown!, row.estimate.reason, '—'];
   const p = row.estimate.peakBytes;
   return [
     `${mark}${row.kvCacheMaxLen}`,
@@ -87,13 +87,14 @@ function rowCells(row: ContextRow, chosen: number): string[] {
     duration(row.estimate.durationSec.expected),
     FIT_LABEL[row.verdict.fit] ?? row.verdict.fit,
     row.estimate.peakPhase,
+    row.device ? `${formatBytes(row.device.totalBytes)}${row.device.fit === 'blocked' ? ' BLOCKED' : ''}` : '—',
   ];
 }
 
-/** --host-ram: a RAM size (16G, 128GiB, 512M), or a usage error naming the option. */
-function hostRamOption(value: string): number {
+/** --host-ram, --device-ram: a RAM size (16G, 128GiB, 512M), or a usage error naming the option. */
+function byteSizeOption(value: string, option: string): number {
   try {
-    return parseByteSize(value, '--host-ram');
+    return parseByteSize(value, option);
   } catch (error) {
     throw new WorkbenchError('usage', (error as Error).message);
   }
@@ -103,9 +104,12 @@ export const estimateCommand: CliCommand = {
   name: 'estimate',
   summary: 'Predict the peak RAM and duration of a conversion for each context length on this host',
   usage: `workbench estimate --model DIR [--kv 4096] [--quant dynamic_int8] [--prefill 8,64,128,256,512,1024]
-                   [--route example|export_hf] [--lightweight] [--mask-as-input] [--host-ram SIZE] [--json]
-  --host-ram SIZE  plan for another host with this much RAM, all of it free (e.g. 128G for a remote
-                   server); default: this host, or WORKBENCH_SIMULATE_HOST_RAM when set`,
+                   [--route example|export_hf|native] [--lightweight] [--mask-as-input] [--host-ram SIZE]
+                   [--device-ram SIZE] [--json]
+  --host-ram SIZE    plan for another host with this much RAM, all of it free (e.g. 128G for a remote
+                     server); default: this host, or WORKBENCH_SIMULATE_HOST_RAM when set
+  --device-ram SIZE  RAM of the device the model is for (default 8G, a phone): the DEVICE column is
+                     the converted model's memory there (weights + KV cache + working memory)`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
@@ -118,6 +122,7 @@ export const estimateCommand: CliCommand = {
         lightweight: { type: 'boolean', default: false },
         'mask-as-input': { type: 'boolean', default: false },
         'host-ram': { type: 'string' },
+        'device-ram': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -126,7 +131,7 @@ export const estimateCommand: CliCommand = {
     const quantize = Quantization.safeParse(values.quant);
     if (!quantize.success) throw new WorkbenchError('usage', `--quant must be one of ${Quantization.options.join(', ')}; got "${values.quant}".`);
     const route = ConvertRoute.safeParse(values.route);
-    if (!route.success) throw new WorkbenchError('usage', `--route must be example or export_hf; got "${values.route}".`);
+    if (!route.success) throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${values.route}".`);
     const prefillSeqLens = values.prefill
       ? values.prefill.split(',').map((p) => positiveInt('--prefill', p.trim(), 1, 262_144))
       : [...DEFAULT_PREFILL_SEQ_LENS];
@@ -141,7 +146,7 @@ export const estimateCommand: CliCommand = {
 
     const config = await readModelConfig(values.model);
     // The same host every other memory decision uses (the wizard, the preflight, the guard), unless planning for another one.
-    const plannedBytes = values['host-ram'] !== undefined ? hostRamOption(values['host-ram']) : null;
+    const plannedBytes = values['host-ram'] !== undefined ? byteSizeOption(values['host-ram'], '--host-ram') : null;
     const simulatedBytes = simulatedHostBytes();
     const [host, calibration] = await Promise.all([
       plannedBytes !== null ? { total: plannedBytes, available: plannedBytes, swapTotal: 0, swapUsed: 0 } : decisionHostMemory(),
@@ -162,6 +167,7 @@ export const estimateCommand: CliCommand = {
       stopUsedFraction,
       extraContexts: [kv],
       calibration: calibration.applied(),
+      ...(values['device-ram'] !== undefined ? { deviceRamBytes: byteSizeOption(values['device-ram'], '--device-ram') } : {}),
     });
     const chosen = table.rows.find((r) => r.kvCacheMaxLen === kv)!;
     const untrained = untrainedContextWarning(kv, config.maxPositionEmbeddings);
@@ -194,9 +200,12 @@ export const estimateCommand: CliCommand = {
         : 'Prior coefficients (no conversion recorded on this host yet).',
     );
     ctx.out('');
-    ctx.out(renderTable(['CONTEXT', 'PEAK RAM', 'RANGE', 'DURATION', 'FIT', 'PEAK PHASE'], table.rows.map((r) => rowCells(r, kv))));
+    ctx.out(`Device: ${formatBytes(table.device.ramBytes)} RAM, about ${formatBytes(table.device.usableBytes)} of it usable by one app (DEVICE: the converted model's memory there).`);
+    ctx.out('');
+    ctx.out(renderTable(['CONTEXT', 'PEAK RAM', 'RANGE', 'DURATION', 'FIT', 'PEAK PHASE', 'DEVICE'], table.rows.map((r) => rowCells(r, kv))));
     ctx.out('');
     ctx.out(`Context ${kv}: ${chosen.verdict.reason}`);
+    if (chosen.device?.fit === 'blocked') ctx.out(chosen.device.reason);
     for (const warning of warnings) ctx.out(`Warning: ${warning}`);
     const notes = chosen.estimate.ok ? chosen.estimate.notes : [];
     for (const note of notes) ctx.out(`Note: ${note}`);
@@ -207,6 +216,10 @@ export const estimateCommand: CliCommand = {
           ? `No context fits with margin; ${table.largestTight} fits only tightly.`
           : 'No context length fits this host; try --mask-as-input, --route export_hf --lightweight, or a bigger host (serve mode).',
     );
+    const deviceSafe = table.rows.filter((r) => r.device?.fit === 'fits' && (table.largestSafe === null || r.kvCacheMaxLen <= table.largestSafe)).map((r) => r.kvCacheMaxLen);
+    if (table.rows.some((r) => r.device?.fit === 'blocked')) {
+      ctx.out(deviceSafe.length > 0 ? `Largest context that also fits the ${formatBytes(table.device.ramBytes)} device: ${Math.max(...deviceSafe)}.` : `No context fits both this host and the ${formatBytes(table.device.ramBytes)} device.`);
+    }
     return EXIT.ok;
   },
 };

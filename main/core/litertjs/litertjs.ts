@@ -48,11 +48,20 @@ export function loadLiteRtJs(): Promise<LiteRtModule> {
   loading ??= (async () => {
     installWorkerShim();
     const lrt = await import('@litertjs/core');
+    // Loading probes for a WebGPU device (there is no `navigator` in Node) and warns when there is
+    // none; the workbench runs on the CPU (wasm) accelerator only, so that one warning is noise.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith('Failed to create default WebGPU device')) return;
+      warn(...args);
+    };
     try {
       await lrt.loadLiteRt(liteRtWasmDir() + path.sep);
     } catch (error) {
       loading = null;
       throw new WorkbenchError('litertjs_unavailable', `LiteRT.js could not start: ${(error as Error).message}`);
+    } finally {
+      console.warn = warn;
     }
     return lrt;
   })();

@@ -137,3 +137,19 @@ describe('CalibrationService with the history database', () => {
     expect(calibrationPoint({ runId: 1, stageId: 1, at: 0, params, config: { ...base, architectures: ['MambaForCausalLM'], modelType: 'mamba' }, peakBytes: 1e9, durationSec: 10, status: 'succeeded' })).toBeNull();
   });
 });
+
+describe('calibration and the native route', () => {
+  it('takes no point from a native conversion, and native estimates ignore the Python-fitted scales', () => {
+    const native = ConvertParams.parse({ modelDir: '/m', outDir: '/o', route: 'native', kvCacheMaxLen: 4096 });
+    expect(calibrationPoint({ runId: 1, stageId: 1, at: 0, params: native, config: base, peakBytes: 150 * 2 ** 20, durationSec: 40, status: 'succeeded' })).toBeNull();
+    const facts = modelFactsFromConfig(base);
+    const options = { kvCacheMaxLen: 4096, prefillSeqLens: [8, 64, 128, 256, 512, 1024], quantize: 'dynamic_int8' as const, route: 'native' as const, lightweightConversion: false, maskAsInput: false };
+    const calibrated = { scales: { weights: 3, context: 3, fixed: 3, duration: 3 }, band: null, runs: 5 };
+    const withScales = estimateConversion(facts, options, calibrated);
+    const prior = estimateConversion(facts, options);
+    expect(withScales.ok && prior.ok && withScales.peakBytes.expected).toBe(prior.ok ? prior.peakBytes.expected : null);
+    expect(withScales.ok && withScales.calibration.calibrated).toBe(false);
+    // Under 1 GiB whatever the context: the native route's conversion peak.
+    expect(prior.ok && prior.peakBytes.high).toBeLessThan(2 ** 30);
+  });
+});

@@ -165,6 +165,9 @@ export interface ConversionOutcome {
  * when the model has no estimate (unknown architecture) or nothing was measured.
  */
 export function calibrationPoint(outcome: ConversionOutcome): CalibrationPoint | null {
+  // The calibration fits the Python converters' memory behaviour; the native converter's few
+  // hundred MiB would scale their tens of GiB down (and its own estimate is measured, not fitted).
+  if (outcome.params.route === 'native') return null;
   const facts = modelFactsFromConfig(outcome.config);
   if ('ok' in facts || outcome.peakBytes <= 0) return null;
   return pointFromFacts(facts, outcome);

@@ -68,7 +68,8 @@ export function buildContextTable(input: ContextTableInput): ContextTable {
     largestTight: largest((f) => f === 'fits' || f === 'tight'),
     model,
     noEstimate,
-    calibration: { calibrated: (input.calibration?.runs ?? 0) > 0, runs: input.calibration?.runs ?? 0 },
+    // The native route's estimate is not calibrated (see estimateConversion).
+    calibration: input.options.route === 'native' ? { calibrated: false, runs: 0 } : { calibrated: (input.calibration?.runs ?? 0) > 0, runs: input.calibration?.runs ?? 0 },
     device: { ramBytes: deviceRam, usableBytes: deviceRam * DEVICE_USABLE_FRACTION },
   };
 }

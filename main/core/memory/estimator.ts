@@ -312,9 +312,11 @@ export function estimateConversion(
     return { ok: false, code: 'invalid_params', reason: `Prefill length ${Math.max(...tooLong)} is longer than the context (${kv}); the converter cannot build that signature.` };
   }
 
+  const route = options.route;
+  // Calibration is fitted on the Python converters' runs: it does not describe the native one.
+  if (route === 'native') calibration = undefined;
   const scales = calibration?.scales ?? PRIOR_SCALES;
   const notes = [...facts.notes];
-  const route = options.route;
   let lightweight = options.lightweightConversion;
   if (lightweight && route === 'example') {
     lightweight = false;

@@ -5,7 +5,7 @@
  * line up prompt by prompt with the differences marked.
  */
 import { EvaluateResult } from '../../../main/common/stages/evaluate';
-import type { StageRecord } from '../../../main/common/runs';
+import type { RunDetail } from '../../../main/common/runs';
 
 export interface CompareRow {
   label: string;
@@ -13,10 +13,10 @@ export interface CompareRow {
   values: string[];
 }
 
-/** `stages`: the matched stage of each run (undefined where a run has none). */
-export function evaluationCompareRows(stages: (StageRecord | null | undefined)[], section: string): CompareRow[] {
-  const results = stages.map((stage) => {
-    const parsed = EvaluateResult.safeParse((stage?.result as { evaluation?: unknown } | null | undefined)?.evaluation);
+/** `pick` finds the stage to compare in each run (the Compare page matches stages by kind). */
+export function evaluationCompareRows(runs: RunDetail[], pick: (run: RunDetail) => { result?: unknown } | undefined, section: string): CompareRow[] {
+  const results = runs.map((run) => {
+    const parsed = EvaluateResult.safeParse((pick(run)?.result as { evaluation?: unknown } | null | undefined)?.evaluation);
     return parsed.success ? parsed.data : null;
   });
   if (results.every((r) => r === null)) return [];

@@ -80,7 +80,7 @@ export function compareRows(runs: RunDetail[]): Row[] {
     const flat = runs.map((run) => new Map(flatten(pick(run)?.params ?? {})));
     for (const map of flat) for (const key of map.keys()) keys.add(key);
     for (const key of [...keys].sort()) rows.push({ section, label: key, values: flat.map((map) => map.get(key) ?? '—') });
-    rows.push(...evaluationCompareRows(runs.map(pick), section));
+    rows.push(...evaluationCompareRows(runs, pick, section));
   }
   return rows;
 }

@@ -43,6 +43,7 @@ function ModelFindings({ result }: { result: IntakeResult }) {
       <Row k="Trained context" v={m.dims.maxPositionEmbeddings?.toLocaleString() ?? '—'} />
       <Row k="Tokenizer" v={yes(m.tokenizerFiles.length > 0, m.tokenizerFiles.join(', ') || 'missing')} />
       <Row k="Chat template" v={yes(m.chatTemplate.present, m.chatTemplate.present ? `yes (${m.chatTemplate.source})` : 'missing')} />
+      <Row wide k="native route (.tflite)" v={yes(m.support.native.supported, m.support.native.message)} />
       <Row wide k="example route (.tflite)" v={yes(m.support.example.supported, m.support.example.message)} />
       <Row wide k="export_hf route (.litertlm)" v={yes(m.support.export_hf.supported, m.support.export_hf.message)} />
     </section>
