@@ -29,6 +29,9 @@ const STAGE_PLACE: Partial<Record<StageKind, FixPlace>> = { merge: 'merge', conv
 /** Intake codes fixed somewhere else than the model step. */
 const INTAKE_PLACE: Record<string, FixPlace> = { no_example_builder: 'convert' };
 
+/** Intake findings about one conversion route: beside the point when the plan converts another way (or not at all). */
+const ROUTE_OF_PROBLEM: Record<string, ConvertRoute> = { no_example_builder: 'example' };
+
 export interface ReviewInputs {
   draft: WizardDraft;
   /** intake.inspect of the draft's model (and adapter); null while loading or without a model. */
@@ -52,6 +55,8 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
   if (!draft.modelDir.trim()) add({ id: 'no_model', severity: 'block', message: 'No model folder is chosen.', place: 'model' });
 
   for (const p of intake?.problems ?? []) {
+    const route = ROUTE_OF_PROBLEM[p.code];
+    if (route && (!draft.convert.enabled || draft.convert.route !== route)) continue;
     add({ id: `intake_${p.code}`, severity: p.severity === 'error' ? 'block' : 'warn', message: p.message, fix: p.fix, place: INTAKE_PLACE[p.code] ?? 'model' });
   }
 
