@@ -8,7 +8,7 @@
 import type { DoctorReport } from '../../../main/common/env';
 import type { IntakeResult } from '../../../main/common/intake';
 import type { PlanReview } from '../../../main/common/planReview';
-import { ConvertRoute, convertOptionProblems } from '../../../main/common/stages/convert';
+import { convertOptionProblems, ConvertRoute, PythonRoute } from '../../../main/common/stages/convert';
 import type { StageKind } from '../../../main/common/stages/plan';
 import type { WizardDraft } from './draft';
 
@@ -75,9 +75,10 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
         place: 'convert',
       });
     }
-    // The native route runs in Node: only the Python routes need the environment.
-    if (doctor && c.route !== 'native') {
-      const ready = doctor.routes?.[c.route]?.ready === true;
+    // Only the Python routes need the environment (the built-in converter runs in Node).
+    const pythonRoute = PythonRoute.safeParse(c.route);
+    if (doctor && pythonRoute.success) {
+      const ready = doctor.routes?.[pythonRoute.data]?.ready === true;
       if (!ready) {
         add({
           id: 'python_env',
