@@ -41,9 +41,6 @@ describe('wizard packaging step', () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
     await page.fill('[data-testid=model-dir]', modelDir);
-    // The Python example route, whose stage stops at once here (no converter installed).
-    await page.click('[data-testid=step-tab-convert]');
-    await page.selectOption('[data-testid=route-select]', 'example');
     await page.click('[data-testid=step-tab-package]');
     await page.waitForSelector('[data-testid=metadata-editor] [data-testid=meta-stop]', { timeout: 30_000 });
     const stop = await page.inputValue('[data-testid=meta-stop]');
