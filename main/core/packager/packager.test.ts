@@ -203,7 +203,7 @@ describe('packageModel', () => {
     expect(result.metadataSources).toEqual({});
     expect(await readLlmMetadata(out)).toEqual(metadata);
 
-    const greedy = await packageModel({ tflitePath, modelDir, outPath: out, metadata: { ...metadata, samplerParams: { type: 'GREEDY' } } });
+    const greedy = await packageModel({ tflitePath, modelDir, outPath: out, overwrite: true, metadata: { ...metadata, samplerParams: { type: 'GREEDY' } } });
     expect((await readLlmMetadata(out))?.samplerParams).toEqual({ type: 'TOP_P', k: 1, p: 1, temperature: 1 });
     expect(greedy.warnings).toContain('The GREEDY sampler was written as TOP_P with k = 1 (greedy): LiteRT-LM\'s CPU sampler implements TOP_P only, and GREEDY fails at decode ("Sampler type: 3 not implemented yet").');
     const rewritten = await rewriteBundleMetadata({ bundlePath: out, outPath: out, metadata: { ...metadata, samplerParams: { type: 'GREEDY' } } });
