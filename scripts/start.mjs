@@ -3,7 +3,7 @@
 // the desktop app starts, better-sqlite3 is built for its Electron (once per
 // version; scripts/rebuild-electron.mjs).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,20 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 
+/**
+ * The installed Electron binary, or null. Found without require('electron'):
+ * since Electron 45 that require downloads a missing binary on the spot,
+ * printing a stack trace where it cannot (an offline host), instead of letting
+ * this script fall back to serve mode with one sentence.
+ */
 function electronBinary() {
   try {
-    const binary = require('electron');
-    return typeof binary === 'string' && existsSync(binary) ? binary : null;
+    const dir = path.dirname(require.resolve('electron/package.json'));
+    const pathFile = path.join(dir, 'path.txt');
+    if (!existsSync(pathFile)) return null;
+    const relative = readFileSync(pathFile, 'utf8').trim();
+    const binary = process.env.ELECTRON_OVERRIDE_DIST_PATH ? path.join(process.env.ELECTRON_OVERRIDE_DIST_PATH, relative) : path.join(dir, 'dist', relative);
+    return existsSync(binary) ? binary : null;
   } catch {
     return null;
   }

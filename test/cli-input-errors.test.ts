@@ -68,8 +68,11 @@ describe('file-system mistakes', () => {
 
   it('a data directory that cannot be created, that is a file, or whose history is not a database', async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-data-'));
-    // Node's recursive mkdir spins forever under /proc; this must return at once.
-    const proc = await cli(['runs', 'list'], { dataDir: '/proc/workbench-nope' });
+    // Node's recursive mkdir spins forever under /proc; this must return at once. (A command that writes
+    // the history: read-only ones never create it, cli-options.test.ts.)
+    const plan = path.join(work, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ stages: [{ kind: 'selftest', params: { durationSeconds: 0 } }] }));
+    const proc = await cli(['run', '--plan', plan], { dataDir: '/proc/workbench-nope' });
     expect(proc.exitCode).toBe(3);
     expectOneSentence(proc, /Cannot create the folder \/proc\/workbench-nope/);
 

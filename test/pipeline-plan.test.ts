@@ -139,7 +139,9 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
       work,
     );
     expect(exitCode).toBe(3);
-    expect(stderr).toContain(`The bundle ${path.join(work, 'typo.litertlm')} does not exist.`);
+    // The first stage that reads a file nobody writes refuses: the package stage's .tflite (a merge writing the
+    // model folder does not make the .tflite one an earlier stage writes).
+    expect(stderr).toContain(`${path.join(work, 'elsewhere', 'missing.tflite')} does not exist.`);
     expect(run).toBeNull();
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { History } from '../main/core/history/history.js';
 import { api, CLI, freshDataDir, REPO_ROOT, startServe, type ServeProcess } from './helpers/serve.js';
 import { writeQwenModelFolder } from './support/fidelityModels.js';
 import { writeSyntheticTflite } from './support/syntheticTflite.js';
@@ -123,8 +124,9 @@ describe('special files in serve mode', () => {
 describe('a damaged history.sqlite', () => {
   function damagedDataDir(): string {
     const dataDir = freshDataDir('wb-damaged');
-    execFileSync(process.execPath, [CLI, '--data-dir', dataDir, 'runs', 'list']);
     const file = path.join(dataDir, 'history.sqlite');
+    // A real history with its schema (read-only commands never create one), then cut short.
+    new History(file).close();
     writeFileSync(file, readFileSync(file).subarray(0, 5000));
     return dataDir;
   }

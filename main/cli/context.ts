@@ -2,7 +2,8 @@
  * What every CLI command gets: the global options and a lazily opened engine
  * (commands that only read a file never touch the database).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { WorkbenchError } from '../common/errors.js';
 import path from 'node:path';
 import { createEngine, type Engine, type EngineOptions } from '../core/engine.js';
 import { resolveDataDir } from '../core/paths.js';
@@ -45,6 +46,8 @@ export function createCliContext(dataDir: string | undefined): CliContext & { cl
     dataDir,
     existingHistory() {
       const dir = resolveDataDir(dataDir);
+      // A file where the data directory should be is a mistake to name, not an empty history.
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw new WorkbenchError('not_a_folder', `The data directory ${dir} is a file, not a folder.`, { path: dir });
       return existsSync(path.join(dir, 'history.sqlite')) ? { dataDir: dir } : { missing: dir };
     },
     engine(options = {}) {

@@ -35,7 +35,7 @@ await runStage(async () => {
       if (now - lastProgress < 250 && p.doneBytes < p.totalBytes) return;
       lastProgress = now;
       const fraction = p.totalBytes > 0 ? 0.05 + 0.93 * (p.doneBytes / p.totalBytes) : 0.05;
-      stageOut.progress(fraction, 'write', `${formatBytes(p.doneBytes)} of ${formatBytes(p.totalBytes)} (section ${p.section + 1})`);
+      stageOut.progress(fraction, 'write', `${formatBytes(p.doneBytes)} of ${formatBytes(p.totalBytes)} of input read (section ${p.section + 1})`);
     },
   });
   for (const [field, source] of Object.entries(result.metadataSources)) stageOut.log('info', `${field}: ${source}`);

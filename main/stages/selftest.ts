@@ -38,7 +38,7 @@ await runStage(async () => {
       allocated += chunk.length;
     }
     if (params.failAt !== null && fraction >= params.failAt) {
-      stageOut.error('selftest_failure', `Self-test failed on purpose at ${Math.round(fraction * 100)} % (failAt = ${params.failAt}).`, 'This failure was requested in the self-test parameters; retry the run to continue.');
+      stageOut.error('selftest_failure', `Self-test failed on purpose at ${Math.round(fraction * 100)} % (failAt = ${params.failAt}).`, 'This failure was requested in the self-test parameters (failAt), so retrying the same run fails the same way; start a self-test without failAt to see one succeed.');
       process.exitCode = 1;
       return;
     }

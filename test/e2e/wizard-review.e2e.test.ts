@@ -116,11 +116,13 @@ describe('wizard review and defaults', () => {
     await freshWizard(page);
     await chooseModel(page, false);
     await page.click('[data-testid=step-tab-convert]');
+    // A Python route: its environment is not set up in a fresh data folder.
+    await page.selectOption('[data-testid=route-select]', 'example');
     await page.fill('[data-testid=prefill-input]', '8, 8192');
     let { problems, startDisabled } = await review(page);
     expect(startDisabled).toBe(true);
     const ids = problems.filter((p) => p.severity === 'block').map((p) => p.id);
-    // No conversion environment in a fresh data folder, and a prefill length longer than the context.
+    // No conversion environment for the example route, and a prefill length longer than the context.
     expect(ids).toEqual(expect.arrayContaining(['python_env', 'convert_prefillSeqLens']));
     expect(await page.textContent('[data-testid=start-blocked]')).toMatch(/problems block the start/);
     await page.click('[data-problem=convert_prefillSeqLens] [data-testid=problem-link]');

@@ -78,11 +78,12 @@ workbench package --fix-metadata BUNDLE.litertlm --model DIR --out FILE [--inten
         const tenth = p.totalBytes > 0 ? Math.floor((p.doneBytes / p.totalBytes) * 10) : 10;
         if (!values.json && tenth !== lastTenth) {
           lastTenth = tenth;
-          ctx.err(`writing: ${tenth * 10}% (${formatBytes(p.doneBytes)} of ${formatBytes(p.totalBytes)})`);
+          // Input figures: the tokenizer is compressed, so the bundle ends up smaller than the total read.
+          ctx.err(`packing: ${tenth * 10}% (${formatBytes(p.doneBytes)} of ${formatBytes(p.totalBytes)} of input read)`);
         }
       },
     });
-    if (!values.json && lastTenth < 10) ctx.err('writing: 100%');
+    if (!values.json && lastTenth < 10) ctx.err('packing: 100%');
     if (values.json) {
       ctx.out(JSON.stringify(result, null, 2));
       return EXIT.ok;

@@ -52,6 +52,9 @@ export function analyze(input: AnalysisInput, now: Date = new Date()): FidelityR
     modelTypeCheck(input),
     ...engineChecks(input),
   ];
+  const summary = summarize(items);
+  // The metadata fix refuses a bundle with another tokenizer (its ids would name other tokens): never offer it then.
+  if (metadataFixBlocker(input, items)) summary.fixAvailable = false;
   return {
     schemaVersion: 1,
     createdAt: now.toISOString(),
@@ -59,8 +62,20 @@ export function analyze(input: AnalysisInput, now: Date = new Date()): FidelityR
     bundlePath: input.bundle.path,
     bundleKind: input.bundle.kind,
     intendedContext: input.intendedContext,
-    summary: summarize(items),
+    summary,
     items,
     correctedMetadata: correctedMetadata(input.model, intent, input.bundle.tflite, input.bundle.metadata),
   };
+}
+
+/**
+ * The tokenizer check that makes a metadata fix pointless, or null: a
+ * .litertlm whose tokenizer is not the model's (the model's stop and start
+ * ids would name other tokens of the bundle's vocabulary). The fix refuses
+ * exactly this (packager/fixMetadata.ts), and the report then offers no fix.
+ */
+export function metadataFixBlocker(input: AnalysisInput, items: readonly CheckItem[]): CheckItem | null {
+  const item = items.find((i) => i.id === 'tokenizer.identical');
+  if (input.bundle.kind === 'tflite' || !input.bundle.tokenizer || !input.model.folder.tokenizer || !item || item.status === 'pass') return null;
+  return item;
 }

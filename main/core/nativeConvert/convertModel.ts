@@ -13,6 +13,7 @@ import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
 import { parseDecoderConfig, type DecoderConfig } from './config.js';
 import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
+import { EncodePool } from './encodePool.js';
 import { WeightTable } from './weights.js';
 
 export const NATIVE_CONVERTER_VERSION = '1';
@@ -26,6 +27,8 @@ export interface NativeConvertOptions {
   kvLayout: KvLayout;
   signal?: AbortSignal;
   onProgress?: (progress: WriteProgress) => void;
+  /** Worker threads for the encoding: 0 = one per core (none when the worker script is not built). */
+  threads?: number;
 }
 
 export interface NativeConvertResult {
@@ -73,7 +76,8 @@ export async function convertNative(options: NativeConvertOptions): Promise<Nati
   const graph = new ModelGraph(
     `Convert Workbench native converter v${NATIVE_CONVERTER_VERSION}: ${config.architecture}, ${options.quantize}, KV ${options.kvCacheMaxLen} (${options.kvLayout})`,
   );
-  const weights = new WeightTable(graph, model);
+  const pool = EncodePool.start(options.threads ?? 0);
+  const weights = new WeightTable(graph, model, pool);
   try {
     const signatures = buildDecoderGraph(graph, config, weights, options);
     const written = await writeModel(graph, options.outPath, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
@@ -90,6 +94,6 @@ export async function convertNative(options: NativeConvertOptions): Promise<Nati
       config: plain,
     };
   } finally {
-    await weights.close();
+    await Promise.all([weights.close(), pool.close()]);
   }
 }

@@ -2,15 +2,18 @@
  * The model's weights as streamed buffers of the TFLite writer: each Hugging
  * Face tensor is read from its safetensors file a few megabytes of rows at a
  * time, decoded to float32 (F32, F16 or BF16 sources), checked for NaN/Inf,
- * encoded (quantize.ts) and handed to the writer. A tensor is registered once
+ * encoded (encodeRows.ts, on the worker threads of encodePool.ts) and handed
+ * to the writer. A tensor is registered once
  * and shared by every signature (and by the embedding and a tied lm_head).
  */
 import { WorkbenchError } from '../../common/errors.js';
-import { decodeToF32, floatDtypeBytes, isFloatDtype } from '../safetensors/dtypes.js';
+import { floatDtypeBytes, isFloatDtype } from '../safetensors/dtypes.js';
 import type { SafetensorsModel } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import type { ModelGraph, Quantization, TensorType } from '../tfliteWriter/graph.js';
-import { checkFinite, encodeFloat16, ENCODING_BYTES, quantizeBf16RowsInt8, quantizeRowsInt8, type WeightEncoding } from './quantize.js';
+import { type FloatDtype } from '../safetensors/dtypes.js';
+import type { EncodePool } from './encodePool.js';
+import { ENCODING_BYTES, type WeightEncoding } from './quantize.js';
 
 /** Source bytes read per chunk: bounds the converter's memory whatever the tensor size. */
 export const CHUNK_SOURCE_BYTES = 8 << 20;
@@ -31,6 +34,7 @@ export class WeightTable {
   constructor(
     private readonly graph: ModelGraph,
     private readonly model: SafetensorsModel,
+    private readonly pool: EncodePool,
   ) {}
 
   has(name: string): boolean {
@@ -59,18 +63,17 @@ export class WeightTable {
     const sourceBytes = floatDtypeBytes(entry.dtype);
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_SOURCE_BYTES / (rowLength * sourceBytes)));
     const reader = this.reader;
+    const pool = this.pool;
+    const buffers = (rawBytes: number, encodedBytes: number) => this.chunkBuffers(rawBytes, encodedBytes);
     const buffer = this.graph.streamedBuffer({
       label: name,
       byteLength: entry.elementCount * ENCODING_BYTES[encoding],
       async produce(emit) {
-        const scales = quantization ? new Float32Array(rows) : null;
-        const maxChunkRows = Math.min(rows, rowsPerChunk);
         const bytesOut = ENCODING_BYTES[encoding];
-        const fusedBf16 = encoding === 'int8' && entry.dtype === 'BF16';
+        const scales = quantization ? (pool.shared ? new SharedArrayBuffer(rows * 4) : new ArrayBuffer(rows * 4)) : null;
+        const maxChunkRows = Math.min(rows, rowsPerChunk);
         // Two of everything: the next chunk is read and the previous one written while this one is encoded.
-        const raw = [0, 1].map(() => new Uint8Array(maxChunkRows * rowLength * sourceBytes));
-        const encoded = [0, 1].map(() => new Uint8Array(maxChunkRows * rowLength * bytesOut));
-        const values = fusedBf16 ? null : new Float32Array(maxChunkRows * rowLength);
+        const { raw, encoded } = buffers(maxChunkRows * rowLength * sourceBytes, maxChunkRows * rowLength * bytesOut);
         // In-flight promises are awaited on the next turn; until then a rejection must not count as unhandled.
         const settled = <T>(promise: Promise<T>): Promise<T> => {
           promise.catch(() => undefined);
@@ -78,32 +81,21 @@ export class WeightTable {
         };
         const read = (row: number, slot: number) => {
           const n = Math.min(rowsPerChunk, rows - row) * rowLength;
-          return settled(reader.readRange(file, entry, raw[slot]!, row * rowLength * sourceBytes, n * sourceBytes));
+          return settled(reader.readRange(file, entry, new Uint8Array(raw[slot]!), row * rowLength * sourceBytes, n * sourceBytes));
         };
         let pendingRead = read(0, 0);
         let pendingWrite: Promise<void> = Promise.resolve();
         for (let row = 0, slot = 0; row < rows; row += rowsPerChunk, slot ^= 1) {
           const count = Math.min(rowsPerChunk, rows - row);
-          const n = count * rowLength;
-          const bytes = await pendingRead;
+          await pendingRead;
           if (row + rowsPerChunk < rows) pendingRead = read(row + rowsPerChunk, slot ^ 1);
           // The write of two chunks ago used this slot's output buffer.
           await pendingWrite;
-          const out = encoded[slot]!.subarray(0, n * bytesOut);
-          if (fusedBf16) {
-            quantizeBf16RowsInt8(new Uint16Array(bytes.buffer, bytes.byteOffset, n), rowLength, new Int8Array(out.buffer, out.byteOffset, n), scales!, row, name, row);
-          } else {
-            const f32 = values!.subarray(0, n);
-            decodeToF32(entry.dtype as 'F32' | 'F16' | 'BF16', bytes, f32);
-            checkFinite(f32, name, row, rowLength);
-            if (encoding === 'float32') out.set(new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength));
-            else if (encoding === 'float16') encodeFloat16(f32, new Uint16Array(out.buffer, out.byteOffset, n));
-            else quantizeRowsInt8(f32, rowLength, new Int8Array(out.buffer, out.byteOffset, n), scales!, row);
-          }
-          pendingWrite = settled(emit(out));
+          await pool.encode({ tensor: name, dtype: entry.dtype as FloatDtype, encoding, rowLength, source: raw[slot]!, target: encoded[slot]!, scales, chunkRow: row }, count);
+          pendingWrite = settled(emit(new Uint8Array(encoded[slot]!, 0, count * rowLength * bytesOut)));
         }
         await pendingWrite;
-        if (quantization) quantization.scales = scales;
+        if (quantization) quantization.scales = new Float32Array(scales!);
       },
     });
     const registered: RegisteredWeight = {
@@ -120,6 +112,24 @@ export class WeightTable {
 
   async close(): Promise<void> {
     await this.reader.close();
+  }
+
+  private slots: { raw: (SharedArrayBuffer | ArrayBuffer)[]; encoded: (SharedArrayBuffer | ArrayBuffer)[] } | null = null;
+
+  /**
+   * The two source and two output chunk buffers, shared by every tensor (the
+   * writer produces one tensor at a time): allocated once at the largest size
+   * seen, so memory stays a few chunks whatever the model (fresh shared
+   * buffers per tensor are reclaimed late and made the peak grow).
+   */
+  private chunkBuffers(rawBytes: number, encodedBytes: number) {
+    const fits = (list: (SharedArrayBuffer | ArrayBuffer)[], bytes: number) => list.every((b) => b.byteLength >= bytes);
+    if (!this.slots || !fits(this.slots.raw, rawBytes) || !fits(this.slots.encoded, encodedBytes)) {
+      const alloc = (bytes: number) => (this.pool.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+      const grow = (list: (SharedArrayBuffer | ArrayBuffer)[] | undefined, bytes: number) => [0, 1].map((i) => alloc(Math.max(bytes, list?.[i]?.byteLength ?? 0)));
+      this.slots = { raw: grow(this.slots?.raw, rawBytes), encoded: grow(this.slots?.encoded, encodedBytes) };
+    }
+    return this.slots;
   }
 
   private entry(name: string) {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { FidelityReport } from '../../common/fidelity.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { analyze, loadAnalysisInput } from '../fidelity/analyze.js';
+import { analyze, loadAnalysisInput, metadataFixBlocker } from '../fidelity/analyze.js';
 import { loadBundleSide } from '../fidelity/load.js';
 import { packageModel, rewriteBundleMetadata } from './package.js';
 import type { WriteProgress } from './writer.js';
@@ -86,8 +86,8 @@ export async function fixBundleMetadata(request: FixRequest): Promise<FixResult>
  * metadata cannot help, packaging the .tflite with the right tokenizer does.
  */
 function refuseForeignTokenizer(input: Awaited<ReturnType<typeof loadAnalysisInput>>, before: FidelityReport): void {
-  const item = before.items.find((i) => i.id === 'tokenizer.identical');
-  if (input.bundle.kind === 'tflite' || !input.bundle.tokenizer || !input.model.folder.tokenizer || !item || item.status === 'pass') return;
+  const item = metadataFixBlocker(input, before.items);
+  if (!item) return;
   throw new WorkbenchError(
     'tokenizer_mismatch',
     `${item.explanation} The model's token ids would mean other tokens in the bundle's vocabulary, so its metadata cannot be fixed in place.`,

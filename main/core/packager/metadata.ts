@@ -22,6 +22,14 @@ import { loadModelSide } from '../fidelity/load.js';
 /** The metadata, where each field came from, warnings to decide on, and the limits its values are checked against. */
 export type { DerivedMetadata };
 
+/** The warning for a .tflite whose KV-cache length cannot be read; moot once max_num_tokens is given explicitly. */
+export const MAX_NUM_TOKENS_UNSET = 'max_num_tokens is not set; the runtime will size the context from the prompt in steps of 4096 tokens.';
+
+/** Derived-metadata warnings that still apply once these fields are given explicitly (--metadata, the wizard's editor). */
+export function warningsAfterOverrides(warnings: string[], overridden: string[]): string[] {
+  return overridden.includes('maxNumTokens') ? warnings.filter((w) => w !== MAX_NUM_TOKENS_UNSET) : warnings;
+}
+
 export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary | null): Promise<DerivedMetadata> {
   const model = await loadModelSide(modelDir);
   const intent = modelIntent(model);
@@ -75,7 +83,7 @@ export async function deriveLlmMetadata(modelDir: string, tflite: TfliteSummary 
     sources.maxNumTokens = 'The KV-cache length of the converted .tflite, read when packaging.';
   } else {
     sources.maxNumTokens = 'Not set: the .tflite has no KV-cache inputs to read the length from.';
-    warnings.push('max_num_tokens is not set; the runtime will size the context from the prompt in steps of 4096 tokens.');
+    warnings.push(MAX_NUM_TOKENS_UNSET);
   }
   sources.llmModelType = `${expectedModelType(model)}, from config.json (architectures ${JSON.stringify(model.folder.config?.architectures ?? [])}).`;
 

@@ -22,7 +22,7 @@ import { encodeLlmMetadata } from '../formats/llmMetadata.js';
 import { parseSentencePiece } from '../formats/sentencepiece.js';
 import { readTflite } from '../formats/tflite.js';
 import type { HeaderEntry } from './header.js';
-import { deriveLlmMetadata, runnableSampler } from './metadata.js';
+import { deriveLlmMetadata, runnableSampler, warningsAfterOverrides } from './metadata.js';
 import { writeLitertlm } from './writer.js';
 import type { SectionInput, WriteProgress, WrittenBundle } from './writer.js';
 
@@ -81,7 +81,8 @@ export async function packageModel(request: PackageRequest): Promise<PackageResu
     const overrides = request.metadataOverrides ?? {};
     metadata = { ...derived.metadata, ...overrides };
     metadataSources = { ...derived.sources, ...Object.fromEntries(Object.keys(overrides).map((field) => [field, 'Edited before packaging.'])) };
-    warnings.push(...derived.warnings);
+    // A warning about a field the overrides set no longer applies (max_num_tokens given with --metadata).
+    warnings.push(...warningsAfterOverrides(derived.warnings, Object.keys(overrides)));
   }
   const runnable = runnableSampler(metadata);
   metadata = runnable.metadata;

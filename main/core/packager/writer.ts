@@ -46,7 +46,11 @@ export interface SectionInput {
 }
 
 export interface WriteProgress {
-  /** Input bytes consumed so far over all sections. */
+  /**
+   * Input bytes read so far over all sections, counted as they are read. A
+   * compressed section's input is its uncompressed file, so these are input
+   * figures (say so when showing them), not the bundle's bytes.
+   */
   doneBytes: number;
   totalBytes: number;
   section: number;
@@ -102,7 +106,11 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
         doneBytes += consumed;
         onProgress?.({ doneBytes, totalBytes, section: index });
       };
-      await writePayload(section.payload, write);
+      const consumed = (bytes: number): void => {
+        doneBytes += bytes;
+        onProgress?.({ doneBytes, totalBytes, section: index });
+      };
+      await writePayload(section.payload, write, consumed);
       placed.push({ beginOffset, endOffset: position });
       const padded = roundUpToBlock(position);
       if (padded > position) await writeAll(fh, ZEROS.subarray(0, padded - position), position);
@@ -186,7 +194,8 @@ async function payloadInputSize(payload: SectionPayload): Promise<number> {
   return size;
 }
 
-async function writePayload(payload: SectionPayload, write: (chunk: Uint8Array, consumed: number) => Promise<void>): Promise<void> {
+/** `write(chunk, n)` writes output and counts n input bytes; `consumed(n)` counts input read ahead of its output (a deflate stream buffers it). */
+async function writePayload(payload: SectionPayload, write: (chunk: Uint8Array, consumed: number) => Promise<void>, consumed: (bytes: number) => void): Promise<void> {
   switch (payload.kind) {
     case 'bytes':
       if (payload.bytes.byteLength > 0) await write(payload.bytes, payload.bytes.byteLength);
@@ -204,16 +213,11 @@ async function writePayload(payload: SectionPayload, write: (chunk: Uint8Array, 
       new DataView(prefix.buffer).setBigUint64(0, BigInt(size), true);
       await write(prefix, 0);
       const source = createReadStream(payload.path, { highWaterMark: 1024 * 1024 });
-      let consumedSoFar = 0;
-      source.on('data', (chunk) => {
-        consumedSoFar += chunk.length;
-      });
-      let reported = 0;
+      // Progress follows the input as it is read: deflate emits most of its output only at the end, and
+      // counting on output made the figures stall half-way and then jump to 100 %.
+      source.on('data', (chunk) => consumed(chunk.length));
       await pipeline(source, createDeflate(), async (deflated: AsyncIterable<Buffer>) => {
-        for await (const chunk of deflated) {
-          await write(chunk, consumedSoFar - reported);
-          reported = consumedSoFar;
-        }
+        for await (const chunk of deflated) await write(chunk, 0);
       });
       return;
     }

@@ -22,6 +22,12 @@ describe('review problems', () => {
     expect(problems.map((p) => p.id)).not.toContain('python_env');
   });
 
+  it('leaves out a limit of another route than the one chosen', () => {
+    const noBuilder = intake([{ severity: 'warn', code: 'no_example_builder', message: 'This model matches no example builder.', fix: 'Use the export_hf route.' }]);
+    expect(reviewProblems({ draft: { ...draft, convert: { ...draft.convert, route: 'export_hf' } }, intake: noBuilder, doctor: doctor(true), review: null })).toEqual([]);
+    expect(reviewProblems({ draft: { ...draft, convert: { ...draft.convert, route: 'example' } }, intake: noBuilder, doctor: doctor(true), review: null }).map((p) => p.id)).toEqual(['intake_no_example_builder']);
+  });
+
   it("keeps step 1's warnings as warnings and says a refusal about a folder step 1 already reports once", () => {
     const problems = reviewProblems({
       draft,

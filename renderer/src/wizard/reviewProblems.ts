@@ -8,7 +8,7 @@
 import type { DoctorReport } from '../../../main/common/env';
 import type { IntakeResult } from '../../../main/common/intake';
 import type { PlanReview } from '../../../main/common/planReview';
-import { ConvertRoute, convertOptionProblems } from '../../../main/common/stages/convert';
+import { convertOptionProblems, ConvertRoute, PythonRoute } from '../../../main/common/stages/convert';
 import type { StageKind } from '../../../main/common/stages/plan';
 import type { WizardDraft } from './draft';
 
@@ -28,6 +28,9 @@ const STAGE_PLACE: Partial<Record<StageKind, FixPlace>> = { merge: 'merge', conv
 
 /** Intake codes fixed somewhere else than the model step. */
 const INTAKE_PLACE: Record<string, FixPlace> = { no_example_builder: 'convert' };
+
+/** Intake findings about one conversion route: beside the point when the plan converts another way (or not at all). */
+const ROUTE_OF_PROBLEM: Record<string, ConvertRoute> = { no_example_builder: 'example' };
 
 export interface ReviewInputs {
   draft: WizardDraft;
@@ -52,6 +55,8 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
   if (!draft.modelDir.trim()) add({ id: 'no_model', severity: 'block', message: 'No model folder is chosen.', place: 'model' });
 
   for (const p of intake?.problems ?? []) {
+    const route = ROUTE_OF_PROBLEM[p.code];
+    if (route && (!draft.convert.enabled || draft.convert.route !== route)) continue;
     add({ id: `intake_${p.code}`, severity: p.severity === 'error' ? 'block' : 'warn', message: p.message, fix: p.fix, place: INTAKE_PLACE[p.code] ?? 'model' });
   }
 
@@ -70,9 +75,10 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
         place: 'convert',
       });
     }
-    // The native route runs in Node: only the Python routes need the environment.
-    if (doctor && c.route !== 'native') {
-      const ready = doctor.routes?.[c.route]?.ready === true;
+    // Only the Python routes need the environment (the built-in converter runs in Node).
+    const pythonRoute = PythonRoute.safeParse(c.route);
+    if (doctor && pythonRoute.success) {
+      const ready = doctor.routes?.[pythonRoute.data]?.ready === true;
       if (!ready) {
         add({
           id: 'python_env',
