@@ -60,12 +60,13 @@ async function chooseModel(p: Page, withAdapter: boolean): Promise<void> {
   if (withAdapter) await p.fill('[data-testid=adapter-dir]', adapterDir);
   // Leaving the field is when a path counts as typed.
   await p.click('[data-testid=step-model] h2');
-  await p.waitForSelector('[data-testid=intake-result][data-ready=yes]');
+  await p.waitForSelector('[data-testid=intake-result][data-ready=yes]', { timeout: 60_000 });
 }
 
 async function review(p: Page) {
   await p.click('[data-testid=step-tab-review]');
-  await p.waitForSelector('[data-testid=step-review][data-checked=yes]', { timeout: 30_000 });
+  // The review waits on the doctor (it probes Python) and the preflights: slow on a loaded machine.
+  await p.waitForSelector('[data-testid=step-review][data-checked=yes]', { timeout: 90_000 });
   const problems = await p.$$eval('[data-testid=review-problem]', (items) => items.map((item) => ({ id: item.getAttribute('data-problem'), severity: item.getAttribute('data-severity'), text: item.textContent ?? '' })));
   return { problems, startDisabled: await p.isDisabled('[data-testid=start-run]') };
 }
@@ -143,7 +144,7 @@ describe('wizard review and defaults', () => {
     const missing = problems.find((p) => p.severity === 'block' && p.text.includes('missing.tflite'));
     expect(missing?.text).toContain('Fix in step 4: Packaging');
     await page.screenshot({ path: path.join(SHOTS, 'review-blocked.png'), fullPage: true });
-  }, 90_000);
+  }, 240_000);
 
   it('verification checks the context chosen in step 3 unless the user typed one', async () => {
     await freshWizard(page);
@@ -163,7 +164,7 @@ describe('wizard review and defaults', () => {
     expect(await page.inputValue('[data-testid=intended-context]')).toBe('3000');
     await page.click('[data-testid=intended-context-follow]');
     expect(await page.inputValue('[data-testid=intended-context]')).toBe('1024');
-  }, 60_000);
+  }, 120_000);
 
   it('trims the default prefill lengths to a shorter context, and shows a typed list that no longer fits at the field and in the plan', async () => {
     await freshWizard(page);
@@ -183,7 +184,7 @@ describe('wizard review and defaults', () => {
     expect(problems.find((p) => p.id === 'convert_prefillSeqLens')?.severity).toBe('block');
     // The plan is what the field shows, not the last list that was valid.
     expect((await plan(page)).stages.find((s) => s.kind === 'convert')?.params.prefillSeqLens).toEqual([8, 2048]);
-  }, 60_000);
+  }, 180_000);
 
   it('holds back "does not exist" while a path is typed, and the base-model field does not offer adapter folders', async () => {
     await freshWizard(page);
