@@ -25,7 +25,8 @@ let modelDir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'package-step-e2e-'));
-  modelDir = await makeModel(path.join(dir, 'Qwen2.5-1.5B-Instruct'), { ...qwenConfig(1536, 28, 8960, 12, 2, 151936, true), bos_token_id: null }, null, true);
+  // A deep folder, so the conversion's error names a path longer than the log is wide.
+  modelDir = await makeModel(path.join(dir, 'models-kept-in-a-folder-with-a-long-descriptive-name-as-teams-do', 'Qwen2.5-1.5B-Instruct'), { ...qwenConfig(1536, 28, 8960, 12, 2, 151936, true), bos_token_id: null }, null, true);
   // A host the size of the field report's, so the memory block does not refuse a 1.5B conversion at 4096.
   ({ server, browser, page } = await openApp({ viewport: { width: 1400, height: 1100 }, serve: { env: { WORKBENCH_SIMULATE_HOST_RAM: '128G' } } }));
 });
