@@ -7,11 +7,10 @@
  * and shared by every signature (and by the embedding and a tied lm_head).
  */
 import { WorkbenchError } from '../../common/errors.js';
-import { floatDtypeBytes, isFloatDtype } from '../safetensors/dtypes.js';
+import { floatDtypeBytes, isFloatDtype, type FloatDtype } from '../safetensors/dtypes.js';
 import type { SafetensorsModel } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import type { ModelGraph, Quantization, TensorType } from '../tfliteWriter/graph.js';
-import { type FloatDtype } from '../safetensors/dtypes.js';
 import type { EncodePool } from './encodePool.js';
 import { ENCODING_BYTES, type WeightEncoding } from './quantize.js';
 
