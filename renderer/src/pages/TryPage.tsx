@@ -249,7 +249,7 @@ export function TryPage({ route }: { route: Route }) {
                   <span className="muted">you</span> {t.user}
                 </div>
                 <div className="chat-answer mono" data-testid={`try-answer-${i}`}>
-                  {t.answer || (t.error ? '' : '…')}
+                  {t.answer || (t.error || !t.result ? '' : '…')}
                 </div>
                 {!t.result && !t.error ? <TurnStatus turn={t} now={now} bundleName={target.split(/[\\/]/).pop() ?? target} sizeBytes={info.data?.sizeBytes ?? null} index={i} /> : null}
                 {t.error ? <ErrorBox error={{ code: t.error.code, message: t.error.message, ...(hintOf(t.error) ? { hint: hintOf(t.error)! } : {}) }} title="The engine could not answer" /> : null}
@@ -315,7 +315,11 @@ function TurnStatus({ turn, now, bundleName, sizeBytes, index }: { turn: Turn; n
   else what = 'Sending…';
   return (
     <div className="chat-status muted" role="status" data-testid={`try-status-${index}`} data-phase={turn.stopping ? 'stopping' : (turn.phase ?? 'sending')}>
-      <span className="spinner" aria-hidden="true" /> {what} <span className="mono">{seconds} s</span>
+      <span className="spinner" aria-hidden="true" />
+      <span>{what}</span>
+      <span className="mono" data-testid="try-elapsed">
+        {seconds} s
+      </span>
     </div>
   );
 }
