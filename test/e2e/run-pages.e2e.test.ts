@@ -126,6 +126,9 @@ describe('run pages', () => {
     const legend = (await page.textContent('[data-testid=memory-chart] .u-legend')) ?? '';
     expect(legend).toMatch(/Stage RSS\s*[\d.]+ (B|KiB|MiB|GiB)/);
     expect(legend).toMatch(/System RAM in use\s*[\d.]+ (B|KiB|MiB|GiB)/);
+    // A run without a conversion has no prediction: no "Predicted peak —" entry (issue 18, item 8), and the time axis is the run's.
+    expect(legend).not.toContain('Predicted');
+    expect(await page.textContent('[data-testid=memory-chart-caption]')).toContain('Time runs from the run’s first sample across all its stages');
     // The time ticks are drawn on the canvas; their labels are unit-tested in chartAxes.test.ts.
     await page.locator('[data-testid=memory-panel]').screenshot({ path: path.join(DOC_SHOTS, 'memory-chart.png') });
 
@@ -138,7 +141,7 @@ describe('run pages', () => {
     const stranger = await browser.newPage();
     await stranger.goto(`${server.url}#token=not-the-token`);
     await stranger.waitForSelector('[data-testid=unauthorized]');
-    expect(await stranger.textContent('[data-testid=unauthorized]')).toMatch(/token is wrong or out of date.*workbench serve/);
+    expect(await stranger.textContent('[data-testid=unauthorized]')).toMatch(/refused this tab’s token.*workbench serve.*paste it into this tab’s address bar/);
     const main = (await stranger.textContent('main')) ?? '';
     expect(main).not.toMatch(/No runs yet/);
     expect(await stranger.locator('[data-testid=runs-page]').count()).toBe(0);
