@@ -84,7 +84,14 @@ describe('run pages', () => {
   it('compares stages by kind, and says what to do with nothing selected', async () => {
     await page.evaluate(([a, b]) => (window.location.hash = `#/compare?ids=${a},${b}`), [mergeRun, selftestRun]);
     await page.waitForSelector('[data-testid=compare-page] table');
+    // "Only what differs" shows only rows that differ (issue 18, item 8), and says how many equal ones it hides.
+    expect(await page.isChecked('[data-testid=only-differences]')).toBe(true);
+    const flags = await page.$$eval('[data-testid=compare-row]', (rows) => rows.map((row) => row.getAttribute('data-differs')));
+    expect(flags.length).toBeGreaterThan(0);
+    expect(flags.filter((flag) => flag !== 'yes')).toEqual([]);
+    expect(await page.textContent('[data-testid=compare-hidden]')).toMatch(/^\d+ rows? with the same value in every run hidden\.$/);
     await page.uncheck('[data-testid=only-differences]');
+    expect(await page.locator('[data-testid=compare-row][data-differs=no]').count()).toBeGreaterThan(0);
     const sections = await page.$$eval('.compare-section td', (cells) => cells.map((cell) => cell.textContent));
     expect(sections).toEqual(expect.arrayContaining(['LoRA merge', 'Self-test']));
     const mergeStatus = await page.$$eval('[data-testid=compare-row]', (rows) =>
