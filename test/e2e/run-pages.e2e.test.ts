@@ -92,6 +92,15 @@ describe('run pages', () => {
     expect(await page.textContent('[data-testid=compare-hidden]')).toMatch(/^\d+ rows? with the same value in every run hidden\.$/);
     await page.uncheck('[data-testid=only-differences]');
     expect(await page.locator('[data-testid=compare-row][data-differs=no]').count()).toBeGreaterThan(0);
+    await page.check('[data-testid=only-differences]');
+    // A run beside itself: nothing differs, so no row is shown (not its status, start and duration again).
+    await page.evaluate((a) => (window.location.hash = `#/compare?ids=${a},${a}`), mergeRun);
+    await page.waitForSelector('[data-testid=compare-hidden]:has-text("These runs are the same")');
+    expect(await page.locator('[data-testid=compare-row]').count()).toBe(0);
+    expect(await page.textContent('[data-testid=compare-hidden]')).toMatch(/^These runs are the same in everything compared: \d+ rows with the same value in every run hidden\.$/);
+    await page.evaluate(([a, b]) => (window.location.hash = `#/compare?ids=${a},${b}`), [mergeRun, selftestRun]);
+    await page.waitForSelector('[data-testid=compare-row][data-differs=yes]');
+    await page.uncheck('[data-testid=only-differences]');
     const sections = await page.$$eval('.compare-section td', (cells) => cells.map((cell) => cell.textContent));
     expect(sections).toEqual(expect.arrayContaining(['LoRA merge', 'Self-test']));
     const mergeStatus = await page.$$eval('[data-testid=compare-row]', (rows) =>
