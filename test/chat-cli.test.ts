@@ -54,6 +54,14 @@ describe('workbench chat', () => {
     expect(result.tokens).toBeGreaterThan(0);
   }, 120_000);
 
+  it('a prompt longer than the context is one sentence with the way out (exit 3), not the engine\'s "Input token ids are too long"', async () => {
+    const long = await cli(['chat', '--bundle', bundle, '--prompt', 'word '.repeat(80), '--greedy']);
+    expect(long.code, long.stderr).toBe(3);
+    expect(long.stderr).toMatch(/error: The message is \d+ tokens with its chat template, and this bundle's context holds 64, so there is no room for an answer\./);
+    expect(long.stderr).toContain('hint: Send a shorter message; for longer prompts, convert with a larger context (KV cache length) and package again.');
+    expect(long.stderr).not.toContain('Input token ids are too long');
+  }, 120_000);
+
   it('refuses bad usage (exit 2) and explains an engine abort (exit 1)', async () => {
     expect((await cli(['chat', '--prompt', 'x'])).code).toBe(2);
     const bad = await cli(['chat', '--bundle', bundle, '--prompt', 'x', '--max-tokens', '0']);

@@ -23,8 +23,8 @@ export const ChatOptions = z.object({
   temperature: z.number().positive().max(10).optional(),
   topP: z.number().gt(0).max(1).optional(),
   topK: z.number().int().min(1).max(100_000).optional(),
-  /** Cap on generated tokens. */
-  maxTokens: z.number().int().min(1).max(32_768).default(256),
+  /** Cap on generated tokens; null = no cap of its own: the bundle's context (max_num_tokens) is the limit. */
+  maxTokens: z.number().int().min(1).max(32_768).nullable().default(256),
   /** A system message put before the conversation (Conversation API) or before the text (raw). */
   systemPrompt: z.string().max(100_000).optional(),
   /** Feed the text as is: the Session API with prompt templating off (no chat template). */
@@ -66,6 +66,23 @@ export const SamplerUsed = z.object({
 });
 export type SamplerUsed = z.infer<typeof SamplerUsed>;
 
+/**
+ * The top-k a sampling override uses: the user's, else the bundle's (or the
+ * runtime default's) k, except that k = 1 is greedy, where temperature and
+ * top-p do nothing, so it becomes 40. Shared by the engine host and the Try
+ * page, which shows this value in its top-k field before sending.
+ */
+export const RAISED_TOP_K = 40;
+export function overrideTopK(userK: number | undefined, baseK: number | null | undefined): { k: number; raised: boolean } {
+  if (userK !== undefined) return { k: userK, raised: false };
+  const k = baseK ?? 1;
+  return k === 1 ? { k: RAISED_TOP_K, raised: true } : { k, raised: false };
+}
+
+/** Where a request is, pushed as `chatPhase` events so the Try page can say what is happening. */
+export const ChatPhase = z.enum(['waiting', 'loading', 'generating']);
+export type ChatPhase = z.infer<typeof ChatPhase>;
+
 export const ChatResult = z.object({
   text: z.string(),
   stopReason: StopReason,
@@ -79,6 +96,14 @@ export const ChatResult = z.object({
   promptSource: z.string(),
   timeToFirstTokenSeconds: z.number().nullable(),
   prefillTokensPerSecond: z.number().nullable(),
+  /**
+   * What the prefill figures measure: the engine's own benchmark (a first turn), or the wall clock from the request
+   * to the first token over the whole prompt (follow-up turns: the conversation so far is prefilled again, and the
+   * engine's benchmark times only part of it).
+   */
+  prefillMeasure: z.enum(['engine', 'wall-clock']).optional(),
+  /** Set when the user stopped the request: while it waited for the engine, while the engine loaded, or while it generated. */
+  cancelledWhile: ChatPhase.optional(),
   decodeTokensPerSecond: z.number().nullable(),
   /** Seconds to create the engine for this bundle; null when an already open engine was reused. */
   loadSeconds: z.number().nullable(),

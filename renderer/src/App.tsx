@@ -2,6 +2,7 @@
  * The app frame: navigation, the connection banner (serve mode), and the
  * page for the current route.
  */
+import { useEffect } from 'react';
 import { useCall, useConnectionStatus } from './api/hooks';
 import { ComparePage } from './pages/ComparePage';
 import { EnvironmentPage } from './pages/EnvironmentPage';
@@ -25,6 +26,11 @@ export function App() {
   const route = useRoute();
   const status = useConnectionStatus();
   const info = useCall('app.info', {});
+  // After a refused or lost connection comes back (a new token pasted, a restart), the frame's own data is fetched again.
+  const reloadInfo = info.reload;
+  useEffect(() => {
+    if (status === 'open') reloadInfo();
+  }, [status, reloadInfo]);
   const section = route.path[0] ?? 'runs';
   let page;
   if (section === 'runs' && route.path[1] && !/^[1-9]\d*$/.test(route.path[1])) {
@@ -67,8 +73,13 @@ export function App() {
         {status === 'unauthorized' ? (
           // Nothing else: every page would show what a refused request looks like ("No runs yet"), which is not the state of the server.
           <div className="banner error" role="alert" data-testid="unauthorized">
-            This link’s token is wrong or out of date, so the workbench server refused it. Open the URL that <code>workbench serve</code> printed when it started (it ends with{' '}
-            <code>#token=…</code>); each start prints a new one, so after a restart use the new URL.
+            <p>
+              <strong>The workbench server refused this tab’s token</strong>: the link is wrong, or the server was restarted (each start makes a new token).
+            </p>
+            <p>
+              To go on: in the terminal where <code>workbench serve</code> (or <code>npm run serve</code>) runs, find the line <code>Convert Workbench is serving at http://…#token=…</code>,
+              copy that whole URL and paste it into this tab’s address bar. This tab picks up the new token and keeps it while it is open; nothing is lost.
+            </p>
           </div>
         ) : (
           <>

@@ -109,6 +109,49 @@ describe('serve-mode folder browser in the browser', () => {
     await fresh.close();
   });
 
+  it('leaves an optional field empty when the keyboard tabs through it, whatever its suggestions (issue 18, item 6)', async () => {
+    // The first test left a recent adapter folder; a fresh tab offers it as soon as the empty field has the focus.
+    const adapter = path.join(workspace, 'models', 'my-lora');
+    await api(server, 'files.remember', { kind: 'adapter', path: adapter });
+    const fresh = await browser.newContext();
+    const tab = await fresh.newPage();
+    await tab.goto(server.openUrl);
+    await tab.click('[data-testid=nav-new]');
+    await tab.fill('[data-testid=model-dir]', modelDir);
+    await tab.focus('[data-testid=model-dir]');
+    // Tab through: model field → its Browse → adapter field (the recent folder is offered) → its Browse → on.
+    await tab.keyboard.press('Tab');
+    await tab.keyboard.press('Tab');
+    expect(await tab.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('adapter-dir');
+    await tab.waitForSelector(`[data-testid=adapter-dir-suggestions] [data-testid=path-suggestion][data-path="${adapter}"]`);
+    await tab.keyboard.press('Tab');
+    expect(await tab.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('adapter-dir-browse');
+    await tab.keyboard.press('Tab');
+    expect(await tab.inputValue('[data-testid=adapter-dir]')).toBe('');
+    // Back (Shift+Tab) and away again: still empty, so the plan gains no merge stage.
+    await tab.focus('[data-testid=adapter-dir]');
+    await tab.keyboard.press('Shift+Tab');
+    expect(await tab.inputValue('[data-testid=adapter-dir]')).toBe('');
+    // Typing a partial path and tabbing away keeps what was typed: only Enter on a highlighted suggestion or a click picks one.
+    await tab.click('[data-testid=adapter-dir]');
+    await tab.keyboard.type(`${workspace}/models/my`);
+    await tab.waitForSelector(`[data-testid=adapter-dir-suggestions] [data-testid=path-suggestion][data-path="${adapter}"]`);
+    await tab.keyboard.press('Tab');
+    expect(await tab.inputValue('[data-testid=adapter-dir]')).toBe(`${workspace}/models/my`);
+    await tab.click('[data-testid=adapter-dir]');
+    await tab.keyboard.press('ArrowDown');
+    await tab.keyboard.press('Enter');
+    expect(await tab.inputValue('[data-testid=adapter-dir]')).toBe(adapter);
+    // ArrowRight on a highlighted folder goes into it, to keep completing there.
+    await tab.fill('[data-testid=adapter-dir]', `${workspace}/mod`);
+    await tab.waitForSelector(`[data-testid=adapter-dir-suggestions] [data-testid=path-suggestion][data-path="${path.join(workspace, 'models')}"]`);
+    await tab.keyboard.press('ArrowDown');
+    const highlighted = await tab.getAttribute('[data-testid=adapter-dir-suggestions] [aria-selected=true]', 'data-path');
+    await tab.keyboard.press('ArrowRight');
+    expect(await tab.inputValue('[data-testid=adapter-dir]')).toBe(`${highlighted}/`);
+    await fresh.close();
+  });
+
   it('remembers recent model folders on the server and drops invalid ones', async () => {
     await api(server, 'files.remember', { kind: 'model', path: modelDir });
     expect(await api(server, 'files.recent', { kind: 'model' })).toEqual({ paths: [modelDir] });

@@ -84,6 +84,22 @@ describe('run pages', () => {
   it('compares stages by kind, and says what to do with nothing selected', async () => {
     await page.evaluate(([a, b]) => (window.location.hash = `#/compare?ids=${a},${b}`), [mergeRun, selftestRun]);
     await page.waitForSelector('[data-testid=compare-page] table');
+    // "Only what differs" shows only rows that differ (issue 18, item 8), and says how many equal ones it hides.
+    expect(await page.isChecked('[data-testid=only-differences]')).toBe(true);
+    const flags = await page.$$eval('[data-testid=compare-row]', (rows) => rows.map((row) => row.getAttribute('data-differs')));
+    expect(flags.length).toBeGreaterThan(0);
+    expect(flags.filter((flag) => flag !== 'yes')).toEqual([]);
+    expect(await page.textContent('[data-testid=compare-hidden]')).toMatch(/^\d+ rows? with the same value in every run hidden\.$/);
+    await page.uncheck('[data-testid=only-differences]');
+    expect(await page.locator('[data-testid=compare-row][data-differs=no]').count()).toBeGreaterThan(0);
+    await page.check('[data-testid=only-differences]');
+    // A run beside itself: nothing differs, so no row is shown (not its status, start and duration again).
+    await page.evaluate((a) => (window.location.hash = `#/compare?ids=${a},${a}`), mergeRun);
+    await page.waitForSelector('[data-testid=compare-hidden]:has-text("These runs are the same")');
+    expect(await page.locator('[data-testid=compare-row]').count()).toBe(0);
+    expect(await page.textContent('[data-testid=compare-hidden]')).toMatch(/^These runs are the same in everything compared: \d+ rows with the same value in every run hidden\.$/);
+    await page.evaluate(([a, b]) => (window.location.hash = `#/compare?ids=${a},${b}`), [mergeRun, selftestRun]);
+    await page.waitForSelector('[data-testid=compare-row][data-differs=yes]');
     await page.uncheck('[data-testid=only-differences]');
     const sections = await page.$$eval('.compare-section td', (cells) => cells.map((cell) => cell.textContent));
     expect(sections).toEqual(expect.arrayContaining(['LoRA merge', 'Self-test']));
@@ -126,6 +142,9 @@ describe('run pages', () => {
     const legend = (await page.textContent('[data-testid=memory-chart] .u-legend')) ?? '';
     expect(legend).toMatch(/Stage RSS\s*[\d.]+ (B|KiB|MiB|GiB)/);
     expect(legend).toMatch(/System RAM in use\s*[\d.]+ (B|KiB|MiB|GiB)/);
+    // A run without a conversion has no prediction: no "Predicted peak —" entry (issue 18, item 8), and the time axis is the run's.
+    expect(legend).not.toContain('Predicted');
+    expect(await page.textContent('[data-testid=memory-chart-caption]')).toContain('Time runs from the run’s first sample across all its stages');
     // The time ticks are drawn on the canvas; their labels are unit-tested in chartAxes.test.ts.
     await page.locator('[data-testid=memory-panel]').screenshot({ path: path.join(DOC_SHOTS, 'memory-chart.png') });
 
@@ -138,7 +157,7 @@ describe('run pages', () => {
     const stranger = await browser.newPage();
     await stranger.goto(`${server.url}#token=not-the-token`);
     await stranger.waitForSelector('[data-testid=unauthorized]');
-    expect(await stranger.textContent('[data-testid=unauthorized]')).toMatch(/token is wrong or out of date.*workbench serve/);
+    expect(await stranger.textContent('[data-testid=unauthorized]')).toMatch(/refused this tab’s token.*workbench serve.*paste it into this tab’s address bar/);
     const main = (await stranger.textContent('main')) ?? '';
     expect(main).not.toMatch(/No runs yet/);
     expect(await stranger.locator('[data-testid=runs-page]').count()).toBe(0);

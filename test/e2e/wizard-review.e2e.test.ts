@@ -128,8 +128,11 @@ describe('wizard review and defaults', () => {
     expect(await page.textContent('[data-testid=start-blocked]')).toMatch(/problems block the start/);
     await page.click('[data-problem=convert_prefillSeqLens] [data-testid=problem-link]');
     await page.waitForSelector('[data-testid=step-convert]');
+    // The link lands on the field that fixes it, focused (issue 18, item 8).
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'prefill-input', undefined, { timeout: 10_000 });
     await page.fill('[data-testid=prefill-input]', '8, 128');
     await page.click('[data-testid=step-tab-review]');
+    await page.waitForSelector('[data-problem=python_env] [data-testid=problem-link]', { timeout: 120_000 });
     await page.click('[data-problem=python_env] [data-testid=problem-link]');
     await page.waitForSelector('[data-testid=environment-page]');
 
@@ -143,8 +146,31 @@ describe('wizard review and defaults', () => {
     expect(startDisabled).toBe(true);
     const missing = problems.find((p) => p.severity === 'block' && p.text.includes('missing.tflite'));
     expect(missing?.text).toContain('Fix in step 4: Packaging');
+    await page.click(`[data-problem="${missing!.id}"] [data-testid=problem-link]`);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'package-tflite', undefined, { timeout: 10_000 });
     await page.screenshot({ path: path.join(SHOTS, 'review-blocked.png'), fullPage: true });
   }, 240_000);
+
+  it('names every verification stage on the Review page, the behaviour check included, without "No estimate: No estimate" (issue 18, item 8)', async () => {
+    await freshWizard(page);
+    await chooseModel(page, false);
+    await page.click('[data-testid=step-tab-convert]');
+    await page.uncheck('[data-testid=convert-enabled]');
+    await page.click('[data-testid=step-tab-package]');
+    await page.fill('[data-testid=package-tflite]', tflite);
+    await page.click('[data-testid=step-tab-verify]');
+    await page.getByLabel(/Also compare outputs numerically/).check();
+    await page.check('[data-testid=verify-behaviour]');
+    await review(page);
+    const card = page.locator('[data-testid=review-stage-evaluate]');
+    expect(await card.locator('strong').first().textContent()).toBe('Behaviour check');
+    const text = (await card.textContent()) ?? '';
+    expect(text).not.toContain('No estimate: No estimate');
+    expect(text).toMatch(/No estimate: the behaviour check’s memory is not modelled .*; the memory guard watches it\./);
+    expect(text).toContain('Reference model, in PyTorch');
+    expect(await page.locator('[data-testid=review-stage-verify]').count()).toBe(1);
+    await page.screenshot({ path: path.join(DOC_SHOTS, 'review-verification.png'), fullPage: true });
+  }, 150_000);
 
   it('verification checks the context chosen in step 3 unless the user typed one', async () => {
     await freshWizard(page);
@@ -204,6 +230,8 @@ describe('wizard review and defaults', () => {
     const forModel = await page.$$eval('[data-testid=model-dir-suggestions] [data-testid=path-suggestion]', (items) => items.map((item) => item.getAttribute('data-path')));
     expect(forModel).toContain(baseDir);
     expect(forModel).not.toContain(adapterDir);
+    // Close the list (it lies over the next field), then go on to the adapter field.
+    await page.keyboard.press('Escape');
     await page.click('[data-testid=adapter-dir]');
     await page.keyboard.type(parent);
     await page.waitForSelector('[data-testid=adapter-dir-suggestions] [data-testid=path-suggestion]');

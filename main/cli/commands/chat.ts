@@ -29,9 +29,10 @@ const STOP_TEXT: Record<ChatResult['stopReason'], string> = {
 
 export function describeChat(result: ChatResult): string {
   const f = (x: number | null, digits = 1) => (x === null ? '—' : x.toFixed(digits));
+  if (result.cancelledWhile && result.tokens === 0) return `stopped ${result.cancelledWhile === 'loading' ? 'while the engine was loading the bundle' : result.cancelledWhile === 'waiting' ? 'before the engine started' : 'while generating'}`;
   return [
     `stopped by ${STOP_TEXT[result.stopReason]}${result.stopReason === 'stop-token' ? ` (${result.stopTokens.join(', ') || 'none declared'})` : ''}; ${result.tokens} tokens after a ${result.promptTokens}-token prompt`,
-    `time to first token ${f(result.timeToFirstTokenSeconds, 2)} s, prefill ${f(result.prefillTokensPerSecond)} tok/s, decode ${f(result.decodeTokensPerSecond)} tok/s${result.loadSeconds !== null ? `, engine load ${f(result.loadSeconds)} s` : ''}`,
+    `time to first token ${f(result.timeToFirstTokenSeconds, 2)} s, prefill ${f(result.prefillTokensPerSecond)} tok/s${result.prefillMeasure === 'wall-clock' ? ' (wall clock over the whole prompt)' : ''}, decode ${f(result.decodeTokensPerSecond)} tok/s${result.loadSeconds !== null ? `, engine load ${f(result.loadSeconds)} s` : ''}`,
     `sampler ${result.sampler.type} k=${result.sampler.k ?? '-'} p=${result.sampler.p ?? '-'} temperature=${result.sampler.temperature ?? '-'} (${result.sampler.source})${result.sampler.note ? `: ${result.sampler.note}` : ''}`,
     `context ${result.contextLength} tokens; LiteRT-LM ${result.engineVersion} (wasm, CPU)`,
   ].join('\n');
@@ -43,7 +44,7 @@ export const chatCommand: CliCommand = {
   usage: `workbench chat --bundle FILE --prompt TEXT [--raw] [--greedy] [--max-tokens N] [--json]
   [--system TEXT] [--temperature T] [--top-p P] [--top-k K] [--context N] [--show-prompt] [--engine-log]
 --raw feeds the text as is (Session API, no chat template); --greedy decodes with TOP_P k = 1.
-exit code: 0 answered, 1 the engine failed, 2 usage error, 3 unreadable input, 5 the bundle does not fit the engine's 4 GiB heap`,
+exit code: 0 answered, 1 the engine failed, 2 usage error, 3 unreadable input or a prompt longer than the context, 5 the bundle does not fit the engine's 4 GiB heap`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
@@ -111,6 +112,12 @@ exit code: 0 answered, 1 the engine failed, 2 usage error, 3 unreadable input, 5
         const hint = (error.details as { hint?: string } | undefined)?.hint;
         if (hint) ctx.err(`hint: ${hint}`);
         return EXIT.refused;
+      }
+      if (error instanceof WorkbenchError && error.code === 'prompt_too_long') {
+        ctx.err(`error: ${error.message}`);
+        const hint = (error.details as { hint?: string } | undefined)?.hint;
+        if (hint) ctx.err(`hint: ${hint}`);
+        return EXIT.badInput;
       }
       if (error instanceof WorkbenchError && error.code.startsWith('engine_') || (error instanceof WorkbenchError && error.code === 'bundle_cannot_run')) {
         ctx.err(`error: ${error.message}`);

@@ -13,6 +13,9 @@ export const bundleRunHandlers: HandlerFactory<keyof typeof bundleRunMethods> = 
       onText: (text) => {
         if (request.requestId) engine.events.publish({ type: 'chat', requestId: request.requestId, text });
       },
+      onPhase: (phase) => {
+        if (request.requestId) engine.events.publish({ type: 'chatPhase', requestId: request.requestId, phase });
+      },
     }),
   'bundle.cancel': ({ requestId }) => ({ cancelled: engine.bundles.cancel(requestId) }),
 });

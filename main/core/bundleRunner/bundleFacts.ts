@@ -9,7 +9,7 @@
 import { openSync, closeSync, statSync } from 'node:fs';
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ChatOptions, SamplerUsed } from '../../common/bundleRun.js';
-import { LITERT_LM_JS_VERSION } from '../../common/bundleRun.js';
+import { LITERT_LM_JS_VERSION, overrideTopK } from '../../common/bundleRun.js';
 import type { LlmMetadataJson, TfliteSummary, TokenUnionJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, SectionType } from '../formats/litertlm.js';
@@ -111,12 +111,8 @@ export function resolveSampler(metadata: LlmMetadataJson | null, options: ChatOp
     };
   }
   const base = bundle && bundle.type !== 'GREEDY' ? bundle : RUNTIME_DEFAULT;
-  let k = options.topK ?? base.k ?? 1;
-  let note: string | null = null;
-  if (options.topK === undefined && k === 1) {
-    k = 40;
-    note = 'k raised from 1 to 40 so temperature and top-p take effect (k = 1 is greedy).';
-  }
+  const { k, raised } = overrideTopK(options.topK, base.k);
+  const note = raised ? `k raised from 1 to ${k} so temperature and top-p take effect (k = 1 is greedy).` : null;
   const p = options.topP ?? base.p ?? 1;
   const temperature = options.temperature ?? base.temperature ?? 1;
   return {

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ChatRequest, LITERT_LM_JS_VERSION, type BundleRunInfo, type ChatRequestInput, type ChatResult, type StopReason } from '../../common/bundleRun.js';
+import { ChatRequest, LITERT_LM_JS_VERSION, type BundleRunInfo, type ChatPhase, type ChatRequestInput, type ChatResult, type StopReason } from '../../common/bundleRun.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes } from '../../common/format.js';
 import { nodeStageScript } from '../paths.js';
@@ -38,7 +38,34 @@ interface Child {
 
 export interface ChatCallbacks {
   onText?(text: string): void;
+  /** Where the request is: waiting behind another, the engine loading the bundle, generating. */
+  onPhase?(phase: ChatPhase): void;
   signal?: AbortSignal;
+}
+
+/** After a cancel is sent during generation, how long the engine gets to stop before its process is killed. */
+const CANCEL_GRACE_MS = 2000;
+
+/**
+ * A request's cancellation: it may come while the request waits, while the
+ * engine loads (the wasm load cannot be interrupted: the child is killed and
+ * the next request starts a fresh one) or while it generates (the engine is
+ * asked to stop; if its single-threaded loop does not read the request in
+ * time, the child is killed too).
+ */
+class Ticket {
+  cancelled = false;
+  phase: ChatPhase = 'waiting';
+  private onCancel: (() => void) | null = null;
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.onCancel?.();
+  }
+  /** What to do on cancel in the current phase. */
+  whenCancelled(action: (() => void) | null): void {
+    this.onCancel = action;
+  }
 }
 
 export interface BundleRunnerOptions {
@@ -52,6 +79,7 @@ export class BundleRunnerHost {
   private child: Child | null = null;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
+  private busy = false;
   private readonly cancels = new Map<string, () => void>();
 
   constructor(private readonly options: BundleRunnerOptions = {}) {}
@@ -74,15 +102,30 @@ export class BundleRunnerHost {
     };
   }
 
-  /** Runs one generation; requests are served one at a time. */
+  /** Runs one generation; requests are served one at a time. A request can be cancelled from the moment it is made. */
   chat(input: ChatRequestInput, callbacks: ChatCallbacks = {}): Promise<ChatResult> {
     const request = ChatRequest.parse(input);
-    const run = this.queue.then(() => this.chatNow(request, callbacks));
+    const ticket = new Ticket();
+    const cancel = () => ticket.cancel();
+    if (request.requestId) this.cancels.set(request.requestId, cancel);
+    callbacks.signal?.addEventListener('abort', cancel, { once: true });
+    if (this.busy) callbacks.onPhase?.('waiting');
+    const run = this.queue.then(async () => {
+      this.busy = true;
+      try {
+        return await this.chatNow(request, callbacks, ticket);
+      } finally {
+        this.busy = false;
+      }
+    });
     this.queue = run.catch(() => undefined);
-    return run;
+    return run.finally(() => {
+      if (request.requestId && this.cancels.get(request.requestId) === cancel) this.cancels.delete(request.requestId);
+      callbacks.signal?.removeEventListener('abort', cancel);
+    });
   }
 
-  /** Stops the generation of a request (its result ends with stopReason "cancelled"). */
+  /** Stops a request wherever it is (its result ends with stopReason "cancelled"); false when it is unknown or done. */
   cancel(requestId: string): boolean {
     const cancel = this.cancels.get(requestId);
     cancel?.();
@@ -104,7 +147,7 @@ export class BundleRunnerHost {
     return this.options.heapLimitBytes !== undefined ? { limitBytes: this.options.heapLimitBytes } : {};
   }
 
-  private async chatNow(request: ChatRequest, callbacks: ChatCallbacks): Promise<ChatResult> {
+  private async chatNow(request: ChatRequest, callbacks: ChatCallbacks, ticket: Ticket): Promise<ChatResult> {
     const bundlePath = path.resolve(request.bundlePath);
     const facts = await bundleFacts(bundlePath);
     // A bundle without a model still goes to the engine: its own error is the one the user will meet on device.
@@ -117,61 +160,95 @@ export class BundleRunnerHost {
     const last = messages[messages.length - 1];
     if (!last || last.role !== 'user') throw new WorkbenchError('bad_chat', 'The conversation must end with a user message.');
     const prompt = renderPromptText(facts, messages, options.raw);
+    const count = (text: string) => (facts.tokenizer ? facts.tokenizer.encode(text).length : 0);
+    const promptCount = facts.tokenizer ? count(prompt.text) : null;
+    // Known too long before loading anything: the engine would refuse it after its load.
+    if (promptCount !== null && promptCount >= contextLength) throw promptTooLong(promptCount, contextLength, request.messages.length > 1);
+    // No cap of the request's own: the context is the limit, as on device.
+    const maxOutputTokens = options.maxTokens ?? contextLength;
+    const base = { promptText: prompt.text, promptSource: prompt.source, contextLength, sampler: used, stopTokens: facts.stopTokens, engineVersion: LITERT_LM_JS_VERSION };
+    const stopped = (text: string, loadSeconds: number | null): ChatResult => ({
+      ...base, text, stopReason: 'cancelled', tokens: text ? count(text) : 0, promptTokens: ticket.phase === 'generating' ? (promptCount ?? 0) : 0,
+      timeToFirstTokenSeconds: null, prefillTokensPerSecond: null, decodeTokensPerSecond: null, loadSeconds, cancelledWhile: ticket.phase,
+    });
+    if (ticket.cancelled) return stopped('', null);
 
     let loadSeconds: number | null = null;
-    const child = await this.childFor(bundlePath, contextLength, (s) => (loadSeconds = s)).catch((error: unknown) => {
-      throw explain(error, facts, used.type);
-    });
-    const id = this.nextId++;
-    const requestId = request.requestId;
-    let cancelled = false;
-    const cancel = (): void => {
-      cancelled = true;
-      this.send(child, { id: this.nextId++, op: 'cancel' });
-    };
-    if (requestId) this.cancels.set(requestId, cancel);
-    callbacks.signal?.addEventListener('abort', cancel, { once: true });
+    let child: Child;
     try {
-      const done = await this.exchange(child, { id, op: 'generate', messages, rawText: options.raw ? last.content : null, sampler: pass, maxOutputTokens: options.maxTokens }, (event) => {
-        if (event.type === 'chunk') callbacks.onText?.(event.text);
+      child = await this.childFor(bundlePath, contextLength, (s) => (loadSeconds = s), (loading) => {
+        ticket.phase = 'loading';
+        callbacks.onPhase?.('loading');
+        // The wasm load runs to its end once started: stopping it means ending the engine's process.
+        ticket.whenCancelled(() => this.kill(loading));
+      });
+    } catch (error) {
+      if (ticket.cancelled) return stopped('', null);
+      throw explain(error, facts, used.type);
+    }
+    if (ticket.cancelled) return stopped('', loadSeconds);
+    ticket.phase = 'generating';
+    callbacks.onPhase?.('generating');
+    const id = this.nextId++;
+    let streamedText = '';
+    let graceTimer: ReturnType<typeof setTimeout> | null = null;
+    ticket.whenCancelled(() => {
+      this.send(child, { id: this.nextId++, op: 'cancel' });
+      // The engine's loop may not read the cancel until it ends: give it a moment, then end its process.
+      graceTimer = setTimeout(() => this.kill(child), CANCEL_GRACE_MS);
+    });
+    try {
+      const done = await this.exchange(child, { id, op: 'generate', messages, rawText: options.raw ? last.content : null, sampler: pass, maxOutputTokens }, (event) => {
+        if (event.type !== 'chunk') return;
+        streamedText += event.text;
+        callbacks.onText?.(event.text);
       });
       if (done.type !== 'done') throw new Error('unreachable');
-      const count = (text: string) => (facts.tokenizer ? facts.tokenizer.encode(text).length : 0);
       const tokens = done.tokens ?? count(done.text);
-      const promptTokens = done.promptTokens ?? count(prompt.text);
+      const promptTokens = promptCount ?? done.promptTokens ?? 0;
       const stopReason: StopReason =
-        done.cancelled || cancelled ? 'cancelled' : tokens >= options.maxTokens ? 'max-tokens' : promptTokens + tokens >= contextLength ? 'context-full' : 'stop-token';
+        done.cancelled || ticket.cancelled ? 'cancelled' : options.maxTokens !== null && tokens >= options.maxTokens ? 'max-tokens' : promptTokens + tokens >= contextLength ? 'context-full' : 'stop-token';
       const rate = (n: number, s: number) => (s > 0 && n > 0 ? n / s : null);
+      // The engine's benchmark describes the whole prompt only on a first turn; with a preface (earlier turns, a
+      // system prompt) it times only part of the prefill, so the figures come from the wall clock over the whole prompt.
+      const engineDescribesPrompt = !options.raw && messages.length === 1 && done.prefillTokensPerSecond !== null && (done.promptTokens === null || promptCount === null || done.promptTokens === promptCount);
       return {
+        ...base,
         text: done.text,
         stopReason,
         tokens,
         promptTokens,
-        promptText: prompt.text,
-        promptSource: prompt.source,
-        timeToFirstTokenSeconds: done.timeToFirstTokenSeconds ?? (options.raw ? null : done.prefillSeconds),
-        prefillTokensPerSecond: done.prefillTokensPerSecond ?? rate(promptTokens, done.prefillSeconds),
+        timeToFirstTokenSeconds: engineDescribesPrompt ? (done.timeToFirstTokenSeconds ?? done.prefillSeconds) : options.raw ? null : done.prefillSeconds,
+        prefillTokensPerSecond: engineDescribesPrompt ? done.prefillTokensPerSecond : rate(promptTokens, done.prefillSeconds),
+        prefillMeasure: engineDescribesPrompt ? 'engine' : 'wall-clock',
         decodeTokensPerSecond: done.decodeTokensPerSecond ?? rate(tokens, done.decodeSeconds),
         loadSeconds,
-        contextLength,
-        sampler: used,
-        stopTokens: facts.stopTokens,
-        engineVersion: LITERT_LM_JS_VERSION,
+        ...(stopReason === 'cancelled' ? { cancelledWhile: 'generating' as const } : {}),
       };
     } catch (error) {
+      if (ticket.cancelled) return stopped(streamedText, loadSeconds);
+      const tooLong = /Input token ids are too long[^\d]*(\d+)\s*>=\s*(\d+)/.exec(error instanceof Error ? error.message : '');
+      if (tooLong) throw promptTooLong(Number(tooLong[1]), Number(tooLong[2]), request.messages.length > 1);
       throw explain(error, facts, used.type);
     } finally {
-      if (requestId) this.cancels.delete(requestId);
-      callbacks.signal?.removeEventListener('abort', cancel);
+      if (graceTimer) clearTimeout(graceTimer);
+      ticket.whenCancelled(null);
     }
   }
 
+  /** Ends an engine process now (a cancelled load or a generation that does not stop); the next request starts a fresh one. */
+  private kill(child: Child): void {
+    if (this.child === child) this.child = null;
+    if (!child.exited) child.proc.kill('SIGKILL');
+  }
+
   /** The child with this bundle open at this context, starting or replacing one as needed. */
-  private async childFor(bundlePath: string, contextLength: number, onLoaded: (seconds: number) => void): Promise<Child> {
+  private async childFor(bundlePath: string, contextLength: number, onLoaded: (seconds: number) => void, onLoading: (child: Child) => void): Promise<Child> {
     if (this.child && !this.child.exited && this.child.bundlePath === bundlePath && this.child.contextLength === contextLength) return this.child;
     await this.close();
     const child = this.spawnChild();
     this.child = child;
+    onLoading(child);
     await child.ready;
     const opened = await this.exchange(child, { id: this.nextId++, op: 'open', bundlePath, contextLength });
     if (opened.type === 'opened') onLoaded(opened.loadSeconds);
@@ -276,6 +353,21 @@ function engineMessage(lines: readonly string[]): string | null {
     return line.replace(/^[IWEF]\d{4} [\d:.]+\s+\d+\s+[\w.]+:\d+\]\s*/, '');
   }
   return null;
+}
+
+/** The engine's "Input token ids are too long (N ≥ M)" as a sentence with the way out. */
+export function promptTooLong(promptTokens: number, contextLength: number, followUp: boolean): WorkbenchError {
+  return new WorkbenchError(
+    'prompt_too_long',
+    `The ${followUp ? 'conversation' : 'message'} is ${promptTokens} tokens with its chat template, and this bundle's context holds ${contextLength}, so there is no room for an answer.`,
+    {
+      hint: followUp
+        ? 'Start a new chat (earlier turns are sent again with every message) or send a shorter message; for longer conversations, convert with a larger context (KV cache length) and package again.'
+        : 'Send a shorter message; for longer prompts, convert with a larger context (KV cache length) and package again.',
+      promptTokens,
+      contextLength,
+    },
+  );
 }
 
 /** Things that stop a bundle from running in this engine, one sentence each. */

@@ -26,6 +26,7 @@ import { reviewPlan } from '../stages/planReview.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 import { recordEvaluationRows } from '../history/evaluations.js';
+import { stderrLevel } from './stderrLevel.js';
 
 export interface RunnerDeps {
   history: History;
@@ -65,8 +66,6 @@ export interface StartOptions {
   reuseFromParent?: number[];
 }
 
-const STDERR_ERROR = /(error|exception)\b|\btraceback\b|\bfatal\b/i;
-const STDERR_WARN = /\bwarn(ing)?\b/i;
 const UI_LOG_FLUSH_MS = 150;
 
 export class Runner {
@@ -325,7 +324,7 @@ export class Runner {
       if (line.length === 0) return;
       stderrTail.push(line);
       if (stderrTail.length > 20) stderrTail.shift();
-      const level: LogLevel = STDERR_ERROR.test(line) ? 'error' : STDERR_WARN.test(line) ? 'warn' : 'info';
+      const level: LogLevel = stderrLevel(line);
       this.log(runId, stageId, level, 'stderr', line);
     });
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));

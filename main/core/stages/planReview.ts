@@ -96,8 +96,10 @@ async function stageEstimate(stage: StagePlan, plan: RunPlan, stageIndex: number
       const e = estimateVerify({ params, numeric: stage.params.numeric });
       return { peakBytes: e.peakBytes, durationSec: e.durationSec, estimateNote: null };
     }
+    case 'evaluate':
+      return NONE('the behaviour check’s memory is not modelled (the bundle runs in the engine’s wasm heap, at most 4.0 GiB, the reference model in PyTorch); the memory guard watches it.');
     default:
-      return NONE('No estimate for this kind of stage.');
+      return NONE('this kind of stage has no memory model; the memory guard watches it.');
   }
 }
 

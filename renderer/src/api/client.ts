@@ -24,6 +24,7 @@ export interface Transport {
   onStatus?(listener: (status: ConnectionStatus) => void): () => void;
 }
 
+
 export type ConnectionStatus = 'connecting' | 'open' | 'closed' | 'unauthorized';
 
 export interface ApiClient {
@@ -66,8 +67,9 @@ export function ipcTransport(api: PreloadApi): Transport {
  * socket is down wait for it; events resume after reconnecting (pages refetch
  * on the 'open' status to fill any gap).
  */
-export function webSocketTransport(url: string): Transport {
+export function webSocketTransport(url: string): Transport & { reconnect(nextUrl: string): void } {
   let socket: WebSocket | null = null;
+  let currentUrl = url;
   let nextId = 1;
   let status: ConnectionStatus = 'connecting';
   const pending = new Map<number, (envelope: Envelope<unknown>) => void>();
@@ -81,12 +83,15 @@ export function webSocketTransport(url: string): Transport {
     for (const listener of statusListeners) listener(next);
   };
 
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
   const connect = () => {
+    retryTimer = null;
     setStatus('connecting');
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(currentUrl);
     socket = ws;
     let opened = false;
     ws.onopen = () => {
+      if (socket !== ws) return;
       opened = true;
       retryMs = 250;
       setStatus('open');
@@ -101,6 +106,8 @@ export function webSocketTransport(url: string): Transport {
       }
     };
     ws.onclose = () => {
+      // A socket replaced by reconnect() (a new token) closes silently.
+      if (socket !== ws) return;
       socket = null;
       if (!opened) {
         // Refused at the handshake: most likely a missing or stale token.
@@ -112,7 +119,7 @@ export function webSocketTransport(url: string): Transport {
         return;
       }
       setStatus('closed');
-      setTimeout(connect, retryMs);
+      retryTimer = setTimeout(connect, retryMs);
       retryMs = Math.min(5000, retryMs * 2);
     };
   };
@@ -120,6 +127,16 @@ export function webSocketTransport(url: string): Transport {
 
   return {
     kind: 'serve',
+    /** Connects again with another URL (a new token): calls waiting in the queue go to the new connection. */
+    reconnect(nextUrl) {
+      currentUrl = nextUrl;
+      if (retryTimer) clearTimeout(retryTimer);
+      const old = socket;
+      socket = null;
+      old?.close();
+      retryMs = 250;
+      connect();
+    },
     call(method, input) {
       if (status === 'unauthorized') {
         return Promise.resolve({ ok: false, error: { code: 'unauthorized', message: 'Not connected: the server refused the token.' } });
@@ -146,18 +163,37 @@ export function webSocketTransport(url: string): Transport {
 
 const TOKEN_KEY = 'workbench.token';
 
+/**
+ * Serve mode: the token arrives in the URL fragment (never sent to the server
+ * in requests or Referer). It is kept in this tab's sessionStorage, so
+ * navigating and reloading keep it, and the fragment is replaced by the start
+ * page so the token is not left in the address bar or history.
+ */
+function takeTokenFromUrl(): string | null {
+  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+  const fromUrl = fragment.get('token');
+  if (!fromUrl) return null;
+  sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/runs`);
+  return fromUrl;
+}
+
+function socketUrl(token: string): string {
+  const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${protocol}//${window.location.host}/ws?token=${encodeURIComponent(token)}`;
+}
+
 /** Picks the transport for where the renderer runs. */
 export function detectTransport(): Transport {
   const preload = (window as unknown as { workbench?: PreloadApi }).workbench;
   if (preload) return ipcTransport(preload);
-  // Serve mode: the token arrives once in the URL fragment (never sent to the server in requests or Referer).
-  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ''));
-  const fromUrl = fragment.get('token');
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    window.history.replaceState(null, '', `${window.location.pathname}#/runs`);
-  }
-  const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  const protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return webSocketTransport(`${protocol}//${window.location.host}/ws?token=${encodeURIComponent(token)}`);
+  takeTokenFromUrl();
+  const transport = webSocketTransport(socketUrl(sessionStorage.getItem(TOKEN_KEY) ?? ''));
+  // A server restarted prints a new URL; pasted into this open tab only the fragment changes (no page load), so the
+  // tab watches for it, and this listener runs before the router's (added later), which then sees "#/runs".
+  window.addEventListener('hashchange', () => {
+    const token = takeTokenFromUrl();
+    if (token) transport.reconnect(socketUrl(token));
+  });
+  return transport;
 }

@@ -1,6 +1,6 @@
 /**
  * The live memory chart: system RAM in use and the stage's process-tree RSS
- * over time, with the run's predicted peak and — on request — the guard's
+ * over the whole run (all its stages), with the run's predicted peak (when it has one) and — on request — the guard's
  * warn and stop levels. The y-axis fits what the run used (levels at 90 % of
  * a 128 GiB host would flatten a 400 MiB stage to a line on the floor); the
  * levels are one tick away. The legend shows the latest values (or the
@@ -29,7 +29,6 @@ export interface MemoryChartProps {
 const GiB = 1024 ** 3;
 const WARN = 3;
 const STOP = 4;
-const PREDICTED = [5, 6];
 
 /** The series' latest value while the cursor is off the chart, else the value under it. */
 function legendValue(u: uPlot, value: number | null, seriesIdx: number, idx: number | null): string {
@@ -55,12 +54,13 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       cols.treeRss.map((b) => b / GiB),
       flat(total ? (total * warnUsedFraction) / GiB : null),
       flat(total ? (total * stopUsedFraction) / GiB : null),
-      flat(estimate ? estimate.expected / GiB : null),
-      flat(estimate ? estimate.high / GiB : null),
+      ...(estimate ? [flat(estimate.expected / GiB), flat(estimate.high / GiB)] : []),
     ];
   }, [samples, total, warnUsedFraction, stopUsedFraction, estimate]);
 
-  // One uPlot instance per mount; its options depend only on the height.
+  // One uPlot instance per mount; its options depend on the height and on whether there is a prediction to draw
+  // (without one its lines are left out, not listed as "Predicted peak —").
+  const predicted = Boolean(estimate);
   useEffect(() => {
     const el = host.current;
     if (!el) return;
@@ -74,7 +74,7 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       // Hidden series (the levels until asked for) do not stretch the axis: it fits what is shown.
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(0.25, max * 1.1)] } },
       axes: [
-        { label: 'time since the stage started', incrs: TIME_STEPS, space: 60, values: (u, ticks) => ticks.map((v) => formatElapsed(v, span(u))) },
+        { label: 'time since the run started (all its stages)', incrs: TIME_STEPS, space: 60, values: (u, ticks) => ticks.map((v) => formatElapsed(v, span(u))) },
         { label: 'RAM', size: 70, incrs: RAM_STEPS, values: (_u, ticks) => ticks.map((v) => formatGiB(v)) },
       ],
       series: [
@@ -83,8 +83,12 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
         { label: 'Stage RSS', stroke: '#1f56c6', fill: 'rgba(31,86,198,0.10)', width: 2, value: legendValue },
         { label: 'Warn level', stroke: '#c98a00', width: 1, dash: [6, 4], points: { show: false }, show: false, value: legendValue },
         { label: 'Stop level', stroke: '#c0392b', width: 1.5, dash: [6, 4], points: { show: false }, show: false, value: legendValue },
-        { label: 'Predicted peak', stroke: '#7a4fc4', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
-        { label: 'Predicted high', stroke: '#b9a3e8', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
+        ...(predicted
+          ? [
+              { label: 'Predicted peak', stroke: '#7a4fc4', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
+              { label: 'Predicted high', stroke: '#b9a3e8', width: 1, dash: [2, 4], points: { show: false }, value: legendValue },
+            ]
+          : []),
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
@@ -94,7 +98,7 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
         setSeries: [(u, idx) => (idx === WARN || idx === STOP) && setShowLevels(Boolean(u.series[STOP]?.show || u.series[WARN]?.show))],
       },
     };
-    chart.current = new uPlot(opts, [[], [], [], [], [], [], []], el);
+    chart.current = new uPlot(opts, (predicted ? [[], [], [], [], [], [], []] : [[], [], [], [], []]) as uPlot.AlignedData, el);
     const resize = new ResizeObserver(() => chart.current?.setSize({ width: Math.max(320, el.clientWidth), height }));
     resize.observe(el);
     return () => {
@@ -103,7 +107,7 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [height]);
+  }, [height, predicted]);
 
   useEffect(() => {
     if (frame.current !== null) cancelAnimationFrame(frame.current);
@@ -112,13 +116,11 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
       const c = chart.current;
       if (!c) return;
       c.setData(data);
-      // The prediction lines only exist for conversions with an estimate.
-      for (const idx of PREDICTED) if (c.series[idx]?.show !== Boolean(estimate)) c.setSeries(idx, { show: Boolean(estimate) });
       for (const idx of [WARN, STOP]) if (c.series[idx]?.show !== showLevels) c.setSeries(idx, { show: showLevels });
       // The legend shows the newest values until the cursor is over the chart.
       if (c.cursor.idx === null || c.cursor.idx === undefined) c.setLegend({ idx: null as unknown as number });
     });
-  }, [data, estimate, showLevels]);
+  }, [data, showLevels, predicted]);
 
   return (
     <div>
@@ -132,6 +134,9 @@ export function MemoryChart({ samples, warnUsedFraction, stopUsedFraction, estim
         data-estimate-bytes={estimate ? Math.round(estimate.expected) : ''}
         data-y-max-bytes={yMax === null ? '' : Math.round(yMax * GiB)}
       />
+      <p className="help chart-caption" data-testid="memory-chart-caption">
+        Time runs from the run’s first sample across all its stages; the stage RSS is that of the stage running at each moment.
+      </p>
       <label className="check help">
         <input type="checkbox" checked={showLevels} onChange={(event) => setShowLevels(event.target.checked)} data-testid="chart-levels" />
         Show the memory guard’s warn and stop levels ({formatGiB(total ? (total * warnUsedFraction) / GiB : null)} and {formatGiB(total ? (total * stopUsedFraction) / GiB : null)})

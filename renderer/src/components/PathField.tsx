@@ -122,7 +122,7 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
 
   const accept = (suggestion: Suggestion, keepGoing: boolean) => {
     if (keepGoing && suggestion.type === 'dir') {
-      // Tab into a folder: keep completing inside it.
+      // Into a folder (ArrowRight): keep completing inside it.
       onChange(`${suggestion.path}${separatorOf(suggestion.path)}`);
     } else {
       onChange(suggestion.path);
@@ -185,9 +185,15 @@ export function PathField({ label, value, onChange, kind, save, recent, help, pl
               } else if (event.key === 'ArrowUp') {
                 event.preventDefault();
                 setActive((i) => Math.max(-1, i - 1));
-              } else if ((event.key === 'Enter' || event.key === 'Tab') && (active >= 0 || (event.key === 'Tab' && suggestions.length === 1))) {
+              } else if (event.key === 'Enter' && active >= 0) {
+                // Only an explicit choice fills the field: Enter on the highlighted suggestion (or a click). Tab and
+                // blur move on and leave the field as typed, so an optional field tabbed through stays empty.
                 event.preventDefault();
-                accept(suggestions[Math.max(0, active)]!, event.key === 'Tab');
+                accept(suggestions[active]!, false);
+              } else if (event.key === 'ArrowRight' && active >= 0 && suggestions[active]!.type === 'dir') {
+                // Into the highlighted folder, to keep completing inside it.
+                event.preventDefault();
+                accept(suggestions[active]!, true);
               } else if (event.key === 'Escape') {
                 setDismissed(true);
               }

@@ -1,7 +1,7 @@
 /**
  * The run page's memory panel: the chart from the stored samples plus the
  * live ones streamed while the run is active, the guard's thresholds and the
- * conversion's prediction, and — when the guard stopped a stage — its figures
+ * conversion's prediction recorded when this run started (runPrediction.ts), and — when the guard stopped a stage — its figures
  * and what would fit instead.
  */
 import { useMemo, useState } from 'react';
@@ -10,6 +10,7 @@ import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { formatBytes } from '../../../main/common/format';
 import { useCall, useEvents } from '../api/hooks';
 import { MemoryChart } from './MemoryChart';
+import { runPrediction } from './runPrediction';
 
 interface GuardSuggestion {
   kind: string;
@@ -31,24 +32,9 @@ export function RunMemoryPanel({ run }: { run: RunDetail }) {
     return [...base, ...live.filter((s) => s.t > last)];
   }, [stored.data, live]);
 
-  const convert = run.stages.find((s) => s.kind === 'convert');
-  const params = convert?.params as { modelDir?: string; kvCacheMaxLen?: number; route?: 'example' | 'export_hf'; quantize?: string; prefillSeqLens?: number[]; lightweightConversion?: boolean; maskAsInput?: boolean } | undefined;
-  const estimateCall = useCall(
-    'memory.estimate',
-    params?.modelDir
-      ? {
-          modelDir: params.modelDir,
-          ...(params.route ? { route: params.route } : {}),
-          ...(params.quantize ? { quantize: params.quantize as never } : {}),
-          ...(params.prefillSeqLens ? { prefillSeqLens: params.prefillSeqLens } : {}),
-          lightweightConversion: params.lightweightConversion ?? false,
-          maskAsInput: params.maskAsInput ?? false,
-          ...(params.kvCacheMaxLen ? { extraContexts: [params.kvCacheMaxLen] } : {}),
-        }
-      : null,
-  );
-  const row = estimateCall.data?.rows.find((r) => r.kvCacheMaxLen === params?.kvCacheMaxLen);
-  const estimate = row?.estimate.ok ? { expected: row.estimate.peakBytes.expected, high: row.estimate.peakBytes.high } : null;
+  // This run's own prediction, recorded when it started; never recomputed, never another stage's.
+  const prediction = runPrediction(run);
+  const estimate = prediction?.kind === 'peak' ? { expected: prediction.expected, high: prediction.high } : null;
 
   const stopped = run.stages.filter((s) => s.status === 'stopped_by_guard');
   if (samples.length === 0 && stopped.length === 0) return null;
@@ -64,7 +50,7 @@ export function RunMemoryPanel({ run }: { run: RunDetail }) {
         <p className="muted">
           Peak stage RSS {formatBytes(Math.max(...samples.map((s) => s.treeRss)))} · lowest available RAM {formatBytes(Math.min(...samples.map((s) => s.sysAvailable)))}
           {estimate ? ` · predicted peak ${formatBytes(estimate.expected)} (up to ${formatBytes(estimate.high)})` : ''}
-          {row && !row.estimate.ok ? ` · no prediction: ${row.estimate.reason}` : ''}
+          {prediction?.kind === 'none' ? ` · no predicted peak: ${prediction.reason}` : ''}
         </p>
       ) : null}
       {stopped.map((stage) => (

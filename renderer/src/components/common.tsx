@@ -2,7 +2,7 @@
  * Small building blocks every page uses: status badges, progress bars, error
  * boxes, highlighted search snippets, labelled fields.
  */
-import type { ReactNode } from 'react';
+import { Children, cloneElement, isValidElement, useId, type ReactNode } from 'react';
 import { STATUS_LABELS } from '../../../main/common/format';
 import { HIGHLIGHT_END, HIGHLIGHT_START } from '../../../main/common/runs';
 import type { ApiError } from '../api/client';
@@ -62,12 +62,31 @@ export function Highlighted({ text }: { text: string }) {
   return <>{parts}</>;
 }
 
-/** A labelled input; `error` (one sentence) marks the field invalid and says why under it. */
+const CONTROLS = new Set(['input', 'select', 'textarea']);
+
+/**
+ * A labelled input; `error` (one sentence) marks the field invalid and says
+ * why under it. The label is bound to its control: to `htmlFor` when given
+ * (a composite control names its input), else to the child input, select or
+ * textarea, which gets an id when it has none.
+ */
 export function Field({ label, help, children, htmlFor, error }: { label: string; help?: ReactNode; children: ReactNode; htmlFor?: string; error?: string | undefined }) {
+  const generated = useId();
+  let forId = htmlFor;
+  let bound = false;
+  // The first input, select or textarea among the direct children is the one the label names.
+  const control = forId
+    ? children
+    : Children.map(children, (child) => {
+        if (bound || !isValidElement<{ id?: string }>(child) || typeof child.type !== 'string' || !CONTROLS.has(child.type)) return child;
+        bound = true;
+        forId = child.props.id ?? generated;
+        return child.props.id ? child : cloneElement(child, { id: forId });
+      });
   return (
     <div className={error ? 'field invalid' : 'field'}>
-      <label htmlFor={htmlFor}>{label}</label>
-      {children}
+      <label htmlFor={forId}>{label}</label>
+      {control}
       {error ? (
         <div className="field-error" role="alert">
           {error}

@@ -85,9 +85,6 @@ export function compareRows(runs: RunDetail[]): Row[] {
   return rows;
 }
 
-/** Rows of the run's outcome, shown even when every run has the same value. */
-const ALWAYS_SHOWN = new Set(['status', 'started', 'duration', 'peak RAM (stage tree)', 'peak system RAM in use']);
-
 export function ComparePage({ route }: { route: Route }) {
   const api = useApi();
   const ids = (route.query.get('ids') ?? '')
@@ -125,8 +122,9 @@ export function ComparePage({ route }: { route: Route }) {
   if (!runs) return <div className="page muted">Loading runs {ids.join(', ')}…</div>;
   const rows = compareRows(runs);
   const differs = (row: Row) => new Set(row.values).size > 1;
-  // The outcome of each run stays in view even when equal; other rows only when they differ.
-  const shown = onlyDifferences ? rows.filter((row) => differs(row) || (row.section === 'Run' && ALWAYS_SHOWN.has(row.label))) : rows;
+  // "Only what differs" means exactly that: each run's status stays in view in its column head.
+  const shown = onlyDifferences ? rows.filter(differs) : rows;
+  const hidden = rows.length - shown.length;
   let lastSection = '';
   return (
     <div className="page" data-testid="compare-page">
@@ -177,6 +175,12 @@ export function ComparePage({ route }: { route: Route }) {
           })}
         </tbody>
       </table>
+      {onlyDifferences && hidden > 0 ? (
+        <p className="muted" data-testid="compare-hidden">
+          {shown.length === 0 ? 'These runs are the same in everything compared: ' : ''}
+          {hidden} {hidden === 1 ? 'row' : 'rows'} with the same value in every run hidden.
+        </p>
+      ) : null}
     </div>
   );
 }

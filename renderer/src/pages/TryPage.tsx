@@ -5,17 +5,21 @@
  * same thing. Shows what the device would do: streamed tokens, the exact
  * prompt text the runtime rendered, time to first token, prefill and decode
  * tokens/s and why generation ended. Overrides (greedy = TOP_P k = 1,
- * temperature, top-p, max tokens, system prompt) are per message. The bundle
- * path lives in the route (#/try?bundle=…) so run pages can link here.
+ * temperature, top-p, top-k, max tokens, system prompt) are per message; an
+ * empty one keeps the bundle's metadata (empty max tokens: up to its
+ * context). While the engine loads the page says so with the time so far,
+ * and Stop works in every phase. Opening a bundle starts a new conversation.
+ * The bundle path lives in the route (#/try?bundle=…) so run pages can link here.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ChatMessage, ChatResult } from '../../../main/common/bundleRun';
+import { overrideTopK, type ChatMessage, type ChatPhase, type ChatResult } from '../../../main/common/bundleRun';
 import { formatBytes } from '../../../main/common/format';
 import { ApiError } from '../api/client';
 import { useApi, useCall, useEvents } from '../api/hooks';
 import { Empty, ErrorBox } from '../components/common';
 import { PathField } from '../components/PathField';
 import { navigate, type Route } from '../router';
+import { useNow } from '../useNow';
 
 interface Turn {
   user: string;
@@ -23,7 +27,17 @@ interface Turn {
   result: ChatResult | null;
   error: ApiError | null;
   requestId: string;
+  /** Where the request is, from the engine host's chatPhase events, and since when (this browser's clock). */
+  phase: ChatPhase | null;
+  phaseSince: number;
+  stopping: boolean;
 }
+
+const CANCELLED_WHILE: Record<ChatPhase, string> = {
+  waiting: 'before the engine started on it',
+  loading: 'while the engine was loading the bundle',
+  generating: 'while generating',
+};
 
 const STOP_LABEL: Record<ChatResult['stopReason'], string> = {
   'stop-token': 'stop token',
@@ -48,23 +62,43 @@ export function TryPage({ route }: { route: Route }) {
   const [greedy, setGreedy] = useState(false);
   const [temperature, setTemperature] = useState('');
   const [topP, setTopP] = useState('');
+  const [topK, setTopK] = useState('');
   const [maxTokens, setMaxTokens] = useState('128');
   const [system, setSystem] = useState('');
   const [showPrompt, setShowPrompt] = useState(false);
   const streamed = useRef(new Map<string, string>());
-  useEffect(() => setTurns([]), [target]);
+  const busyRef = useRef<string | null>(null);
+  busyRef.current = busy;
+  const now = useNow(busy ? 500 : 60_000);
+
+  /** A new conversation: the request still running (another bundle's, or this one's) is stopped, not waited for. */
+  const newConversation = () => {
+    if (busyRef.current) void api.call('bundle.cancel', { requestId: busyRef.current }).catch(() => undefined);
+    setTurns([]);
+    setBusy(null);
+  };
+  useEffect(newConversation, [target]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEvents((event) => {
+    if (event.type === 'chatPhase') {
+      setTurns((all) => all.map((t) => (t.requestId === event.requestId ? { ...t, phase: event.phase, phaseSince: Date.now() } : t)));
+      return;
+    }
     if (event.type !== 'chat') return;
     const so = (streamed.current.get(event.requestId) ?? '') + event.text;
     streamed.current.set(event.requestId, so);
     setTurns((all) => all.map((t) => (t.requestId === event.requestId ? { ...t, answer: so } : t)));
   });
 
+  const bundleSampler = info.data?.sampler ?? null;
+  const sampling = !greedy && (temperature !== '' || topP !== '' || topK !== '');
+  // The k an override will use when the field is empty (k = 1 is greedy and would make temperature do nothing).
+  const impliedK = overrideTopK(undefined, bundleSampler && bundleSampler.type !== 'GREEDY' ? bundleSampler.k : 1);
   const overridesError = (() => {
     if (temperature && !(Number(temperature) > 0 && Number(temperature) <= 10)) return 'Temperature must be above 0 and at most 10.';
     if (topP && !(Number(topP) > 0 && Number(topP) <= 1)) return 'Top-p must be above 0 and at most 1.';
-    if (!/^[1-9]\d*$/.test(maxTokens) || Number(maxTokens) > 32768) return 'Max tokens must be a whole number from 1 to 32768.';
+    if (topK && (!/^[1-9]\d*$/.test(topK) || Number(topK) > 100_000)) return 'Top-k must be a whole number from 1 to 100,000.';
+    if (maxTokens !== '' && (!/^[1-9]\d*$/.test(maxTokens) || Number(maxTokens) > 32768)) return "Max tokens must be a whole number from 1 to 32768, or empty for the bundle's context.";
     return null;
   })();
 
@@ -72,11 +106,11 @@ export function TryPage({ route }: { route: Route }) {
     const text = input.trim();
     if (!text || busy || overridesError) return;
     const requestId = `try-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-    const history: ChatMessage[] = turns.filter((t) => t.result).flatMap((t) => [
+    const history: ChatMessage[] = turns.filter((t) => t.result && t.result.stopReason !== 'cancelled').flatMap((t) => [
       { role: 'user' as const, content: t.user },
       { role: 'assistant' as const, content: t.result!.text },
     ]);
-    setTurns((all) => [...all, { user: text, answer: '', result: null, error: null, requestId }]);
+    setTurns((all) => [...all, { user: text, answer: '', result: null, error: null, requestId, phase: null, phaseSince: Date.now(), stopping: false }]);
     setInput('');
     setBusy(requestId);
     try {
@@ -86,9 +120,10 @@ export function TryPage({ route }: { route: Route }) {
         messages: [...history, { role: 'user', content: text }],
         options: {
           greedy,
-          maxTokens: Number(maxTokens),
-          ...(temperature ? { temperature: Number(temperature) } : {}),
-          ...(topP ? { topP: Number(topP) } : {}),
+          maxTokens: maxTokens === '' ? null : Number(maxTokens),
+          ...(temperature && !greedy ? { temperature: Number(temperature) } : {}),
+          ...(topP && !greedy ? { topP: Number(topP) } : {}),
+          ...(topK && !greedy ? { topK: Number(topK) } : {}),
           ...(system.trim() ? { systemPrompt: system } : {}),
         },
       });
@@ -97,9 +132,15 @@ export function TryPage({ route }: { route: Route }) {
       const e = error instanceof ApiError ? error : new ApiError('internal', String(error));
       setTurns((all) => all.map((t) => (t.requestId === requestId ? { ...t, error: e } : t)));
     } finally {
-      setBusy(null);
+      setBusy((current) => (current === requestId ? null : current));
       streamed.current.delete(requestId);
     }
+  };
+
+  const stop = () => {
+    if (!busy) return;
+    setTurns((all) => all.map((t) => (t.requestId === busy ? { ...t, stopping: true } : t)));
+    void api.call('bundle.cancel', { requestId: busy }).catch(() => undefined);
   };
 
   return (
@@ -111,7 +152,10 @@ export function TryPage({ route }: { route: Route }) {
         className="card"
         onSubmit={(event) => {
           event.preventDefault();
-          if (draft.trim()) navigate(`/try?bundle=${encodeURIComponent(draft.trim())}`);
+          if (!draft.trim()) return;
+          // Opening a bundle starts a new conversation, also when it is the one already open.
+          if (draft.trim() === target) newConversation();
+          else navigate(`/try?bundle=${encodeURIComponent(draft.trim())}`);
         }}
       >
         <PathField label="Bundle" kind="file" value={draft} onChange={setDraft} placeholder="/path/to/model.litertlm" help="Runs in LiteRT-LM's own engine (WebAssembly, CPU backend) on the engine's host, with the bundle's tokenizer, chat template, stop tokens and sampler." testId="try-bundle" />
@@ -163,15 +207,32 @@ export function TryPage({ route }: { route: Route }) {
                 <input type="checkbox" checked={greedy} onChange={(e) => setGreedy(e.target.checked)} data-testid="try-greedy" /> Greedy (TOP_P, k = 1)
               </label>
               <label>
-                Temperature <input size={5} value={temperature} onChange={(e) => setTemperature(e.target.value)} disabled={greedy} data-testid="try-temperature" />
+                Temperature <input size={5} value={temperature} onChange={(e) => setTemperature(e.target.value)} disabled={greedy} placeholder={bundleSampler?.temperature != null ? String(bundleSampler.temperature) : ''} data-testid="try-temperature" />
               </label>
               <label>
-                Top-p <input size={5} value={topP} onChange={(e) => setTopP(e.target.value)} disabled={greedy} data-testid="try-top-p" />
+                Top-p <input size={5} value={topP} onChange={(e) => setTopP(e.target.value)} disabled={greedy} placeholder={bundleSampler?.p != null ? String(bundleSampler.p) : ''} data-testid="try-top-p" />
               </label>
               <label>
-                Max tokens <input size={6} value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} data-testid="try-max-tokens" />
+                Top-k{' '}
+                <input
+                  size={5}
+                  value={topK}
+                  onChange={(e) => setTopK(e.target.value)}
+                  disabled={greedy}
+                  // Empty shows the k that will be used: the bundle's, or 40 once temperature or top-p is overridden over a k = 1.
+                  placeholder={sampling ? String(impliedK.k) : bundleSampler?.k != null ? String(bundleSampler.k) : ''}
+                  data-testid="try-top-k"
+                />
+              </label>
+              <label>
+                Max tokens{' '}
+                <input size={6} value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} placeholder={info.data?.contextLength ? `${info.data.contextLength}` : 'context'} data-testid="try-max-tokens" />
               </label>
             </div>
+            <p className="help" data-testid="try-overrides-help">
+              {maxTokens === '' ? `Max tokens empty: no cap of its own; the answer ends at a stop token or when the bundle's context (${info.data?.contextLength ?? 'max_num_tokens'} tokens) is full, as on device.` : null}
+              {sampling && topK === '' && impliedK.raised ? ` Top-k ${impliedK.k} will be used: the bundle's k = 1 is greedy, which would make temperature and top-p do nothing. Type a top-k to choose another.` : null}
+            </p>
             <label className="block">
               System prompt
               <textarea rows={2} value={system} onChange={(e) => setSystem(e.target.value)} data-testid="try-system" />
@@ -188,12 +249,22 @@ export function TryPage({ route }: { route: Route }) {
                   <span className="muted">you</span> {t.user}
                 </div>
                 <div className="chat-answer mono" data-testid={`try-answer-${i}`}>
-                  {t.answer || (t.error ? '' : '…')}
+                  {t.answer || (t.error || !t.result ? '' : '…')}
                 </div>
+                {!t.result && !t.error ? <TurnStatus turn={t} now={now} bundleName={target.split(/[\\/]/).pop() ?? target} sizeBytes={info.data?.sizeBytes ?? null} index={i} /> : null}
                 {t.error ? <ErrorBox error={{ code: t.error.code, message: t.error.message, ...(hintOf(t.error) ? { hint: hintOf(t.error)! } : {}) }} title="The engine could not answer" /> : null}
                 {t.result ? (
                   <div className="chat-stats muted" data-testid={`try-stats-${i}`} data-stop={t.result.stopReason}>
-                    stopped by <b>{STOP_LABEL[t.result.stopReason]}</b> · {t.result.tokens} tokens after a {t.result.promptTokens}-token prompt · first token {fixed(t.result.timeToFirstTokenSeconds, 2)} s · prefill {fixed(t.result.prefillTokensPerSecond)} tok/s · decode {fixed(t.result.decodeTokensPerSecond)} tok/s
+                    {t.result.cancelledWhile && t.result.tokens === 0 ? (
+                      <>
+                        <b>stopped</b> {CANCELLED_WHILE[t.result.cancelledWhile]}
+                      </>
+                    ) : (
+                      <>
+                        stopped by <b>{STOP_LABEL[t.result.stopReason]}</b> · {t.result.tokens} tokens after a {t.result.promptTokens}-token prompt{t.result.prefillMeasure === 'wall-clock' && i > 0 ? ' (the whole conversation, prefilled again each turn)' : ''} · first token {fixed(t.result.timeToFirstTokenSeconds, 2)} s · prefill{' '}
+                        <span title={t.result.prefillMeasure === 'wall-clock' ? 'Prompt tokens divided by the time from the request to the first token (wall clock)' : "The engine's own benchmark of this prefill"}>{fixed(t.result.prefillTokensPerSecond)} tok/s</span> · decode {fixed(t.result.decodeTokensPerSecond)} tok/s
+                      </>
+                    )}
                     {t.result.loadSeconds !== null ? ` · engine load ${fixed(t.result.loadSeconds)} s` : ''} · sampler {t.result.sampler.type} k={t.result.sampler.k ?? '-'} ({t.result.sampler.source})
                   </div>
                 ) : null}
@@ -212,23 +283,43 @@ export function TryPage({ route }: { route: Route }) {
               void send();
             }}
           >
-            <input className="grow" value={input} onChange={(e) => setInput(e.target.value)} placeholder="Message" data-testid="try-input" />
+            <input className="grow" value={input} onChange={(e) => setInput(e.target.value)} placeholder="Message" aria-label="Message" data-testid="try-input" />
             <button type="submit" disabled={!input.trim() || Boolean(busy) || Boolean(overridesError)} data-testid="try-send">
               Send
             </button>
             {busy ? (
-              <button type="button" className="secondary" onClick={() => void api.call('bundle.cancel', { requestId: busy })} data-testid="try-stop">
+              <button type="button" className="secondary" onClick={stop} disabled={turns.some((t) => t.requestId === busy && t.stopping)} data-testid="try-stop">
                 Stop
               </button>
             ) : null}
             {turns.length > 0 && !busy ? (
-              <button type="button" className="secondary" onClick={() => setTurns([])}>
+              <button type="button" className="secondary" onClick={newConversation} data-testid="try-new-chat">
                 New chat
               </button>
             ) : null}
           </form>
         </div>
       ) : null}
+    </div>
+  );
+}
+
+/** What a request is doing before its answer: waiting, the engine loading the bundle (with the time so far), generating. */
+function TurnStatus({ turn, now, bundleName, sizeBytes, index }: { turn: Turn; now: number; bundleName: string; sizeBytes: number | null; index: number }) {
+  const seconds = Math.max(0, Math.floor((now - turn.phaseSince) / 1000));
+  let what: string;
+  if (turn.stopping) what = turn.phase === 'loading' ? 'Stopping: ending the engine process that is loading the bundle…' : 'Stopping…';
+  else if (turn.phase === 'loading') what = `Loading ${bundleName}${sizeBytes !== null ? ` (${formatBytes(sizeBytes)})` : ''} into LiteRT-LM's engine (wasm, CPU); a first load takes a while. Stop ends the load.`;
+  else if (turn.phase === 'waiting') what = 'Waiting for the engine: another request is still running.';
+  else if (turn.phase === 'generating') what = turn.answer ? 'Generating…' : 'Reading the prompt (prefill)…';
+  else what = 'Sending…';
+  return (
+    <div className="chat-status muted" role="status" data-testid={`try-status-${index}`} data-phase={turn.stopping ? 'stopping' : (turn.phase ?? 'sending')}>
+      <span className="spinner" aria-hidden="true" />
+      <span>{what}</span>
+      <span className="mono" data-testid="try-elapsed">
+        {seconds} s
+      </span>
     </div>
   );
 }

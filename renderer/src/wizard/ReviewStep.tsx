@@ -15,7 +15,7 @@ import { navigate } from '../router';
 import { buildPlan, type StepProps } from './draft';
 import { reviewProblems, type FixPlace, type ReviewProblem } from './reviewProblems';
 
-const STAGE_TITLES: Record<string, string> = { merge: 'LoRA merge', convert: 'Conversion', package: 'Packaging', verify: 'Verification' };
+const STAGE_TITLES: Record<string, string> = { merge: 'LoRA merge', convert: 'Conversion', package: 'Packaging', verify: 'Verification', evaluate: 'Behaviour check', selftest: 'Self-test', bootstrap: 'Python environment set-up' };
 
 /** What a stage reads and writes, in words, from its parameters. */
 function stageFiles(stage: StagePlanInput): { inputs: [string, string][]; outputs: [string, string][] } {
@@ -31,6 +31,8 @@ function stageFiles(stage: StagePlanInput): { inputs: [string, string][]; output
       return { inputs: [['.tflite model', stage.params.tflitePath], ['Tokenizer and metadata from', stage.params.modelDir]], outputs: [['.litertlm bundle', stage.params.outPath]] };
     case 'verify':
       return { inputs: [['Bundle', stage.params.bundlePath], ['Compared with', stage.params.modelDir]], outputs: [['Fidelity report', 'kept with the run']] };
+    case 'evaluate':
+      return { inputs: [['Bundle, in LiteRT-LM’s engine', stage.params.bundlePath], ['Reference model, in PyTorch', stage.params.modelDir]], outputs: [['Answers side by side', 'kept with the run']] };
     default:
       return { inputs: [], outputs: [] };
   }
@@ -91,7 +93,7 @@ function linkText(problem: ReviewProblem): string {
   return `${problem.severity === 'block' ? 'Fix in' : 'Look at'} ${PLACES[problem.place]}`;
 }
 
-function ProblemItem({ problem, goTo }: { problem: ReviewProblem; goTo: (place: FixPlace) => void }) {
+function ProblemItem({ problem, goTo }: { problem: ReviewProblem; goTo: (place: FixPlace, field?: string) => void }) {
   return (
     <li className={problem.severity === 'block' ? 'error-box' : 'banner'} data-testid="review-problem" data-severity={problem.severity} data-problem={problem.id}>
       <p style={{ margin: 0 }}>
@@ -103,14 +105,14 @@ function ProblemItem({ problem, goTo }: { problem: ReviewProblem; goTo: (place: 
           {problem.fix}
         </p>
       ) : null}
-      <button type="button" className="secondary" style={{ marginTop: 6 }} onClick={() => goTo(problem.place)} data-testid="problem-link" data-place={problem.place}>
+      <button type="button" className="secondary" style={{ marginTop: 6 }} onClick={() => goTo(problem.place, problem.field)} data-testid="problem-link" data-place={problem.place}>
         {linkText(problem)}
       </button>
     </li>
   );
 }
 
-export function ReviewStep({ draft, update, goTo }: StepProps & { goTo: (place: FixPlace) => void }) {
+export function ReviewStep({ draft, update, goTo }: StepProps & { goTo: (place: FixPlace, field?: string) => void }) {
   const api = useApi();
   const plan = buildPlan(draft);
   const planJson = JSON.stringify(plan, null, 2);

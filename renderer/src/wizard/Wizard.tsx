@@ -4,7 +4,7 @@
  * JSON `workbench run --plan` takes) and its known problems before anything
  * starts, each problem linking back to the step that fixes it.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { navigate } from '../router';
 import { ConvertStep } from './ConvertStep';
 import { DEFAULT_DRAFT, type DraftUpdate, type StepProps, type WizardDraft } from './draft';
@@ -17,7 +17,7 @@ import { VerifyStep } from './VerifyStep';
 
 const DRAFT_KEY = 'workbench.wizardDraft';
 
-const STEPS: { id: string; title: string; component: (props: StepProps & { goTo: (place: FixPlace) => void }) => React.ReactNode }[] = [
+const STEPS: { id: string; title: string; component: (props: StepProps & { goTo: (place: FixPlace, field?: string) => void }) => React.ReactNode }[] = [
   { id: 'model', title: 'Model', component: IntakeStep },
   { id: 'merge', title: 'LoRA merge', component: MergeStep },
   { id: 'convert', title: 'Conversion', component: ConvertStep },
@@ -56,10 +56,27 @@ export function Wizard() {
       return next;
     });
   const step = STEPS[stepIndex]!;
-  const goTo = (place: FixPlace) => {
+  /** The field a problem's link asked for, focused once its step is shown. */
+  const [focusTarget, setFocusTarget] = useState<{ place: string; field: string | null } | null>(null);
+  const goTo = (place: FixPlace, field?: string) => {
     if (place === 'environment') navigate('/environment');
-    else setStepIndex(STEPS.findIndex((candidate) => candidate.id === place));
+    else {
+      setStepIndex(STEPS.findIndex((candidate) => candidate.id === place));
+      setFocusTarget({ place, field: field ?? null });
+    }
   };
+  useEffect(() => {
+    if (!focusTarget) return;
+    const frame = requestAnimationFrame(() => {
+      const named = focusTarget.field ? document.querySelector<HTMLElement>(`[data-testid="${focusTarget.field}"]`) : null;
+      const first = document.querySelector<HTMLElement>(`[data-testid="step-${focusTarget.place}"] input:not([disabled]), [data-testid="step-${focusTarget.place}"] select:not([disabled]), [data-testid="step-${focusTarget.place}"] textarea:not([disabled])`);
+      const target = named && !named.matches(':disabled') ? named : first;
+      target?.focus();
+      target?.scrollIntoView({ block: 'center' });
+      setFocusTarget(null);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [focusTarget, stepIndex]);
   const Step = step.component;
   return (
     <div className="wizard" data-testid="wizard">

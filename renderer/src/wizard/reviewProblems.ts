@@ -22,7 +22,14 @@ export interface ReviewProblem {
   message: string;
   fix?: string;
   place: FixPlace;
+  /** The data-testid of the field that fixes it, focused by the problem's link; absent: the step's first field. */
+  field?: string;
 }
+
+/** The field of the conversion step each option problem is about. */
+const CONVERT_FIELD: Partial<Record<string, string>> = { prefillSeqLens: 'prefill-input', quantize: 'quant-select', lightweightConversion: 'lightweight', maskAsInput: 'mask-as-input', transposeKvCache: 'transpose-kv', route: 'route-select' };
+/** The field of each stage a refusal of that stage is most likely about. */
+const STAGE_FIELD: Partial<Record<StageKind, string>> = { package: 'package-tflite', merge: 'adapter-dir' };
 
 const STAGE_PLACE: Partial<Record<StageKind, FixPlace>> = { merge: 'merge', convert: 'convert', package: 'package', verify: 'verify' };
 
@@ -52,18 +59,19 @@ export function recommendedRoute(intake: IntakeResult | null): ConvertRoute | nu
 export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs): ReviewProblem[] {
   const out: ReviewProblem[] = [];
   const add = (problem: ReviewProblem) => out.push(problem);
-  if (!draft.modelDir.trim()) add({ id: 'no_model', severity: 'block', message: 'No model folder is chosen.', place: 'model' });
+  if (!draft.modelDir.trim()) add({ id: 'no_model', severity: 'block', message: 'No model folder is chosen.', place: 'model', field: 'model-dir' });
 
   for (const p of intake?.problems ?? []) {
     const route = ROUTE_OF_PROBLEM[p.code];
     if (route && (!draft.convert.enabled || draft.convert.route !== route)) continue;
-    add({ id: `intake_${p.code}`, severity: p.severity === 'error' ? 'block' : 'warn', message: p.message, fix: p.fix, place: INTAKE_PLACE[p.code] ?? 'model' });
+    const place = INTAKE_PLACE[p.code] ?? 'model';
+    add({ id: `intake_${p.code}`, severity: p.severity === 'error' ? 'block' : 'warn', message: p.message, fix: p.fix, place, ...(place === 'model' ? { field: p.code.startsWith('adapter') ? 'adapter-dir' : 'model-dir' } : {}) });
   }
 
   const c = draft.convert;
   if (c.enabled) {
-    if (c.prefillInvalid) add({ id: 'prefill_text', severity: 'block', message: `Prefill lengths: ${c.prefillInvalid}`, place: 'convert' });
-    for (const p of convertOptionProblems(c)) add({ id: `convert_${p.field}`, severity: 'block', message: p.message, place: 'convert' });
+    if (c.prefillInvalid) add({ id: 'prefill_text', severity: 'block', message: `Prefill lengths: ${c.prefillInvalid}`, place: 'convert', field: 'prefill-input' });
+    for (const p of convertOptionProblems(c)) add({ id: `convert_${p.field}`, severity: 'block', message: p.message, place: 'convert', ...(CONVERT_FIELD[p.field] ? { field: CONVERT_FIELD[p.field]! } : {}) });
     const model = intake?.model;
     const recommended = recommendedRoute(intake);
     if (model && !model.support[c.route].supported && !out.some((p) => p.id === 'intake_no_example_builder')) {
@@ -73,6 +81,7 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
         message: `The ${c.route} route cannot convert this model: ${model.support[c.route].message}`,
         ...(recommended ? { fix: `Step 1 recommends the ${recommended} route.` } : {}),
         place: 'convert',
+        field: 'route-select',
       });
     }
     // Only the Python routes need the environment (the built-in converter runs in Node).
@@ -98,7 +107,8 @@ export function reviewProblems({ draft, intake, doctor, review }: ReviewInputs):
   const reportedFolders = [draft.modelDir.trim(), draft.adapterDir.trim()].filter((dir) => dir && out.some((p) => p.severity === 'block' && p.place === 'model' && names(p.message, dir)));
   for (const [index, stage] of (review?.stages ?? []).entries()) {
     const place = STAGE_PLACE[stage.kind] ?? 'model';
-    if (stage.refusal && !reportedFolders.some((dir) => names(stage.refusal!.message, dir))) add({ id: `refusal_${index}_${stage.refusal.code}`, severity: 'block', message: stage.refusal.message, ...(stage.refusal.hint ? { fix: stage.refusal.hint } : {}), place });
+    const field = STAGE_FIELD[stage.kind];
+    if (stage.refusal && !reportedFolders.some((dir) => names(stage.refusal!.message, dir))) add({ id: `refusal_${index}_${stage.refusal.code}`, severity: 'block', message: stage.refusal.message, ...(stage.refusal.hint ? { fix: stage.refusal.hint } : {}), place, ...(field ? { field } : {}) });
     for (const finding of stage.findings) {
       // The doctor's sentence above already says it, with the page that fixes it.
       if (finding.level !== 'warn' || (pythonKnown && /Python environment/.test(finding.message))) continue;
