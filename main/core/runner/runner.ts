@@ -26,6 +26,7 @@ import { reviewPlan } from '../stages/planReview.js';
 import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 import { recordEvaluationRows } from '../history/evaluations.js';
+import { withDefaultRoutes } from '../stages/defaultRoute.js';
 
 export interface RunnerDeps {
   history: History;
@@ -80,7 +81,7 @@ export class Runner {
 
   /** Validates the plan, runs every stage's preflight, records the run and queues it. */
   async start(planInput: RunPlanInput, options: StartOptions = {}): Promise<number> {
-    const parsed = RunPlan.safeParse(planInput);
+    const parsed = RunPlan.safeParse(await withDefaultRoutes(planInput));
     if (!parsed.success) {
       throw new WorkbenchError(
         'invalid_plan',
