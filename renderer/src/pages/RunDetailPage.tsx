@@ -8,6 +8,7 @@ import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../
 import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { useApi, useAction, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
+import { finishedNote } from './stageNote';
 import { LogViewer } from '../components/LogViewer';
 import { RunExtras } from '../components/RunExtras';
 import { overrideLabels } from '../components/runOverrides';
@@ -24,18 +25,6 @@ const STAGE_TITLES: Record<string, string> = {
   verify: 'Verification',
   bootstrap: 'Python environment',
 };
-
-/**
- * The note under a stage that is not running: a succeeded stage's last message
- * is its outcome (each stage script ends with one); a stage that stopped says
- * where it stopped, never its last "… ETA" progress line.
- */
-function finishedNote(stage: StageRecord): string | null {
-  if (stage.status === 'pending' || stage.status === 'skipped') return null;
-  if (stage.status === 'succeeded' || stage.status === 'reused') return stage.message;
-  if (stage.progress === null || stage.progress <= 0) return null;
-  return `Stopped at ${Math.round(stage.progress * 100)} %${stage.phase ? ` (${stage.phase})` : ''}.`;
-}
 
 export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLineId?: number }) {
   const api = useApi();
