@@ -133,6 +133,19 @@ describe('workbench estimate takes the route convert takes', () => {
     expect(json).toMatchObject({ route: 'native', routeNote: null });
   });
 
+  it("caps the largest safe context at max_position_embeddings and says why", async () => {
+    const short = await modelFolder('qwen-4k', { architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, max_position_embeddings: 4096 });
+    const result = await cli('--model', short, '--host-ram', '512G', '--device-ram', '512G');
+    expect(result.exitCode).toBe(0);
+    // 32768 fits a 512 GiB host natively, but the model was trained for 4096 positions.
+    expect(result.stdout).toMatch(/^\s+32768\s+\d+ MiB .* fits /m);
+    expect(result.stdout).toMatch(/^Largest safe context: 4096\.$/m);
+    expect(result.stdout).toContain("Capped at 4,096, the model's max_position_embeddings: longer contexts fit this host, but the model was not trained for that many positions.");
+    const json = JSON.parse((await cli('--model', short, '--host-ram', '512G', '--json')).stdout) as { largestSafe: number; contextCap: { maxPositionEmbeddings: number } };
+    expect(json.largestSafe).toBe(4096);
+    expect(json.contextCap.maxPositionEmbeddings).toBe(4096);
+  });
+
   it('refuses --route native for what convert refuses, with convert\'s sentence, and defaults such models to the example route', async () => {
     const gemma = await modelFolder('gemma2', { architectures: ['Gemma2ForCausalLM'], hidden_size: 2304, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4, intermediate_size: 9216, vocab_size: 256000, max_position_embeddings: 8192 });
     const sliding = await modelFolder('qwen-sliding', { architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, use_sliding_window: true, max_position_embeddings: 32768 });

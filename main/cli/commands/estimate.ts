@@ -245,6 +245,7 @@ export const estimateCommand: CliCommand = {
           ? `No context fits with margin; ${table.largestTight} fits only tightly.`
           : 'No context length fits this host; try --mask-as-input, --route export_hf --lightweight, or a bigger host (serve mode).',
     );
+    if (table.contextCap) ctx.out(table.contextCap.reason);
     const deviceSafe = table.rows.filter((r) => r.device?.fit === 'fits' && (table.largestSafe === null || r.kvCacheMaxLen <= table.largestSafe)).map((r) => r.kvCacheMaxLen);
     if (table.rows.some((r) => r.device?.fit === 'blocked')) {
       ctx.out(deviceSafe.length > 0 ? `Largest context that also fits the ${formatBytes(table.device.ramBytes)} device: ${Math.max(...deviceSafe)}.` : `No context fits both this host and the ${formatBytes(table.device.ramBytes)} device.`);
