@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { referencePython } from '../env/python.js';
+import { readLitertlmHeader } from '../formats/litertlm.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 import { producedByEarlierStage } from './planOutputs.js';
@@ -23,6 +24,8 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
+    // Not a LiteRT-LM bundle: refused before the run starts (one sentence, bad input), never after the reference has run.
+    if (!producedByEarlierStage(params.bundlePath, ctx)) readLitertlmHeader(path.resolve(params.bundlePath));
     return [];
   },
   async launch(_params, ctx) {
