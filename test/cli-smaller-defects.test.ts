@@ -81,3 +81,20 @@ describe('a failure that repeats on retry', () => {
     expect(hint).toMatch(/retrying the same run fails the same way/);
   }, 60_000);
 });
+
+describe('evaluate with a file that is not a bundle (issue 18, item 8)', () => {
+  it('refuses it at once as bad input (exit 3), before any reference answer or run', async () => {
+    const random = path.join(work, 'random.litertlm');
+    writeFileSync(random, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+    const dataDir = freshDataDir('wb-smaller-eval');
+    for (const json of [[], ['--json']]) {
+      const result = await cli(['evaluate', '--model', modelDir, '--bundle', random, ...json], dataDir);
+      expect(result.exitCode, result.stderr).toBe(3);
+      expect(result.stderr + result.stdout).toContain(`${random} is not a LiteRT-LM bundle (it does not start with "LITERTLM").`);
+    }
+    // Refused by the preflight: no run was recorded, so no reference ran.
+    const runs = await cli(['runs', 'list', '--json'], dataDir);
+    const list = JSON.parse(runs.stdout) as unknown[] | { runs: unknown[] };
+    expect(Array.isArray(list) ? list : list.runs).toEqual([]);
+  }, 120_000);
+});

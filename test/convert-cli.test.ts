@@ -87,8 +87,21 @@ describe('workbench convert', () => {
     const list = JSON.parse(runs.stdout) as { id: number; status: string }[] | { runs: { id: number }[] };
     const ids = Array.isArray(list) ? list.map((r) => r.id) : list.runs.map((r) => r.id);
     const show = await cli(['runs', 'show', String(Math.max(...ids)), '--json']);
-    const detail = JSON.parse(show.stdout) as { artifacts: { kind: string; path: string }[] };
+    const detail = JSON.parse(show.stdout) as { artifacts: { kind: string; path: string }[]; stages: { message: string | null; progress: number | null }[] };
     expect(detail.artifacts).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'tflite', path: file })]));
+    // The succeeded stage's note is its outcome, not a stale "n/m tensors … ETA" progress line.
+    expect(detail.stages[0]).toMatchObject({ progress: 1, message: expect.stringMatching(/^Wrote llama_f32_ekv64\.tflite \(\d+(\.\d)? KiB, \d+ tensors, prefill_8, prefill_64, decode\) in /) });
+    expect(detail.stages[0]!.message).not.toMatch(/ETA/);
+  }, 120_000);
+
+  test('--model naming config.json instead of its folder is one sentence, exit 3', async () => {
+    const model = await writeTinyDecoder(path.join(dir, 'qwen2-file'), { family: 'qwen2', vocab: 300 });
+    for (const json of [[], ['--json']]) {
+      const result = await cli(['convert', '--model', path.join(model, 'config.json'), '--out', path.join(dir, 'file.tflite'), ...json]);
+      expect(result.code).toBe(3);
+      expect(result.stderr + result.stdout).not.toMatch(/ENOTDIR/);
+      expect(result.stderr + result.stdout).toContain(`${path.join(model, 'config.json')} is a file: --model names the model's folder (the one that holds config.json), here ${model}.`);
+    }
   }, 120_000);
 
   test.each([

@@ -35,7 +35,7 @@ function cli(...args: string[]) {
 
 describe('workbench estimate', () => {
   it('prints the per-context table with the chosen context marked', async () => {
-    const result = await cli('--model', modelDir, '--kv', '4096');
+    const result = await cli('--model', modelDir, '--kv', '4096', '--route', 'example');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('qwen2, 1.54B parameters');
     expect(result.stdout).toMatch(/▶ 4096\s+30\.\d GiB/);
@@ -107,6 +107,61 @@ describe('workbench estimate', () => {
         expect(result.stdout).toBe('');
         expect(result.stderr).toMatch(new RegExp(`^error: ${folder}/? has no config\\.json, which the estimate needs for the model's architecture and sizes\\.$`, 'm'));
       }
+    }
+  });
+});
+
+describe('workbench estimate takes the route convert takes', () => {
+  async function modelFolder(name: string, config: Record<string, unknown>): Promise<string> {
+    const folder = path.join(dir, name);
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'config.json'), JSON.stringify(config));
+    return folder;
+  }
+  function convert(folder: string) {
+    return execa(process.execPath, [CLI, '--data-dir', path.join(dir, 'data'), 'convert', '--model', folder, '--out', path.join(dir, `${path.basename(folder)}.tflite`)], { reject: false });
+  }
+
+  it('defaults to the native route for a model the native converter builds', async () => {
+    const result = await cli('--model', modelDir, '--kv', '4096');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('qwen2, 1.54B parameters) — native, dynamic_int8');
+    // The native converter streams: hundreds of MiB at any context, where the example route needs ~30 GiB.
+    expect(result.stdout).toMatch(/▶ 4096\s+\d+ MiB/);
+    expect(result.stdout).not.toContain('BLOCKED  ');
+    const json = JSON.parse((await cli('--model', modelDir, '--json')).stdout) as { route: string; routeNote: string | null };
+    expect(json).toMatchObject({ route: 'native', routeNote: null });
+  });
+
+  it("caps the largest safe context at max_position_embeddings and says why", async () => {
+    const short = await modelFolder('qwen-4k', { architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, max_position_embeddings: 4096 });
+    const result = await cli('--model', short, '--host-ram', '512G', '--device-ram', '512G');
+    expect(result.exitCode).toBe(0);
+    // 32768 fits a 512 GiB host natively, but the model was trained for 4096 positions.
+    expect(result.stdout).toMatch(/^\s+32768\s+\d+ MiB .* fits /m);
+    expect(result.stdout).toMatch(/^Largest safe context: 4096\.$/m);
+    expect(result.stdout).toContain("Capped at 4,096, the model's max_position_embeddings: longer contexts fit this host, but the model was not trained for that many positions.");
+    const json = JSON.parse((await cli('--model', short, '--host-ram', '512G', '--json')).stdout) as { largestSafe: number; contextCap: { maxPositionEmbeddings: number } };
+    expect(json.largestSafe).toBe(4096);
+    expect(json.contextCap.maxPositionEmbeddings).toBe(4096);
+  });
+
+  it('refuses --route native for what convert refuses, with convert\'s sentence, and defaults such models to the example route', async () => {
+    const gemma = await modelFolder('gemma2', { architectures: ['Gemma2ForCausalLM'], hidden_size: 2304, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4, intermediate_size: 9216, vocab_size: 256000, max_position_embeddings: 8192 });
+    const sliding = await modelFolder('qwen-sliding', { architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, use_sliding_window: true, max_position_embeddings: 32768 });
+    for (const folder of [gemma, sliding]) {
+      const estimate = await cli('--model', folder, '--route', 'native');
+      const converted = await convert(folder);
+      expect(converted.exitCode).toBe(3);
+      const sentence = converted.stderr.split('\n').find((line) => line.startsWith('error: '))!;
+      expect(sentence).toMatch(/native/);
+      expect(estimate.exitCode, folder).toBe(3);
+      expect(estimate.stdout).toBe('');
+      expect(estimate.stderr.split('\n')).toContain(sentence);
+      const fallback = await cli('--model', folder);
+      expect(fallback.exitCode).toBe(0);
+      expect(fallback.stdout).toContain(' — example, dynamic_int8');
+      expect(fallback.stdout).toContain(`Estimated for the example route (Python), because the native route does not build this model: ${sentence.slice('error: '.length)}`);
     }
   });
 });

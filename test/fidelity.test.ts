@@ -18,6 +18,7 @@ import { runFixMetadata } from '../main/cli/commands/check.js';
 import { FidelityReport } from '../main/common/fidelity.js';
 import type { LlmMetadataJson } from '../main/common/formats.js';
 import { distPath, nodeStageScript } from '../main/core/paths.js';
+import { createEngine } from '../main/core/engine.js';
 import { writeTestBundle } from './support/bundles.js';
 import { QWEN25_GENERATION_CONFIG, QWEN25_TEMPLATE, writeQwenModelFolder } from './support/fidelityModels.js';
 import { runStageProcess, TEST_PYTHON } from './support/python.js';
@@ -145,6 +146,30 @@ describe('package --fix-metadata (runFixMetadata, which the package command call
   });
 });
 
+describe('verify with the numeric comparison in a run', () => {
+  it('does not fail the run when this host cannot compare numerically: the next stage still runs', async () => {
+    const dataDir = await mkdtemp(path.join(dir, 'run-'));
+    const engine = createEngine({ mode: 'cli', dataDir });
+    try {
+      const id = await engine.runner.start({
+        stages: [
+          { kind: 'verify', params: { modelDir, bundlePath: clean, numeric: true } },
+          { kind: 'selftest', params: { durationSeconds: 0, logLines: 1 } },
+        ],
+      });
+      await engine.runner.whenIdle();
+      const run = engine.history.getRun(id);
+      expect(run.status).toBe('succeeded');
+      expect(run.stages.map((s) => s.status)).toEqual(['succeeded', 'succeeded']);
+      expect((run.stages[0]!.result as { numeric: { status: string } }).numeric.status).toBe('skipped');
+      expect(run.stages[0]!.message).toMatch(/numeric comparison skipped/);
+      expect(engine.history.getLogs(id).some((l) => l.level === 'warn' && l.text.startsWith('Numeric comparison skipped: '))).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('verify stage script', () => {
   async function stage(params: Record<string, unknown>, env: Record<string, string> = {}) {
     const paramsFile = path.join(dir, `verify-${Math.random().toString(36).slice(2)}.json`);
@@ -166,21 +191,31 @@ describe('verify stage script', () => {
     expect(outcome.events.some((e) => e.type === 'metric' && e.name === 'fidelity.fail' && e.value === 2)).toBe(true);
   });
 
-  it('with numeric but no Python configured: the checklist lands, then a clear error', async () => {
+  /** What a verify stage that could not run the numeric comparison reports: success, the checklist, and the skip said with its fix. */
+  function expectSkipped(outcome: Awaited<ReturnType<typeof stage>>['outcome'], code: string) {
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(outcome.events.some((e) => e.type === 'error')).toBe(false);
+    const result = outcome.events.find((e) => e.type === 'result');
+    if (result?.type !== 'result') throw new Error('no result');
+    expect(FidelityReport.parse(result.data.report).summary.fail).toBe(0);
+    const numeric = result.data.numeric as { status: string; error: { code: string; message: string; hint?: string } };
+    expect(numeric).toMatchObject({ status: 'skipped', error: { code } });
+    const warn = outcome.events.find((e) => e.type === 'log' && e.level === 'warn' && e.text.startsWith('Numeric comparison skipped: '));
+    expect(warn).toBeDefined();
+    const last = outcome.events.filter((e) => e.type === 'progress').at(-1);
+    expect(last).toMatchObject({ fraction: 1, phase: 'done', message: expect.stringMatching(/^Checklist: \d+ pass, \d+ warn, 0 fail · numeric comparison skipped \(/) });
+    return numeric;
+  }
+
+  it('with numeric but no Python configured: the checklist lands and the stage succeeds, saying what it skipped', async () => {
     const { outcome } = await stage({ modelDir, bundlePath: clean, numeric: true });
-    expect(outcome.code, outcome.stderr).toBe(1);
-    const types = outcome.events.map((e) => e.type);
-    expect(types.indexOf('result')).toBeLessThan(types.lastIndexOf('error'));
-    const error = outcome.events.at(-1) as { type: string; code: string; hint?: string };
-    expect(error).toMatchObject({ type: 'error', code: 'python_unavailable' });
-    expect(error.hint).toMatch(/Environment page/);
+    const numeric = expectSkipped(outcome, 'python_unavailable');
+    expect(numeric.error.hint).toMatch(/Environment page/);
   });
 
-  it('with numeric on a Python without transformers: the sub-step names the missing packages', async () => {
+  it('with numeric on a Python without transformers: skipped, naming the missing packages', async () => {
     const { stageDir, outcome } = await stage({ modelDir, bundlePath: clean, numeric: true }, { WORKBENCH_PYTHON: TEST_PYTHON });
-    expect(outcome.code, outcome.stderr).toBe(1);
-    const error = outcome.events.at(-1) as { type: string; code: string; message: string; hint?: string };
-    expect(error).toMatchObject({ type: 'error', code: 'missing_package' });
+    const error = expectSkipped(outcome, 'missing_package').error;
     expect(error.message).toContain('transformers');
     expect(error.hint).toMatch(/bootstrap/);
     // The .tflite was extracted from the bundle for the interpreter.

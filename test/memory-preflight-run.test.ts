@@ -17,7 +17,7 @@ describe('memory preflight through workbench run', () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-preflight-'));
     const modelDir = await makeModel(path.join(work, 'qwen2.5-1.5b'), qwenConfig(1536, 28, 8960, 12, 2, 151936, true), null);
     const plan = path.join(work, 'plan.json');
-    writeFileSync(plan, JSON.stringify({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(work, 'out'), kvCacheMaxLen: 32768 } }] }));
+    writeFileSync(plan, JSON.stringify({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(work, 'out'), route: 'example', kvCacheMaxLen: 32768 } }] }));
     const dataDir = freshDataDir('wb-preflight-data');
     const env = { WORKBENCH_SIMULATE_HOST_RAM: '16G' };
 

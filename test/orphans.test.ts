@@ -57,7 +57,7 @@ describe('orphaned stage processes after a crash', () => {
     expect(engine.recoveredRunIds.sort()).toEqual([runId, other].sort());
     const stopped = await engine.orphansStopped;
     expect(stopped).toEqual([stage.pid]);
-    await waitFor(async () => !isAlive(stage.pid!), 'the orphaned stage to die', 8000);
+    await waitFor(async () => !isAlive(stage.pid!), 'the orphaned stage to die');
     expect(isAlive(bystander.pid!)).toBe(true);
     expect(engine.history.getLogs(runId).some((line) => line.text.includes(`Stopped the stage's process (pid ${stage.pid})`))).toBe(true);
     expect(engine.history.getRun(runId).status).toBe('interrupted');

@@ -76,7 +76,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
       {
         stages: [
           { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
-          { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), kvCacheMaxLen: 4096 } },
+          { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), route: 'example', kvCacheMaxLen: 4096 } },
           { kind: 'package', params: { tflitePath: tflite, modelDir: merged, outPath: bundle } },
           { kind: 'verify', params: { modelDir: merged, bundlePath: bundle } },
         ],
@@ -99,7 +99,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
       {
         stages: [
           { kind: 'merge', params: { baseDir, adapterDir, outDir: merged } },
-          { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), kvCacheMaxLen: 4096 } },
+          { kind: 'convert', params: { modelDir: merged, outDir: path.join(out, 'tflite'), route: 'example', kvCacheMaxLen: 4096 } },
           { kind: 'package', params: { tflitePath: path.join(out, 'tflite', 'm.tflite'), modelDir: merged, outPath: path.join(out, 'm.litertlm'), metadataOverrides: { stopTokens: [{ tokenIds: { ids: [999_999_999] } }], maxNumTokens: 99_999_999 } } },
         ],
       },
@@ -116,7 +116,7 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
   it("warns, in the run's log, of a context longer than the model was trained for", async () => {
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-pipeline-'));
     const modelDir = writeQwenModelFolder(path.join(work, 'qwen'));
-    const { run } = await runPlan({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(work, 'out'), kvCacheMaxLen: 65536 } }] }, work, {
+    const { run } = await runPlan({ stages: [{ kind: 'convert', params: { modelDir, outDir: path.join(work, 'out'), route: 'example', kvCacheMaxLen: 65536 } }] }, work, {
       WORKBENCH_SIMULATE_HOST_RAM: '4096G',
     });
     expect(run?.stages[0]?.status).toBe('failed');

@@ -43,10 +43,9 @@ describe('quit with a running stage', () => {
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     expect(isAlive(grandchild)).toBe(true);
 
-    const started = Date.now();
+    // close() returning at all is the point (a SIGTERM-ignoring grandchild must not hold it); the test's limit catches a hang.
     await engine.close();
-    expect(Date.now() - started).toBeLessThan(5000);
-    await waitFor(async () => !isAlive(grandchild), 'the grandchild to die', 3000);
+    await waitFor(async () => !isAlive(grandchild), 'the grandchild to die');
 
     const after = createEngine({ mode: 'cli', dataDir });
     engines.push(after);

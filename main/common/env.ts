@@ -61,7 +61,32 @@ export const DoctorProblem = z.object({
 });
 export type DoctorProblem = z.infer<typeof DoctorProblem>;
 
+/**
+ * What can run on this host, one entry per capability, each with what it
+ * runs on and — when not ready — the one action that makes it ready:
+ * - native: native conversion, LoRA merge and packaging (Node.js only);
+ * - reference: the behaviour check's PyTorch reference (which Python, which torch);
+ * - python_routes: the Python conversion routes (example, export_hf).
+ */
+export const CapabilityId = z.enum(['native', 'reference', 'python_routes']);
+export type CapabilityId = z.infer<typeof CapabilityId>;
+
+export const Capability = z.object({
+  id: CapabilityId,
+  label: z.string(),
+  ready: z.boolean(),
+  /** One sentence: what it runs on (ready) or what is missing (not ready). */
+  detail: z.string(),
+  /** The behaviour check's interpreter and its torch (reference only). */
+  python: z.string().nullable(),
+  torch: z.string().nullable(),
+  fix: DoctorFix.nullable(),
+});
+export type Capability = z.infer<typeof Capability>;
+
 export const DoctorReport = z.object({
+  /** Per capability: what can run now (the summary the Environment page and `workbench doctor` lead with). */
+  capabilities: z.array(Capability),
   createdAt: z.number(),
   pythons: z.array(PythonInfo),
   /** The interpreter a conversion would run with now (null: none usable). */

@@ -171,6 +171,12 @@ export const ContextTable = z.object({
   largestSafe: z.number().int().nullable(),
   /** Largest context whose expected peak fits (may be tight). */
   largestTight: z.number().int().nullable(),
+  /**
+   * Set when config.json's max_position_embeddings capped largestSafe /
+   * largestTight: a longer context fits the host but the model was not
+   * trained for it, so it is never offered as "the largest safe" one.
+   */
+  contextCap: z.object({ maxPositionEmbeddings: z.number().int().positive(), reason: z.string() }).nullable().default(null),
   model: z.object({ family: z.string(), params: z.number() }).nullable(),
   /** Set when no estimate is possible at all (missing config, unknown architecture). */
   noEstimate: NoEstimate.nullable(),

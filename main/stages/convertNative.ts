@@ -94,6 +94,8 @@ await runStage(async () => {
   stageOut.metric('convert.peak_rss_bytes', peakRssBytes, 'bytes');
   stageOut.artifact('tflite', result.tflite);
   stageOut.artifact('sidecar', sidecar);
+  // The stage's note once finished: the outcome, not the last "n/m tensors … ETA" of the write phase.
+  stageOut.progress(1, 'done', `Wrote ${path.basename(result.tflite)} (${formatBytes(result.bytes)}, ${result.tensors} tensors, ${result.signatures.join(', ')}) in ${formatDuration(result.seconds * 1000)}`);
   stageOut.log('info', `Wrote ${result.tflite} (${formatBytes(result.bytes)}, ${result.signatures.join(', ')}) in ${formatDuration(result.seconds * 1000)}, peak RSS ${formatBytes(peakRssBytes)}; sha256 ${result.sha256}.`);
   stageOut.result(summary);
 });

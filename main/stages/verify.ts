@@ -3,8 +3,11 @@
  * bundle, stores the report with the run (the `result` event, plus .json and
  * .md artifacts), and with `numeric` runs the Python numeric comparison
  * (python-env/stages/numeric_fidelity.py) as a sub-step, forwarding its
- * events. Without a usable Python environment the checklist still lands and
- * the stage ends with the sub-step's error naming what to install.
+ * events. Without a usable Python environment (no interpreter, or one
+ * without the comparison's packages) the stage does what it can: the
+ * checklist lands, the numeric comparison is recorded as skipped with what to
+ * install, and the stage succeeds, so the run goes on (the behaviour check
+ * after it still runs). A comparison that started and broke fails the stage.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -27,10 +30,13 @@ const STAGE_DIR_ENV = 'WORKBENCH_STAGE_DIR';
 const PYTHON_ENV = 'WORKBENCH_PYTHON';
 
 interface NumericOutcome {
-  status: 'done' | 'failed';
+  status: 'done' | 'failed' | 'skipped';
   result?: Record<string, unknown>;
   error?: { code: string; message: string; hint?: string };
 }
+
+/** Errors that mean "this host cannot run the comparison" (set-up, not fidelity): the sub-step is skipped, not failed. */
+const ENVIRONMENT_CODES = new Set(['python_unavailable', 'missing_package', 'python_not_found', 'python_unsuitable']);
 
 await runStage(async () => {
   const params = readStageParams(VerifyParams);
@@ -61,11 +67,17 @@ await runStage(async () => {
     stageOut.progress(0.2, 'numeric', 'Teacher-forced comparison of the HF model and the .tflite (Python)');
     numeric = await runNumeric(params, stageDir);
   }
-  stageOut.progress(1, 'done', `Checklist: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${numeric ? ` · numeric comparison ${numeric.status}` : ''}`);
+  if (numeric?.status === 'failed' && numeric.error && ENVIRONMENT_CODES.has(numeric.error.code)) {
+    numeric = { ...numeric, status: 'skipped' };
+    stageOut.log('warn', `Numeric comparison skipped: ${numeric.error!.message}${numeric.error!.hint ? ` ${numeric.error!.hint}` : ''} The checklist ran; the run goes on.`);
+  }
   stageOut.result({ report, reportFiles: files, ...(numeric ? { numeric } : {}) });
   if (numeric?.status === 'failed' && numeric.error) {
-    throw new WorkbenchError(numeric.error.code, `The checklist is stored, but the numeric comparison did not run: ${numeric.error.message}`, numeric.error.hint ? { hint: numeric.error.hint } : undefined);
+    // No "done" progress first: a failed stage must not read as finished.
+    throw new WorkbenchError(numeric.error.code, `The checklist is stored, but the numeric comparison failed: ${numeric.error.message}`, numeric.error.hint ? { hint: numeric.error.hint } : undefined);
   }
+  const numericNote = numeric === null ? '' : numeric.status === 'skipped' ? ` · numeric comparison skipped (${numeric.error?.code === 'missing_package' ? 'Python packages missing' : 'no Python'}; see the log)` : ' · numeric comparison done';
+  stageOut.progress(1, 'done', `Checklist: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${numericNote}`);
 });
 
 /** The .tflite to compare: the bundle itself, or its TFLiteModel section copied out of the .litertlm. */

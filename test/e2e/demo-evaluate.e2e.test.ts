@@ -43,8 +43,8 @@ afterAll(async () => {
 });
 
 describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
-  it('trains in under a minute', () => {
-    expect(demo.training.seconds).toBeLessThan(60);
+  it('trains to a near-zero loss', () => {
+    // What was learned, not how fast: a busy machine may train slower.
     expect(demo.training.loss).toBeLessThan(0.05);
   });
 
@@ -91,11 +91,20 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     await page.waitForSelector('[data-testid=evaluate-panel][data-matches="0/4"]', { timeout: 30_000 });
     expect(await page.getAttribute('[data-testid=evaluate-bundle-0]', 'data-stopped')).toBe('false');
     expect(await page.textContent('[data-testid=evaluate-verdict]')).toContain('never stopped in 4/4 prompts');
+    // A succeeded run whose answers differ does not look green: the verdict on top, the fix one click away.
+    expect(await page.textContent('[data-testid=run-verdict]')).toContain('Behaviour check: 0 of 4 answers match the reference.');
+    expect(await page.textContent('[data-testid=evaluate-fix]')).toContain(`workbench package --fix-metadata ${demo.shipped} --model ${demo.modelDir}`);
+    await page.click('[data-testid=evaluate-fix-button]');
+    await page.waitForSelector('[data-testid=evaluate-fixed]');
+    expect(await page.textContent('[data-testid=evaluate-fixed]')).toContain(demo.shipped.replace(/\.litertlm$/, '-fixed.litertlm'));
+    await page.screenshot({ path: path.join(SHOTS, 'evaluate-shipped-run.png'), fullPage: true });
     await page.locator('[data-testid=evaluate-panel]').screenshot({ path: path.join(SHOTS, 'evaluate-shipped.png') });
 
     await page.evaluate((hash) => (window.location.hash = hash), `#/runs/${after.runId}`);
     await page.waitForSelector('[data-testid=evaluate-panel][data-matches="4/4"]', { timeout: 30_000 });
     expect(await page.getAttribute('[data-testid=evaluate-prompt-0]', 'data-same')).toBe('true');
+    expect(await page.locator('[data-testid=run-verdict]').count()).toBe(0);
+    expect(await page.locator('[data-testid=evaluate-fix]').count()).toBe(0);
     await page.locator('[data-testid=evaluate-panel]').screenshot({ path: path.join(SHOTS, 'evaluate-fixed.png') });
 
     await page.evaluate((hash) => (window.location.hash = hash), `#/compare?ids=${before},${after.runId}`);

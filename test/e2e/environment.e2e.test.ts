@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, SHOTS } from '../helpers/browser.js';
-import type { ServeProcess } from '../helpers/serve.js';
+import { REPO_ROOT, type ServeProcess } from '../helpers/serve.js';
 
 let server: ServeProcess;
 let browser: Browser;
@@ -27,13 +27,32 @@ afterAll(async () => {
 });
 
 describe('Environment page', () => {
+  it('says per capability what can run: native ready without Python, the reference with its Python and torch, the Python routes with their one action', async () => {
+    await page.goto(server.openUrl);
+    await page.click('[data-testid=nav-environment]');
+    await page.waitForSelector('[data-testid=capabilities]');
+    expect(await page.getAttribute('[data-capability=native]', 'data-ready')).toBe('true');
+    expect(await page.textContent('[data-capability=native]')).toContain('no Python needed');
+    const reference = (await page.textContent('[data-capability=reference]')) ?? '';
+    if ((await page.getAttribute('[data-capability=reference]', 'data-ready')) === 'true') {
+      expect(reference).toMatch(/\S+ \(Python 3\.\d+\.\d+\) with torch \S+\./);
+    } else {
+      expect(reference).toMatch(/torch|Python/);
+    }
+    expect(await page.getAttribute('[data-capability=python_routes]', 'data-ready')).toBe('false');
+    expect(await page.textContent('[data-capability=python_routes]')).toContain('workbench doctor --bootstrap example');
+    const text = (await page.textContent('[data-testid=doctor]')) ?? '';
+    expect(text).not.toMatch(/conversions cannot run/i);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', 'environment.png'), fullPage: true });
+  }, 180_000);
+
   it('offers one set-up action and shows a failed setup once', async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-environment]');
-    await page.waitForSelector('[data-testid=doctor-problems] [data-problem=no_env]');
+    await page.waitForSelector('[data-capability=python_routes][data-ready=false]');
     const setupButtons = page.locator('[data-testid=doctor] button', { hasText: /set up|rebuild|install/i });
     expect(await setupButtons.count()).toBe(1);
-    expect(await page.textContent('[data-problem=no_env]')).toContain('workbench doctor --bootstrap example');
+    expect(await page.textContent('[data-capability=python_routes]')).toContain('workbench doctor --bootstrap example');
 
     await page.click('[data-testid=bootstrap-start]');
     await page.waitForSelector('[data-testid=bootstrap-progress] [data-status=failed]', { timeout: 150_000 });

@@ -45,6 +45,8 @@ export async function openApp(options: { serve?: StartServeOptions; viewport?: {
   const server = await startServe(options.serve);
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: options.viewport ?? { width: 1400, height: 1000 } });
+  // Generous waits: a busy machine (npm run test:stress) makes pages slower, not wrong.
+  page.setDefaultTimeout(120_000);
   page.on('pageerror', (error) => console.error('page error:', error.message));
   return { server, browser, page };
 }

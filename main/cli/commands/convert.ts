@@ -6,6 +6,7 @@
  * Progress goes to stderr; the summary (or, with --json, exactly one JSON
  * object) to stdout. Ctrl-C cancels and leaves no partial output.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
@@ -97,6 +98,7 @@ export const convertCommand: CliCommand = {
 
     let run;
     try {
+      await requireFolder(params.modelDir);
       run = await runInTerminal(
         ctx.engine(),
         ctx,
@@ -136,6 +138,14 @@ export const convertCommand: CliCommand = {
     return run.status === 'failed' && stage?.error && BAD_INPUT.test(stage.error.code) ? EXIT.badInput : exitCodeForRun(run.status);
   },
 };
+
+/** --model naming a file (often config.json itself) would surface as ENOTDIR deep in the reader: one sentence instead. */
+async function requireFolder(modelDir: string): Promise<void> {
+  const info = await stat(modelDir).catch(() => null);
+  if (info && !info.isDirectory()) {
+    throw new WorkbenchError('not_a_folder', `${modelDir} is a file: --model names the model's folder (the one that holds config.json), here ${path.dirname(modelDir)}.`, { path: modelDir });
+  }
+}
 
 function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'"'"'`)}'`;

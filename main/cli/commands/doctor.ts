@@ -1,6 +1,9 @@
 /**
- * `workbench doctor [--json]`: what this host has for conversion (Python,
- * pinned packages, disk, RAM, CPU, runtime) and, for each problem, the fix.
+ * `workbench doctor [--need C,...] [--json]`: what can run on this host, per
+ * capability (native conversion/merge/packaging, the behaviour check's
+ * reference, the Python conversion routes), then what it has (Python, pinned
+ * packages, disk, RAM, CPU, runtime) and, for each problem, the fix. It exits
+ * 0 when the capabilities asked for with --need (default: native) can run.
  * `workbench doctor --bootstrap <route> [--rebuild]` applies the main fix:
  * it runs the environment bootstrap as a recorded run and waits for it.
  */
@@ -9,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { formatBytes, STATUS_LABELS } from '../../common/format.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { PythonRoute } from '../../common/stages/convert.js';
-import type { DoctorReport } from '../../common/env.js';
+import { CapabilityId, type DoctorReport } from '../../common/env.js';
 import { runDoctor } from '../../core/env/doctor.js';
 import { venvDir } from '../../core/env/python.js';
 import { pythonEnvPath, resolveDataDir } from '../../core/paths.js';
@@ -24,6 +27,26 @@ export function printLocations(dataDir: string, ctx: Pick<CliContext, 'out'>): v
   ctx.out(`  run folders   ${path.join(dataDir, 'runs')}`);
   ctx.out(`  python env    ${venvDir(dataDir)}`);
   ctx.out(`  stage scripts ${pythonEnvPath()}`);
+  ctx.out('');
+}
+
+/** --need values as typed (python-routes) and as the report names them (python_routes). */
+function parseNeeds(values: string[]): CapabilityId[] {
+  const needs = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return needs.map((need) => {
+    const id = CapabilityId.safeParse(need.replaceAll('-', '_'));
+    if (!id.success) throw new WorkbenchError('usage', `--need takes native, reference or python-routes (comma-separated); got "${need}".`);
+    return id.data;
+  });
+}
+
+function printCapabilities(report: DoctorReport, needs: CapabilityId[], ctx: CliContext): void {
+  ctx.out('What can run on this host:');
+  for (const c of report.capabilities) {
+    ctx.out(`  ${c.ready ? 'ready    ' : 'NOT READY'}  ${c.label}${needs.includes(c.id) ? '  (needed)' : ''}`);
+    ctx.out(`             ${c.detail}`);
+    if (c.fix) ctx.out(`             fix: ${c.fix.label}${c.fix.command ? ` — ${c.fix.command}` : ''}`);
+  }
   ctx.out('');
 }
 
@@ -94,8 +117,10 @@ export async function doctorCommandMain(argv: string[], ctx: CliContext): Promis
       output: { type: 'string' },
       bootstrap: { type: 'string' },
       rebuild: { type: 'boolean', default: false },
+      need: { type: 'string', multiple: true },
     },
   });
+  const needs: CapabilityId[] = values.need ? parseNeeds(values.need) : ['native'];
   if (values.bootstrap !== undefined) {
     const route = PythonRoute.safeParse(values.bootstrap);
     if (!route.success) throw new WorkbenchError('usage', `Unknown route "${values.bootstrap}"; use example or export_hf.`);
@@ -112,16 +137,22 @@ export async function doctorCommandMain(argv: string[], ctx: CliContext): Promis
   const report = await runDoctor({ dataDir, settingsPythonPath, ...(values.output ? { outputDir: values.output } : {}) });
   if (values.json) ctx.out(JSON.stringify(report, null, 2));
   else {
+    printCapabilities(report, needs, ctx);
     printLocations(dataDir, ctx);
     printReport(report, ctx);
   }
-  return report.problems.some((p) => p.severity === 'error') ? EXIT.failed : EXIT.ok;
+  const missing = report.capabilities.filter((c) => needs.includes(c.id) && !c.ready);
+  if (!values.json && missing.length > 0) ctx.err(`Not ready: ${missing.map((c) => c.label).join('; ')}.`);
+  return missing.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 export const doctorCommand: CliCommand = {
   name: 'doctor',
-  summary: 'Check Python, pinned packages, disk, RAM and CPU; fix the environment',
-  usage: `workbench doctor [--json] [--output DIR]
+  summary: 'What can run here (native conversion, behaviour check, Python routes); Python, packages, disk, RAM; fixes',
+  usage: `workbench doctor [--need native,reference,python-routes] [--json] [--output DIR]
+  --need C    exit 0 only when these capabilities can run (default: native, which needs no Python):
+              native = conversion, merge, packaging; reference = the behaviour check's PyTorch
+              reference; python-routes = the example and export_hf conversion routes
 workbench doctor --bootstrap example|export_hf [--rebuild]`,
   run: doctorCommandMain,
 };

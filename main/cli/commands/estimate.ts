@@ -10,6 +10,7 @@ import { FormatErrorCode, type HfFolderSummary, type HfModelConfig } from '../..
 import { untrainedContextWarning, type ContextRow, type ContextTable } from '../../common/memoryEstimate.js';
 import { ConvertOptions, ConvertRoute, DEFAULT_PREFILL_SEQ_LENS, Quantization } from '../../common/stages/convert.js';
 import { readHfFolder } from '../../core/formats/hfFolder.js';
+import { readDecoderConfig } from '../../core/nativeConvert/convertModel.js';
 import { buildContextTable } from '../../core/memory/contextTable.js';
 import { calibrationFor } from '../../core/memory/engineMemory.js';
 import { formatBytes } from '../../core/memory/estimator.js';
@@ -68,6 +69,29 @@ async function readModelConfig(dir: string): Promise<HfModelConfig> {
   return folder.config;
 }
 
+/**
+ * The route `convert` takes for this model: native where the native
+ * converter builds it — asked of the converter's own decision
+ * (readDecoderConfig, the one `convert` and the run's preflight call), never a
+ * copy of its list — else the example route. An explicit `--route native` for
+ * a model the converter refuses is refused with convert's own sentence.
+ */
+async function routeFor(modelDir: string, requested: string | undefined): Promise<{ route: ConvertRoute; note: string | null }> {
+  if (requested !== undefined) {
+    const route = ConvertRoute.safeParse(requested);
+    if (!route.success) throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${requested}".`);
+    if (route.data === 'native') await readDecoderConfig(modelDir);
+    return { route: route.data, note: null };
+  }
+  try {
+    await readDecoderConfig(modelDir);
+    return { route: 'native', note: null };
+  } catch (error) {
+    if (!(error instanceof WorkbenchError)) throw error;
+    return { route: 'example', note: `Estimated for the example route (Python), because the native route does not build this model: ${error.message}` };
+  }
+}
+
 function duration(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
@@ -104,10 +128,12 @@ export const estimateCommand: CliCommand = {
   name: 'estimate',
   summary: 'Predict the peak RAM and duration of a conversion for each context length on this host',
   usage: `workbench estimate --model DIR [--kv 4096] [--quant dynamic_int8] [--prefill 8,64,128,256,512,1024]
-                   [--route example|export_hf|native] [--lightweight] [--mask-as-input] [--host-ram SIZE]
+                   [--route native|example|export_hf] [--lightweight] [--mask-as-input] [--host-ram SIZE]
                    [--device-ram SIZE] [--json]
   --host-ram SIZE    plan for another host with this much RAM, all of it free (e.g. 128G for a remote
                      server); default: this host, or WORKBENCH_SIMULATE_HOST_RAM when set
+  --route R          default: the route convert takes — native where the native converter builds
+                     the model, else example
   --device-ram SIZE  RAM of the device the model is for (default 8G, a phone): the DEVICE column is
                      the converted model's memory there (weights + KV cache + working memory)`,
   async run(argv, ctx) {
@@ -118,7 +144,7 @@ export const estimateCommand: CliCommand = {
         kv: { type: 'string', default: '4096' },
         quant: { type: 'string', default: 'dynamic_int8' },
         prefill: { type: 'string' },
-        route: { type: 'string', default: 'example' },
+        route: { type: 'string' },
         lightweight: { type: 'boolean', default: false },
         'mask-as-input': { type: 'boolean', default: false },
         'host-ram': { type: 'string' },
@@ -130,13 +156,16 @@ export const estimateCommand: CliCommand = {
     const kv = positiveInt('--kv', values.kv, 16, 262_144);
     const quantize = Quantization.safeParse(values.quant);
     if (!quantize.success) throw new WorkbenchError('usage', `--quant must be one of ${Quantization.options.join(', ')}; got "${values.quant}".`);
-    const route = ConvertRoute.safeParse(values.route);
-    if (!route.success) throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${values.route}".`);
+    if (values.route !== undefined && !ConvertRoute.safeParse(values.route).success) {
+      throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${values.route}".`);
+    }
+    const config = await readModelConfig(values.model);
+    const { route, note: routeNote } = await routeFor(values.model, values.route);
     const prefillSeqLens = values.prefill
       ? values.prefill.split(',').map((p) => positiveInt('--prefill', p.trim(), 1, 262_144))
       : [...DEFAULT_PREFILL_SEQ_LENS];
     const options = validatedOptions({
-      route: route.data,
+      route,
       kvCacheMaxLen: kv,
       prefillSeqLens,
       quantize: quantize.data,
@@ -144,7 +173,6 @@ export const estimateCommand: CliCommand = {
       maskAsInput: values['mask-as-input'],
     });
 
-    const config = await readModelConfig(values.model);
     // The same host every other memory decision uses (the wizard, the preflight, the guard), unless planning for another one.
     const plannedBytes = values['host-ram'] !== undefined ? byteSizeOption(values['host-ram'], '--host-ram') : null;
     const simulatedBytes = simulatedHostBytes();
@@ -174,7 +202,7 @@ export const estimateCommand: CliCommand = {
     const warnings = untrained ? [untrained] : [];
 
     if (values.json) {
-      ctx.out(JSON.stringify({ ...table, chosen: { kvCacheMaxLen: kv, verdict: chosen.verdict, warnings } }, null, 2));
+      ctx.out(JSON.stringify({ ...table, route, routeNote, chosen: { kvCacheMaxLen: kv, verdict: chosen.verdict, warnings } }, null, 2));
       return EXIT.ok;
     }
 
@@ -185,6 +213,7 @@ export const estimateCommand: CliCommand = {
     const model = table.model!;
     const chosenOptions = [options.route, options.quantize, `prefill ${options.prefillSeqLens.join(',')}`, options.lightweightConversion ? 'lightweight' : '', options.maskAsInput ? 'mask_as_input' : ''].filter(Boolean).join(', ');
     ctx.out(`Model: ${values.model} (${model.family}, ${(model.params / 1e9).toFixed(2)}B parameters) — ${chosenOptions}`);
+    if (routeNote) ctx.out(routeNote);
     const hostLabel =
       plannedBytes !== null
         ? 'Planned host (--host-ram)'
@@ -216,6 +245,7 @@ export const estimateCommand: CliCommand = {
           ? `No context fits with margin; ${table.largestTight} fits only tightly.`
           : 'No context length fits this host; try --mask-as-input, --route export_hf --lightweight, or a bigger host (serve mode).',
     );
+    if (table.contextCap) ctx.out(table.contextCap.reason);
     const deviceSafe = table.rows.filter((r) => r.device?.fit === 'fits' && (table.largestSafe === null || r.kvCacheMaxLen <= table.largestSafe)).map((r) => r.kvCacheMaxLen);
     if (table.rows.some((r) => r.device?.fit === 'blocked')) {
       ctx.out(deviceSafe.length > 0 ? `Largest context that also fits the ${formatBytes(table.device.ramBytes)} device: ${Math.max(...deviceSafe)}.` : `No context fits both this host and the ${formatBytes(table.device.ramBytes)} device.`);

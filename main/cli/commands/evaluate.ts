@@ -75,7 +75,7 @@ exit code: 0 every answer matches the reference, 1 some differ or the check fail
     if (!parsed.success) {
       if (values.json) ctx.out(JSON.stringify({ runId: run.id, status: run.status, error: stage?.error ?? null, prompts: [], summary: null }, null, 2));
       else ctx.err(`Run ${run.id} ${run.status}${stage?.error ? `: ${stage.error.message}` : ''}`);
-      return stage?.error && /^(file_not_found|bad_prompts|no_tokenizer|no_chat_template|bad_params)$/.test(stage.error.code) ? EXIT.badInput : exitCodeForRun(run.status) || EXIT.failed;
+      return stage?.error && /^(file_not_found|bad_prompts|no_tokenizer|no_chat_template|bad_params|bad_magic|truncated_file|corrupt_file|offset_out_of_range|header_too_large|unsupported_version|not_regular_file)$/.test(stage.error.code) ? EXIT.badInput : exitCodeForRun(run.status) || EXIT.failed;
     }
     const result = parsed.data;
     if (values.json) ctx.out(JSON.stringify({ runId: run.id, ...result }, null, 2));

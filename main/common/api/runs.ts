@@ -27,7 +27,8 @@ export const runsMethods = {
   'runs.get': method(RunId, RunDetail),
   'runs.cancel': method(RunId, z.object({ ok: z.literal(true) })),
   'runs.retry': method(RunId, z.object({ id: z.number() })),
-  'runs.rerun': method(RunId, z.object({ id: z.number() })),
+  /** newOutputs: write a merge's output to a fresh folder beside the old one (the old one stays), instead of refusing because it exists. */
+  'runs.rerun': method(RunId.extend({ newOutputs: z.boolean().default(false) }), z.object({ id: z.number() })),
   'runs.delete': method(RunId, z.object({ ok: z.literal(true) })),
   'runs.logs': method(
     z.object({

@@ -15,7 +15,7 @@ export const runsHandlers: HandlerFactory<keyof typeof runsMethods> = (engine) =
     return { ok: true as const };
   },
   'runs.retry': async ({ id }) => ({ id: await engine.runner.retry(id) }),
-  'runs.rerun': async ({ id }) => ({ id: await engine.runner.rerun(id) }),
+  'runs.rerun': async ({ id, newOutputs }) => ({ id: await engine.runner.rerun(id, { newOutputs }) }),
   'runs.delete': ({ id }) => {
     if (engine.runner.isActive(id)) {
       throw new WorkbenchError('run_active', `Run ${id} is still running or queued; cancel it before deleting it.`);

@@ -30,7 +30,7 @@ describe('doctor', () => {
     expect(report.pythons.some((p) => p.source === 'path' && p.usable && /^3\.\d+\.\d+$/.test(p.version ?? ''))).toBe(true);
     expect(report.venv).toMatchObject({ exists: false, route: null });
     const noEnv = report.problems.find((p) => p.id === 'no_env');
-    expect(noEnv).toMatchObject({ severity: 'error', fix: { action: 'bootstrap', route: 'example', command: 'workbench doctor --bootstrap example' } });
+    expect(noEnv).toMatchObject({ severity: 'warn', fix: { action: 'bootstrap', route: 'example', command: 'workbench doctor --bootstrap example' } });
     // Installed vs pinned, read from the stage interpreter.
     const converter = report.routes?.example.packages.find((p) => p.name === 'ai-edge-torch');
     expect(converter).toMatchObject({ pinned: '0.7.1', ok: false });

@@ -9,9 +9,10 @@ import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { PythonRoute } from '../../common/stages/convert.js';
-import { DoctorReport, type DoctorProblem, type PackageCheck } from '../../common/env.js';
+import { WorkbenchError } from '../../common/errors.js';
+import { DoctorReport, type Capability, type DoctorFix, type DoctorProblem, type PackageCheck, type PythonInfo } from '../../common/env.js';
 import { pythonEnvPath } from '../paths.js';
-import { findPythons, installPythonHint, venvDir, whichOnPath } from './python.js';
+import { findPythons, installPythonHint, probePython, referencePython, venvDir, whichOnPath, type ReferencePython } from './python.js';
 
 export interface DoctorOptions {
   dataDir: string;
@@ -72,6 +73,38 @@ async function readMarker(dataDir: string) {
   }
 }
 
+/**
+ * The behaviour check's reference, found by the same function the evaluate
+ * stage launches with (referencePython), so the page names the interpreter
+ * the check will actually use.
+ */
+async function referenceCapability(options: DoctorOptions, pythons: PythonInfo[]): Promise<Capability> {
+  const label = 'Behaviour check reference (PyTorch)';
+  let found: ReferencePython;
+  try {
+    found = await referencePython({ dataDir: options.dataDir, settingsPath: options.settingsPythonPath });
+  } catch (error) {
+    if (!(error instanceof WorkbenchError)) throw error;
+    const fix: DoctorFix = error.code === 'python_unsuitable'
+      ? { label: 'Change the Python in Settings', action: 'openSettings', route: null, command: null }
+      : { label: 'Install Python 3 with PyTorch', action: null, route: null, command: process.platform === 'linux' ? 'sudo apt install python3-torch' : installPythonHint() };
+    return { id: 'reference', label, ready: false, detail: `${error.message} The behaviour check compares the bundle's answers with the model's in PyTorch.`, python: null, torch: null, fix };
+  }
+  const version = pythons.find((p) => p.path === found.path)?.version ?? (await probePython(found.path)).version;
+  const named = `${found.path}${version ? ` (Python ${version})` : ''}`;
+  if (found.torch) return { id: 'reference', label, ready: true, detail: `${named} with torch ${found.torch}.`, python: found.path, torch: found.torch, fix: null };
+  const debian = process.platform === 'linux' && found.path === '/usr/bin/python3';
+  return {
+    id: 'reference',
+    label,
+    ready: false,
+    detail: `${named} cannot import torch, which the behaviour check's reference answers need.`,
+    python: found.path,
+    torch: null,
+    fix: { label: debian ? "Install Debian's PyTorch" : 'Install PyTorch into that Python', action: null, route: null, command: debian ? 'sudo apt install python3-torch' : `${found.path} -m pip install torch` },
+  };
+}
+
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 
@@ -98,13 +131,14 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   if (fromSettings && !fromSettings.usable) {
     problems.push({ id: 'settings_python', severity: 'error', message: `The Python chosen in Settings cannot be used: ${fromSettings.problem}`, fix: { label: 'Change it in Settings', action: 'openSettings', route: null, command: null } });
   }
+  // Nothing here stops the native route (Node.js only): these are warnings for the Python parts, whose capability says so.
   if (!pythons.some((p) => p.usable && p.source !== 'venv')) {
-    problems.push({ id: 'no_python', severity: venvExists ? 'warn' : 'error', message: 'No Python 3.10 or newer was found on this machine.', fix: { label: 'Install Python 3.11', action: null, route: null, command: installPythonHint() } });
+    problems.push({ id: 'no_python', severity: 'warn', message: 'No Python 3.10 or newer was found on this machine: the behaviour check and the Python conversion routes need one (the native route does not).', fix: { label: 'Install Python 3.11', action: null, route: null, command: installPythonHint() } });
   }
   if (!venvExists && !fromSettings) {
-    problems.push({ id: 'no_env', severity: 'error', message: 'The conversion environment has not been set up, so conversions cannot run yet.', fix: bootstrapFix('example') });
+    problems.push({ id: 'no_env', severity: 'warn', message: 'The Python conversion routes (example, export_hf) are not set up; the native route needs no Python and can run now.', fix: bootstrapFix('example') });
   } else if (venvExists && marker.route === null && !fromSettings) {
-    problems.push({ id: 'env_unfinished', severity: 'error', message: 'The conversion environment exists but its setup never finished.', fix: bootstrapFix('example', true) });
+    problems.push({ id: 'env_unfinished', severity: 'warn', message: 'The Python environment for the example and export_hf routes exists but its setup never finished.', fix: bootstrapFix('example', true) });
   }
   if (pyReport) {
     const route: PythonRoute = marker.route ?? 'example';
@@ -134,9 +168,37 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     });
   }
 
+  const pythonInfos = pythons.map(({ path: p, source, version, usable, problem }) => ({ path: p, source, version, usable, problem }));
+  const readyRoutes = pyReport ? (['example', 'export_hf'] as const).filter((r) => pyReport.routes[r].ready) : [];
+  const routesFix = problems.map((p) => p.fix).find((f) => f.action === 'bootstrap' || f.action === 'rebuild') ?? bootstrapFix(marker.route ?? 'example', marker.route !== null);
+  const capabilities: Capability[] = [
+    {
+      id: 'native',
+      label: 'Native conversion, LoRA merge and packaging',
+      ready: true,
+      detail: `Run in Node.js ${process.versions.node}; no Python needed.`,
+      python: null,
+      torch: null,
+      fix: null,
+    },
+    await referenceCapability(options, pythonInfos),
+    readyRoutes.length > 0
+      ? { id: 'python_routes', label: 'Python conversion routes (example, export_hf)', ready: true, detail: `Set up: ${readyRoutes.join(' and ')}, in ${stagePython}.`, python: stagePython, torch: null, fix: null }
+      : {
+          id: 'python_routes',
+          label: 'Python conversion routes (example, export_hf)',
+          ready: false,
+          detail: venvExists || fromSettings ? 'Their packages are missing or differ from the pins (see below); only models the native route cannot build need them.' : 'Not set up; only models the native route cannot build need them.',
+          python: null,
+          torch: null,
+          fix: routesFix,
+        },
+  ];
+
   return DoctorReport.parse({
+    capabilities,
     createdAt: Date.now(),
-    pythons: pythons.map(({ path: p, source, version, usable, problem }) => ({ path: p, source, version, usable, problem })),
+    pythons: pythonInfos,
     stagePython,
     uv: await whichOnPath('uv'),
     venv: { path: venvDir(options.dataDir), exists: venvExists, ...marker },

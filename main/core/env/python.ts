@@ -174,3 +174,43 @@ export async function bootstrapPython(options: FindPythonsOptions): Promise<stri
   }
   return chosen.path;
 }
+
+/** The torch version an interpreter imports, or null when it cannot import torch (or does not run). */
+export function torchVersion(python: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(python, ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000, windowsHide: true }, (error, stdout) => {
+      resolve(error ? null : String(stdout).trim() || null);
+    });
+  });
+}
+
+export interface ReferencePython {
+  path: string;
+  /** torch's version in that interpreter; null: it cannot import torch (the behaviour check then says so). */
+  torch: string | null;
+}
+
+/**
+ * The Python for the behaviour check's reference answers — the one function
+ * the evaluate stage launches with and the doctor reports: the one chosen in
+ * Settings or the workbench's environment when there is one; otherwise the
+ * first Python on the PATH, or the system's /usr/bin/python3 (where the
+ * distribution's python3-torch lives), that can import torch (a pyenv shim
+ * without it may come first); else the usual stage Python, without torch
+ * (the stage then names what is missing). Throws like stagePython when no
+ * usable Python exists at all.
+ */
+export async function referencePython(options: FindPythonsOptions): Promise<ReferencePython> {
+  const candidates = await findPythons(options);
+  const chosen = candidates.find((c) => c.source === 'settings') ?? candidates.find((c) => c.source === 'venv' && c.usable);
+  if (chosen) {
+    const interpreter = await stagePython(options);
+    return { path: interpreter, torch: await torchVersion(interpreter) };
+  }
+  const paths = [...candidates.filter((c) => c.usable).map((c) => c.path), ...(process.platform === 'win32' ? [] : ['/usr/bin/python3'])];
+  for (const candidate of [...new Set(paths)]) {
+    const torch = await torchVersion(candidate);
+    if (torch) return { path: candidate, torch };
+  }
+  return { path: await stagePython(options), torch: null };
+}

@@ -48,6 +48,8 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
   await mkdir(workDir, { recursive: true });
   const modelDir = path.resolve(params.modelDir);
   const bundlePath = path.resolve(params.bundlePath);
+  // A file that is not a bundle is refused now, not after the reference answers (seconds to minutes of PyTorch).
+  readLitertlmHeader(bundlePath);
   const prompts: EvalPrompt[] = [...(params.onlyPromptsFile ? [] : BUILT_IN_PROMPTS), ...(params.promptsFile ? await readPromptsFile(path.resolve(params.promptsFile)) : [])];
   if (prompts.length === 0) throw new WorkbenchError('bad_prompts', 'There are no prompts to evaluate: give a prompts file or keep the built-in prompts.');
 

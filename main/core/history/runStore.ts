@@ -103,6 +103,7 @@ export function describePlan(plan: RunPlan): { model: string | null; isSelftest:
         model ??= path.basename(stage.params.modelDir);
         break;
       case 'verify':
+      case 'evaluate':
         model ??= path.basename(stage.params.modelDir);
         break;
       case 'selftest':

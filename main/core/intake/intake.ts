@@ -127,7 +127,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
   if (config && !example.supported && !exportHf.supported) {
     problems.push(problem('error', 'unsupported_architecture', `The converter has no path for ${architecture ?? 'this architecture'}.`, 'Supported: Qwen2/Qwen2.5, Qwen3, Llama 3.2, TinyLlama, Gemma 1/2/3, Phi-2/3/4 (example builders) and causal LMs that transformers loads (export_hf).'));
   } else if (config && !example.supported) {
-    problems.push(problem('warn', 'no_example_builder', example.message, 'Use the export_hf route for this model.'));
+    problems.push(problem('warn', 'no_example_builder', example.message, native.supported ? 'Use the native route (the default), which builds this model without Python.' : 'Use the export_hf route for this model.'));
   }
   if (config && config.maxPositionEmbeddings !== null && config.maxPositionEmbeddings < 512) {
     problems.push(problem('warn', 'short_context', `The model was trained for at most ${config.maxPositionEmbeddings} positions.`, 'Keep the context length at or below that value.'));
@@ -296,6 +296,11 @@ export async function runIntake(request: IntakeRequest): Promise<IntakeResult> {
   const modelDir = path.resolve(request.modelDir);
   const base = await inspectModel(modelDir, problems);
   const adapter = request.adapterDir ? await inspectAdapter(path.resolve(request.adapterDir), base, problems) : null;
+  // Off the example route, "no example builder" says nothing when the native route builds the model (it would only recommend another route).
+  if (base && request.route !== 'example' && base.intake.support.native.supported) {
+    const index = problems.findIndex((p) => p.code === 'no_example_builder');
+    if (index >= 0) problems.splice(index, 1);
+  }
   // On the example route a model without a builder cannot be converted: that warning becomes an error.
   if (base && request.route === 'example' && !base.intake.support.example.supported && base.intake.support.export_hf.supported) {
     const existing = problems.find((p) => p.code === 'no_example_builder');

@@ -50,10 +50,16 @@ export function buildContextTable(input: ContextTableInput): ContextTable {
     const device = 'ok' in facts ? null : deviceFit(facts, { kvCacheMaxLen: kv, prefillSeqLens, quantize: input.options.quantize }, deviceRam);
     return { kvCacheMaxLen: kv, prefillSeqLens, estimate, verdict: classifyFit(estimate, input.hostTotalBytes, input.hostAvailableBytes, input.stopUsedFraction), device };
   });
+  // Never offer a context the model was not trained for as "the largest safe" one.
+  const trained = input.config?.maxPositionEmbeddings ?? null;
   const largest = (ok: (fit: string) => boolean): number | null => {
-    const hits = rows.filter((r) => ok(r.verdict.fit)).map((r) => r.kvCacheMaxLen);
+    const hits = rows.filter((r) => ok(r.verdict.fit) && (trained === null || r.kvCacheMaxLen <= trained)).map((r) => r.kvCacheMaxLen);
     return hits.length > 0 ? Math.max(...hits) : null;
   };
+  const capped = trained !== null && rows.some((r) => r.kvCacheMaxLen > trained && (r.verdict.fit === 'fits' || r.verdict.fit === 'tight'));
+  const contextCap = capped
+    ? { maxPositionEmbeddings: trained, reason: `Capped at ${trained.toLocaleString('en-US')}, the model's max_position_embeddings: longer contexts fit this host, but the model was not trained for that many positions.` }
+    : null;
   const noEstimate = 'ok' in facts ? facts : null;
   const model = 'ok' in facts ? null : { family: facts.family, params: facts.params };
   return {
@@ -66,6 +72,7 @@ export function buildContextTable(input: ContextTableInput): ContextTable {
     rows,
     largestSafe: largest((f) => f === 'fits'),
     largestTight: largest((f) => f === 'fits' || f === 'tight'),
+    contextCap,
     model,
     noEstimate,
     // The native route's estimate is not calibrated (see estimateConversion).

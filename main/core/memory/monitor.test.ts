@@ -50,10 +50,12 @@ describe('createMemoryMonitor', () => {
       },
       createTreeReader: () => ({ read: async () => ({ rssBytes: (used - 2) * GB, pids: [process.pid], rootAlive: true }) }),
     })(ctx);
-    await new Promise((r) => setTimeout(r, 1200));
+    // Polled, not timed: a loaded machine may deliver the samples late.
+    const deadline = Date.now() + 120_000;
+    while (stops.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     monitor.dispose();
     const count = samples.length;
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
     expect(samples.length).toBe(count);
 
     expect(logs.filter((l) => l.level === 'warn' && /warn level 75%/.test(l.text))).toHaveLength(1);

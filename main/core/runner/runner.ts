@@ -27,6 +27,8 @@ import { LineSplitter, parseStageLine } from './lineProtocol.js';
 import type { StageMonitor, StageMonitorFactory } from '../../common/stageMonitor.js';
 import { recordEvaluationRows } from '../history/evaluations.js';
 import { stderrLevel } from './stderrLevel.js';
+import { withDefaultRoutes } from '../stages/defaultRoute.js';
+import { freshMergeOutputs } from '../stages/planOutputs.js';
 
 export interface RunnerDeps {
   history: History;
@@ -79,7 +81,7 @@ export class Runner {
 
   /** Validates the plan, runs every stage's preflight, records the run and queues it. */
   async start(planInput: RunPlanInput, options: StartOptions = {}): Promise<number> {
-    const parsed = RunPlan.safeParse(planInput);
+    const parsed = RunPlan.safeParse(await withDefaultRoutes(planInput));
     if (!parsed.success) {
       throw new WorkbenchError(
         'invalid_plan',
@@ -125,10 +127,10 @@ export class Runner {
     return reviewPlan(planInput, { dataDir: this.deps.dataDir, settings: this.deps.settings(), host: this.deps.host(), memory: this.deps.preflightMemory, stageDefinition: this.deps.stageDefinition });
   }
 
-  /** A new run with the same plan, from the first stage. */
-  async rerun(runId: number): Promise<number> {
+  /** A new run with the same plan, from the first stage; with newOutputs, a merge writes to a fresh folder (freshMergeOutputs). */
+  async rerun(runId: number, options: { newOutputs?: boolean } = {}): Promise<number> {
     const detail = this.deps.history.getRun(runId);
-    return this.start(detail.plan, { parentRunId: runId });
+    return this.start(options.newOutputs ? freshMergeOutputs(detail.plan) : detail.plan, { parentRunId: runId });
   }
 
   /** A new run that reuses the stages that succeeded and starts at the first that did not. */

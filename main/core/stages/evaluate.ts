@@ -3,11 +3,11 @@
  * script with this stage's folder in the run and the stage Python for the
  * reference answers (python-env/stages/reference_answers.py).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
-import { findPythons, stagePython, type FindPythonsOptions } from '../env/python.js';
+import { referencePython } from '../env/python.js';
+import { readLitertlmHeader } from '../formats/litertlm.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 import { producedByEarlierStage } from './planOutputs.js';
@@ -24,13 +24,15 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
+    // Not a LiteRT-LM bundle: refused before the run starts (one sentence, bad input), never after the reference has run.
+    if (!producedByEarlierStage(params.bundlePath, ctx)) readLitertlmHeader(path.resolve(params.bundlePath));
     return [];
   },
   async launch(_params, ctx) {
     const launch = nodeLaunch(nodeStageScript('evaluate'), ctx);
     const env: Record<string, string> = { ...launch.env, WORKBENCH_STAGE_DIR: path.join(ctx.runDir, `evaluate-${ctx.stageId}`) };
     try {
-      env.WORKBENCH_PYTHON = await referencePython({ dataDir: ctx.dataDir, settingsPath: ctx.settings.pythonPath });
+      env.WORKBENCH_PYTHON = (await referencePython({ dataDir: ctx.dataDir, settingsPath: ctx.settings.pythonPath })).path;
     } catch (error) {
       // No Python: the stage says so with the hint when it needs the reference answers.
       if (!(error instanceof WorkbenchError)) throw error;
@@ -38,22 +40,3 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
     return { ...launch, env };
   },
 };
-
-/**
- * The Python for the reference answers: the one chosen in Settings or the
- * workbench's environment when there is one; otherwise the first Python on
- * the PATH, or the system's /usr/bin/python3 (where the distribution's
- * python3-torch lives), that can import torch (a pyenv shim without it may
- * come first), else the usual stage Python (the stage then names what is missing).
- */
-async function referencePython(options: FindPythonsOptions): Promise<string> {
-  const candidates = await findPythons(options);
-  const chosen = candidates.find((c) => c.source === 'settings') ?? candidates.find((c) => c.source === 'venv' && c.usable);
-  if (chosen) return stagePython(options);
-  const paths = [...candidates.filter((c) => c.usable).map((c) => c.path), ...(process.platform === 'win32' ? [] : ['/usr/bin/python3'])];
-  for (const candidate of [...new Set(paths)]) {
-    const ok = await new Promise<boolean>((resolve) => execFile(candidate, ['-c', 'import torch'], { timeout: 60_000 }, (error) => resolve(!error)));
-    if (ok) return candidate;
-  }
-  return stagePython(options);
-}

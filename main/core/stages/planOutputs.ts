@@ -6,9 +6,11 @@
  * its stage runs instead of refusing the plan, and accepts an output folder
  * that an earlier stage or the stage itself will create.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunPlan } from '../../common/stages/plan.js';
 import { isSameOrInside } from '../files/folders.js';
+import { STAGE_PATH_PARAMS } from './planPaths.js';
 
 export interface PlanPosition {
   plan: RunPlan;
@@ -41,4 +43,49 @@ export function mergeBaseOf(modelDir: string, { plan, stageIndex }: PlanPosition
     if (stage.kind === 'merge' && path.resolve(stage.params.outDir) === path.resolve(modelDir)) return stage.params.baseDir;
   }
   return null;
+}
+
+function holdsSomething(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return existsSync(dir);
+  }
+}
+
+/**
+ * The plan with each merge whose output folder already holds something
+ * writing to a fresh sibling instead (`merged` → `merged-2`, `-3`, …), and
+ * every path of the later stages that pointed into the old folder pointing
+ * into the new one. "Run again" of a run that merged: the merge refuses to
+ * write over a folder that is not empty, and the old result stays untouched.
+ */
+export function freshMergeOutputs(plan: RunPlan): RunPlan {
+  const moved = new Map<string, string>();
+  for (const stage of plan.stages) {
+    if (stage.kind !== 'merge') continue;
+    const old = path.resolve(stage.params.outDir);
+    if (!holdsSomething(old)) continue;
+    let n = 2;
+    while (existsSync(`${old}-${n}`)) n++;
+    moved.set(old, `${old}-${n}`);
+  }
+  if (moved.size === 0) return plan;
+  const remap = (value: string): string => {
+    const resolved = path.resolve(value);
+    for (const [from, to] of moved) {
+      if (isSameOrInside(from, resolved)) return path.join(to, path.relative(from, resolved));
+    }
+    return value;
+  };
+  return {
+    ...plan,
+    stages: plan.stages.map((stage) => {
+      const params: Record<string, unknown> = { ...stage.params };
+      for (const field of STAGE_PATH_PARAMS[stage.kind]) {
+        if (typeof params[field] === 'string') params[field] = remap(params[field] as string);
+      }
+      return { ...stage, params } as typeof stage;
+    }),
+  };
 }

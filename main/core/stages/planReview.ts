@@ -18,6 +18,7 @@ import { readSafetensorsModel } from '../safetensors/header.js';
 import type { PreflightContext, PreflightFinding, StageDefinition } from './definition.js';
 import { mergeBaseOf, producedByEarlierStage } from './planOutputs.js';
 import { requireAbsolutePlanPaths } from './planPaths.js';
+import { withDefaultRoutes } from './defaultRoute.js';
 
 export type PlanReviewContext = Omit<PreflightContext, 'plan' | 'stageIndex' | 'allowPredictedOom'> & {
   stageDefinition(kind: StagePlan['kind']): StageDefinition;
@@ -105,7 +106,7 @@ async function stageEstimate(stage: StagePlan, plan: RunPlan, stageIndex: number
 
 /** Every stage's findings, refusal and estimate; never throws for a bad plan. */
 export async function reviewPlan(planInput: unknown, ctx: PlanReviewContext): Promise<PlanReview> {
-  const parsed = RunPlan.safeParse(planInput);
+  const parsed = RunPlan.safeParse(await withDefaultRoutes(planInput));
   if (!parsed.success) {
     return {
       invalid: { code: 'invalid_plan', message: parsed.error.issues.map((issue) => `${issue.path.join('.') || 'plan'}: ${issue.message}`).join('; ') },

@@ -26,7 +26,7 @@ export const verifyStage: StageDefinition<'verify'> = {
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
     if (params.numeric && !ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
-      return [{ level: 'warn', message: 'The numeric comparison needs the Python environment (transformers, ai-edge-litert); set it up on the Environment page, or the checklist will run alone and the stage will say what is missing.' }];
+      return [{ level: 'warn', message: 'The numeric comparison needs the Python environment (transformers, ai-edge-litert); set it up on the Environment page. Without it the verification runs the checklist, skips the numeric comparison and says so, and the run goes on.' }];
     }
     return [];
   },

@@ -5,8 +5,63 @@
  * bundle's greedy answer), each marked where it departs from the reference
  * and whether and how it stopped.
  */
+import { useState } from 'react';
+import type { FidelityFixResult } from '../../../main/common/api/fidelity';
 import { EvaluateResult, type Answer, type PromptOutcome } from '../../../main/common/stages/evaluate';
 import type { RunDetail } from '../../../main/common/runs';
+import { useAction, useApi } from '../api/hooks';
+import { ErrorBox } from './common';
+import { fixedBundlePath } from './FidelityPanel';
+
+/** The behaviour check's verdict of a run, or null: a run can succeed while its answers differ, and must not look green then. */
+export function evaluateVerdict(run: RunDetail): { matches: number; prompts: number; text: string } | null {
+  for (const stage of run.stages) {
+    if (stage.kind !== 'evaluate' || !stage.result) continue;
+    const parsed = EvaluateResult.safeParse((stage.result as { evaluation?: unknown }).evaluation);
+    if (parsed.success) return { matches: parsed.data.summary.bundleMatches, prompts: parsed.data.summary.prompts, text: parsed.data.summary.text };
+  }
+  return null;
+}
+
+/**
+ * The way out when answers differ: the bundle's metadata rewritten from the
+ * model's own files (fidelity.fix, no re-conversion) when the fidelity
+ * checklist found something, with the same command for a terminal.
+ */
+function DifferFix({ r }: { r: EvaluateResult }) {
+  const api = useApi();
+  const [fixed, setFixed] = useState<FidelityFixResult | null>(null);
+  const out = fixedBundlePath(r.bundlePath);
+  const fix = useAction(async () => setFixed(await api.call('fidelity.fix', { modelDir: r.modelDir, bundlePath: r.bundlePath, outPath: out })));
+  const command = `workbench package --fix-metadata ${r.bundlePath} --model ${r.modelDir} --out ${out}`;
+  if (r.failingChecks.length === 0) {
+    return (
+      <p data-testid="evaluate-fix">
+        The bundle's metadata passes every check, so the difference lies in the converted model itself: compare the answers below, or{' '}
+        <a href={`#/try?bundle=${encodeURIComponent(r.bundlePath)}`}>try the bundle</a>.
+      </p>
+    );
+  }
+  return (
+    <div className="actions" data-testid="evaluate-fix">
+      {fixed ? (
+        <span data-testid="evaluate-fixed">
+          Wrote <span className="mono">{fixed.outPath}</span>; run the behaviour check on it to confirm{fixed.remaining.length > 0 ? ` (still to address outside the metadata: ${fixed.remaining.join(', ')})` : ''}.
+        </span>
+      ) : (
+        <>
+          <button type="button" onClick={() => void fix.run()} disabled={fix.pending} data-testid="evaluate-fix-button">
+            {fix.pending ? 'Writing…' : 'Write a bundle with the fixed metadata'}
+          </button>
+          <span className="muted">
+            {r.failingChecks.length} fidelity check(s) did not pass ({r.failingChecks.map((c) => c.id).join(', ')}); writes <span className="mono">{out}</span>, no re-conversion. In a terminal: <code className="mono">{command}</code>
+          </span>
+        </>
+      )}
+      {fix.error ? <ErrorBox error={fix.error} title="The metadata fix failed" /> : null}
+    </div>
+  );
+}
 
 function Marked({ text, from }: { text: string; from: number | null }) {
   if (from === null) return <span>{text}</span>;
@@ -58,11 +113,12 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
         const s = r.summary;
         const ok = s.bundleMatches === s.prompts;
         return (
-          <section key={stage.id} className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`}>
+          <section key={stage.id} id="evaluate-panel" className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`}>
             <h2>Behaviour check</h2>
             <p className={ok ? 'ok-text' : 'error-text'} data-testid="evaluate-verdict">
               {s.text}
             </p>
+            {ok ? null : <DifferFix r={r} />}
             {s.causes.length > 1 || (s.causes.length === 1 && !s.text.includes(s.causes[0]!)) ? (
               <ul data-testid="evaluate-causes">
                 {s.causes.map((c) => (

@@ -59,6 +59,10 @@ function VerifyResult({ report, numeric }: { report: FidelityReport; numeric: Nu
             <p data-testid="fidelity-numeric">
               Top-1 agreement {((totals.top1_agreement ?? 0) * 100).toFixed(1)}% · mean KL {(totals.kl_mean ?? 0).toFixed(4)} · max |logit diff| {(totals.max_abs_logit_diff ?? 0).toFixed(3)}
             </p>
+          ) : numeric.status === 'skipped' ? (
+            <p className="warn-text" data-testid="fidelity-numeric-skipped">
+              Skipped (the checklist above ran, and the run went on): {numeric.error?.message ?? 'no result'} {numeric.error?.hint ?? ''}
+            </p>
           ) : (
             <p className="warn-text">
               Did not run: {numeric.error?.message ?? 'no result'} {numeric.error?.hint ?? ''}

@@ -1,7 +1,9 @@
 /**
- * Environment: the host the engine runs on (this machine, or the remote host
- * in serve mode), where its data lives, and the doctor's checks for the
- * conversion (Python, pinned packages, disk, RAM) with what fixes each.
+ * Environment: what can run on this host, per capability (native conversion,
+ * merge and packaging; the behaviour check's reference; the Python conversion
+ * routes), the host the engine runs on (this machine, or the remote host in
+ * serve mode), where its data lives, and the doctor's checks (Python, pinned
+ * packages, disk, RAM) with what fixes each.
  * There is one set-up action (route, and whether to start from scratch);
  * it runs as a recorded run whose progress is followed live here, and a
  * failure is shown once, in its own box, not again as the doctor's
@@ -48,6 +50,8 @@ function HostCard() {
 
 /** Doctor problems that only restate that the environment is not (fully) set up: a failed setup's own box already says why. */
 const ENV_STATE_PROBLEMS = new Set(['no_env', 'env_unfinished', 'python_doctor_failed']);
+/** Problems the Python routes' capability row already states, with the same fix. */
+const ROUTES_STATE_PROBLEMS = new Set(['no_env', 'env_unfinished']);
 
 /** Follows one bootstrap run's stage through engine events. */
 function BootstrapProgress({ runId, onFinished }: { runId: number; onFinished: (status: string) => void }) {
@@ -113,6 +117,26 @@ function Problems({ problems }: { problems: DoctorReport['problems'] }) {
               </button>
             ) : null}
           </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** What can run, one row per capability: ready, or what is missing and the one action that fixes it. */
+function Capabilities({ report }: { report: DoctorReport }) {
+  return (
+    <ul style={LIST} data-testid="capabilities" aria-label="What can run on this host">
+      {report.capabilities.map((c) => (
+        <li key={c.id} data-capability={c.id} data-ready={c.ready ? 'true' : 'false'} className="capability">
+          <span className={`badge ${c.ready ? 'badge-succeeded' : 'badge-failed'}`}>{c.ready ? 'ready' : 'not ready'}</span> <strong>{c.label}</strong>
+          <div className={c.ready ? 'muted' : ''}>{c.detail}</div>
+          {c.fix ? (
+            <div className="actions">
+              <FixHint fix={c.fix} />
+              {c.fix.command ? <code className="mono">{c.fix.command}</code> : null}
+            </div>
+          ) : null}
         </li>
       ))}
     </ul>
@@ -190,11 +214,12 @@ function DoctorCard() {
     setRunId(id);
   });
   const report = doctor.data;
-  const problems = (report?.problems ?? []).filter((p) => !(setupFailed && ENV_STATE_PROBLEMS.has(p.id)));
+  // "Not set up" is said once, by the Python routes' capability with its fix (and not at all after a failed setup's own box).
+  const problems = (report?.problems ?? []).filter((p) => !ROUTES_STATE_PROBLEMS.has(p.id) && !(setupFailed && ENV_STATE_PROBLEMS.has(p.id)));
   return (
     <section className="card" data-testid="doctor">
       <div className="page-header">
-        <h2>Conversion environment</h2>
+        <h2>What can run here</h2>
         <button type="button" className="secondary" onClick={doctor.reload} disabled={doctor.loading}>
           {doctor.loading ? 'Checking…' : 'Check again'}
         </button>
@@ -212,7 +237,8 @@ function DoctorCard() {
       {start.error ? <ErrorBox error={start.error} title="Could not start the setup" /> : null}
       {report ? (
         <>
-          {report.problems.length === 0 ? <p data-testid="doctor-ok">No problems found: conversions can run on this host.</p> : <Problems problems={problems} />}
+          <Capabilities report={report} />
+          {problems.length === 0 ? <p data-testid="doctor-ok">No other problems found.</p> : <Problems problems={problems} />}
           <SetupAction
             // A new suggestion from the doctor (e.g. "start from scratch" after a failed setup) preselects again.
             key={report.problems.map((p) => `${p.fix.action}:${p.fix.route}`).join()}
@@ -229,7 +255,7 @@ function DoctorCard() {
             ))}
           </ul>
           <p className="muted">
-            Conversions run with: <span className="mono">{report.stagePython ?? 'no usable Python'}</span>. Environment: <span className="mono">{report.venv.path}</span>{' '}
+            The Python routes run with: <span className="mono">{report.stagePython ?? 'no usable Python'}</span>. Environment: <span className="mono">{report.venv.path}</span>{' '}
             {report.venv.exists ? `(${report.venv.route ?? 'setup unfinished'})` : '(not set up)'}
             {report.uv ? ` · uv found at ${report.uv}` : ''}
           </p>

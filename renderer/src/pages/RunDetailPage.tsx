@@ -8,7 +8,9 @@ import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../
 import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { useApi, useAction, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
+import { finishedNote } from './stageNote';
 import { LogViewer } from '../components/LogViewer';
+import { evaluateVerdict } from '../components/EvaluatePanel';
 import { RunExtras } from '../components/RunExtras';
 import { overrideLabels } from '../components/runOverrides';
 import { navigate } from '../router';
@@ -25,18 +27,6 @@ const STAGE_TITLES: Record<string, string> = {
   bootstrap: 'Python environment',
 };
 
-/**
- * The note under a stage that is not running: a succeeded stage's last message
- * is its outcome (each stage script ends with one); a stage that stopped says
- * where it stopped, never its last "… ETA" progress line.
- */
-function finishedNote(stage: StageRecord): string | null {
-  if (stage.status === 'pending' || stage.status === 'skipped') return null;
-  if (stage.status === 'succeeded' || stage.status === 'reused') return stage.message;
-  if (stage.progress === null || stage.progress <= 0) return null;
-  return `Stopped at ${Math.round(stage.progress * 100)} %${stage.phase ? ` (${stage.phase})` : ''}.`;
-}
-
 export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLineId?: number }) {
   const api = useApi();
   const run = useCall('runs.get', { id: runId });
@@ -51,7 +41,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
 
   const cancel = useAction(() => api.call('runs.cancel', { id: runId }));
   const retry = useAction(async () => navigate(`/runs/${(await api.call('runs.retry', { id: runId })).id}`));
-  const rerun = useAction(async () => navigate(`/runs/${(await api.call('runs.rerun', { id: runId })).id}`));
+  const rerun = useAction(async (newOutputs: boolean) => navigate(`/runs/${(await api.call('runs.rerun', { id: runId, newOutputs })).id}`));
   const remove = useAction(async () => {
     await api.call('runs.delete', { id: runId });
     navigate('/runs');
@@ -67,6 +57,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
   const failedStage = stages.find((stage) => stage.error && stage.status !== 'succeeded');
   const retryable = !active && ['failed', 'cancelled', 'interrupted', 'stopped_by_guard'].includes(detail.status);
   const actionError = cancel.error ?? retry.error ?? rerun.error ?? remove.error;
+  const verdict = evaluateVerdict({ ...detail, stages });
 
   return (
     <div className="page" data-testid="run-detail" data-run-status={detail.status}>
@@ -90,7 +81,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
             </button>
           ) : null}
           {!active ? (
-            <button type="button" className="secondary" onClick={() => void rerun.run()} disabled={rerun.pending} data-testid="rerun">
+            <button type="button" className="secondary" onClick={() => void rerun.run(false)} disabled={rerun.pending} data-testid="rerun">
               Run again
             </button>
           ) : null}
@@ -108,7 +99,31 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
           ) : null}
         </div>
       </header>
-      {actionError ? <ErrorBox error={actionError} /> : null}
+      {actionError && rerun.error?.code === 'merge_output_exists' ? (
+        <div className="banner" data-testid="rerun-choice">
+          <p>
+            <strong>Run again:</strong> {rerun.error.message} The previous run's merged model is there; it is kept.
+          </p>
+          <div className="actions">
+            <button type="button" onClick={() => void rerun.run(true)} disabled={rerun.pending} data-testid="rerun-new-outputs">
+              Run again into a new folder
+            </button>
+            <span className="muted">the merge writes beside the old folder (…-2), and the later stages read from there.</span>
+          </div>
+        </div>
+      ) : actionError ? (
+        <ErrorBox error={actionError} />
+      ) : null}
+      {verdict && verdict.matches < verdict.prompts ? (
+        <div className="error-box" data-testid="run-verdict">
+          <strong>
+            Behaviour check: {verdict.matches} of {verdict.prompts} answers match the reference.
+          </strong>{' '}
+          The run finished, but the bundle does not behave like the model. <button type="button" className="link" onClick={() => document.getElementById('evaluate-panel')?.scrollIntoView()} data-testid="run-verdict-link">
+            See why, and the fix
+          </button>
+        </div>
+      ) : null}
       {detail.isSelftest ? <p className="selftest-note">This is a self-test run: it exercises the workbench without a model and produces no model files.</p> : null}
 
       <section className="summary-grid">

@@ -168,6 +168,11 @@ export function ContextLengthPicker(props: ContextLengthPickerProps) {
             Use the largest safe context ({safe.toLocaleString()})
           </button>
         ) : null}
+        {table.data?.contextCap ? (
+          <span className="help" data-testid="context-cap">
+            {table.data.contextCap.reason}
+          </span>
+        ) : null}
       </div>
     </div>
   );
