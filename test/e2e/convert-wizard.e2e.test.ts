@@ -102,9 +102,11 @@ describe('wizard intake and conversion', () => {
 
   it('shows the doctor with what fixes every problem, and one set-up action', async () => {
     await page.click('[data-testid=nav-environment]');
-    await page.waitForSelector('[data-testid=doctor-problems] [data-problem=no_env]');
-    expect(await page.textContent('[data-problem=no_env]')).toContain('workbench doctor --bootstrap example');
-    expect(await page.locator('[data-problem=no_env] [data-testid=fix-setup-hint]').count()).toBe(1);
+    // "Not set up" is said once, by the Python routes' capability, with its fix.
+    await page.waitForSelector('[data-capability=python_routes][data-ready=false]');
+    expect(await page.textContent('[data-capability=python_routes]')).toContain('workbench doctor --bootstrap example');
+    expect(await page.locator('[data-capability=python_routes] [data-testid=fix-setup-hint]').count()).toBe(1);
+    expect(await page.locator('[data-problem=no_env]').count()).toBe(0);
     expect(await page.locator('[data-testid=doctor] button', { hasText: /set up|rebuild/i }).count()).toBe(1);
     expect(await page.textContent('[data-testid=doctor]')).toContain('ai-edge-torch');
     await page.screenshot({ path: path.join(SHOTS, 'environment-doctor.png'), fullPage: true });
