@@ -11,9 +11,10 @@ import { WorkbenchError } from '../../common/errors.js';
 import { readSafetensorsModel } from '../safetensors/header.js';
 import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
-import { parseDecoderConfig, type DecoderConfig } from './config.js';
+import type { DecoderConfig } from './config.js';
 import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
 import { EncodePool } from './encodePool.js';
+import { parseDecoderConfig } from './families/index.js';
 import { WeightTable } from './weights.js';
 
 export const NATIVE_CONVERTER_VERSION = '1';
