@@ -95,7 +95,7 @@ describe('workbench convert', () => {
     ['sliding window', { use_sliding_window: true }, /config\.json use_sliding_window is true \(sliding-window attention\): the native converter does not build this; use the export_hf route/],
     ['mixture of experts', { num_experts: 8 }, /config\.json num_experts is 8 \(mixture of experts\)/],
     ['another rope scaling', { rope_scaling: { type: 'yarn', factor: 4 } }, /config\.json rope_scaling has type "yarn" \(only llama3 scaling is built natively\)/],
-    ['another architecture', { architectures: ['MistralForCausalLM'] }, /config\.json architectures MistralForCausalLM has no native graph builder \(supported: Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM\)/],
+    ['another architecture', { architectures: ['MistralForCausalLM'] }, /config\.json architectures MistralForCausalLM has no native graph builder \(supported: Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM, Gemma3ForCausalLM, Gemma3ForConditionalGeneration\)/],
     ['another activation', { hidden_act: 'gelu' }, /config\.json hidden_act is "gelu"/],
   ])('refuses %s before writing anything, in one sentence (exit 3)', async (label, config, message) => {
     const model = await writeTinyDecoder(path.join(dir, `refuse-${label.replaceAll(' ', '-')}`), { family: 'qwen2', layers: 1, config });

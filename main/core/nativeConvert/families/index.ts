@@ -8,11 +8,12 @@
 import { WorkbenchError } from '../../../common/errors.js';
 import { EXPORT_HF_HINT, type DecoderConfig } from '../config.js';
 import type { DecoderFamily } from './family.js';
+import { gemma3 } from './gemma3.js';
 import { llama } from './llama.js';
 import { qwen2 } from './qwen2.js';
 import { qwen3 } from './qwen3.js';
 
-const FAMILIES: readonly DecoderFamily[] = [qwen2, qwen3, llama];
+const FAMILIES: readonly DecoderFamily[] = [qwen2, qwen3, llama, gemma3];
 
 export const SUPPORTED_ARCHITECTURES: readonly string[] = FAMILIES.flatMap((f) => f.architectures);
 
