@@ -30,6 +30,8 @@ export interface TinyGemma3Options {
   seed?: number;
   /** Gemma3ForConditionalGeneration layout (text_config, model.language_model.* tensors, a vision tower). */
   multimodal?: boolean;
+  /** Embedding values ~ embedStd/√hidden (× √hidden in the model); smaller lets the blocks dominate the residual. */
+  embedStd?: number;
   /** Extra or overriding (text) config fields. */
   config?: Record<string, unknown>;
 }
@@ -54,7 +56,7 @@ export async function writeTinyGemma3(dir: string, options: TinyGemma3Options = 
   };
   const lin = 1 / Math.sqrt(hidden);
   // The embedding is multiplied by √hidden in the model: keep rows small so activations stay realistic.
-  random(`${prefix}embed_tokens.weight`, [vocab, hidden], 1 / Math.sqrt(hidden) * 2);
+  random(`${prefix}embed_tokens.weight`, [vocab, hidden], (options.embedStd ?? 2) / Math.sqrt(hidden));
   for (let i = 0; i < layers; i++) {
     const p = `${prefix}layers.${i}`;
     norm(`${p}.input_layernorm.weight`, hidden);
