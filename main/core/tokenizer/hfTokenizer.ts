@@ -1,15 +1,27 @@
 /**
- * A faithful encoder/decoder for Hugging Face `tokenizer.json` files with a
- * BPE model (byte-level BPE: Qwen, Llama 3, GPT-2, SmolLM). The fidelity
- * analyzer needs token ids, not just strings: two prompt templates that
- * render the same characters can still tokenize differently at a boundary,
- * and the runtime only ever sees ids. Order follows the Rust library: added
- * tokens are split out first (leftmost-longest), the rest is normalized,
- * pre-tokenized, and each piece is merged by BPE rank.
+ * The workbench's encoder/decoder for Hugging Face `tokenizer.json` files: a
+ * thin adapter over Hugging Face's own Tokenizers.js (`@huggingface/tokenizers`),
+ * which reproduces the Rust `tokenizers` pipeline (added tokens split out
+ * first, then normalizer, pre-tokenizer, BPE with byte fallback, decoder).
+ * The fidelity analyzer, evaluate and the bundle runner need token ids, not
+ * just strings: two prompt templates that render the same characters can
+ * still tokenize differently at a boundary, and the runtime only ever sees ids.
+ *
+ * What this adapter adds to the library:
+ * - one WorkbenchError sentence for a broken or unsupported file (the library
+ *   throws TypeErrors on malformed JSON shapes such as `"merges": "x"`);
+ * - a refusal of the few settings the library does not reproduce exactly
+ *   (see `unsupportedSetting`), so a wrong id is never reported as a finding;
+ * - Rust's notion of a digit in the Digits pre-tokenizer (`fixDigits`);
+ * - the Rust rule that an added token whose content is already a vocabulary
+ *   entry takes that entry's id (the library keeps the declared id);
+ * - `encode` never adds BOS/EOS (no post-processor), like
+ *   `encode(text, add_special_tokens=False)`; `decode` does no
+ *   `clean_up_tokenization_spaces` rewriting, like the Rust library.
  */
+import { DigitsPreTokenizer, SequencePreTokenizer, Tokenizer } from '@huggingface/tokenizers';
+import type { PreTokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
-import { fromByteLevel } from './byteLevel.js';
-import { compileNormalizer, compilePreTokenizer } from './pretokenize.js';
 
 export interface AddedToken {
   id: number;
@@ -21,125 +33,67 @@ export interface AddedToken {
   normalized: boolean;
 }
 
-interface TokenizerJson {
-  added_tokens?: Array<{
-    id: number;
-    content: string;
-    special?: boolean;
-    lstrip?: boolean;
-    rstrip?: boolean;
-    single_word?: boolean;
-    normalized?: boolean;
-  }>;
-  normalizer?: { type?: string } | null;
-  pre_tokenizer?: { type?: string } | null;
-  decoder?: { type?: string } | null;
-  model?: {
-    type?: string;
-    vocab?: Record<string, number>;
-    merges?: Array<string | [string, string]>;
-    unk_token?: string | null;
-    continuing_subword_prefix?: string | null;
-    end_of_word_suffix?: string | null;
-    byte_fallback?: boolean;
-    ignore_merges?: boolean;
-  };
-}
+type Json = Record<string, unknown>;
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
-const WHITESPACE = /\s/u;
+/** Far above any real vocabulary (Gemma 3 has 262,144 tokens); a larger id is a broken file. */
+const MAX_TOKEN_ID = 2 ** 24;
+
+/** Model types the workbench accepts; the others are not checked against the Rust library. */
+const SUPPORTED_MODELS = new Set(['BPE']);
 
 export class HfTokenizer {
-  readonly vocab: ReadonlyMap<string, number>;
-  readonly addedTokens: readonly AddedToken[];
-  /** Merges in rank order, each as [left, right]. */
-  readonly merges: ReadonlyArray<readonly [string, string]>;
-  private readonly idToToken = new Map<number, string>();
-  private readonly mergeRank = new Map<string, number>();
   private readonly addedByContent = new Map<string, AddedToken>();
-  /** Added tokens by first character, longest first; [raw-text tokens, normalized tokens]. */
-  private readonly addedByFirstChar: [Map<string, AddedToken[]>, Map<string, AddedToken[]>] = [new Map(), new Map()];
-  private readonly normalize: (text: string) => string;
-  private readonly preTokenize: (splits: string[]) => string[];
-  private readonly decodeByteLevel: boolean;
-  private readonly unkToken: string | null;
-  private readonly ignoreMerges: boolean;
-  private readonly cache = new Map<string, number[]>();
+  private readonly idCount: number;
 
-  private constructor(json: TokenizerJson) {
-    const model = json.model;
-    if (!model || (model.type !== undefined && model.type !== 'BPE') || !model.vocab || !model.merges) {
-      throw new WorkbenchError('tokenizer_unsupported', `The tokenizer model is ${model?.type ?? 'missing'}; only BPE tokenizer.json files can be tokenized by the workbench.`);
+  private constructor(private readonly inner: Tokenizer) {
+    for (const t of inner.get_added_tokens_decoder().values()) {
+      this.addedByContent.set(t.content, {
+        id: t.id,
+        content: t.content,
+        special: t.special,
+        lstrip: t.lstrip,
+        rstrip: t.rstrip,
+        singleWord: t.single_word,
+        normalized: t.normalized,
+      });
     }
-    if (model.continuing_subword_prefix || model.end_of_word_suffix || model.byte_fallback) {
-      throw new WorkbenchError('tokenizer_unsupported', 'The tokenizer uses BPE subword prefixes, suffixes or byte fallback, which the workbench does not reproduce exactly.');
-    }
-    this.vocab = new Map(Object.entries(model.vocab));
-    for (const [token, id] of this.vocab) this.idToToken.set(id, token);
-    this.merges = model.merges.map((m) => (typeof m === 'string' ? splitLegacyMerge(m) : ([m[0], m[1]] as const)));
-    this.merges.forEach(([left, right], rank) => {
-      const key = pairKey(left, right);
-      if (!this.mergeRank.has(key)) this.mergeRank.set(key, rank);
-    });
-    this.unkToken = model.unk_token ?? null;
-    this.ignoreMerges = model.ignore_merges === true;
-
-    // Like the Rust library, an added token whose content is already a
-    // vocabulary entry takes that entry's id, whatever id the file declares.
-    this.addedTokens = (json.added_tokens ?? []).map((t) => ({
-      id: this.vocab.get(t.content) ?? t.id,
-      content: t.content,
-      special: t.special === true,
-      lstrip: t.lstrip === true,
-      rstrip: t.rstrip === true,
-      singleWord: t.single_word === true,
-      normalized: t.normalized === true,
-    }));
-    for (const t of this.addedTokens) {
-      this.idToToken.set(t.id, t.content);
-      this.addedByContent.set(t.content, t);
-      if (t.content.length === 0) continue;
-      // Special tokens are always matched on the raw text, others on the
-      // normalized text when their `normalized` flag says so.
-      const index = this.addedByFirstChar[t.normalized && !t.special ? 1 : 0];
-      const first = t.content[0]!;
-      const list = index.get(first) ?? [];
-      list.push(t);
-      index.set(first, list);
-    }
-    // Longest first so the first hit at a position is the longest one.
-    for (const index of this.addedByFirstChar) for (const list of index.values()) list.sort((a, b) => b.content.length - a.content.length);
-
-    this.normalize = compileNormalizer(json.normalizer);
-    const pre = compilePreTokenizer(json.pre_tokenizer);
-    this.preTokenize = pre.run;
-    this.decodeByteLevel = json.decoder?.type === 'ByteLevel' || (json.decoder == null && pre.byteLevel);
+    this.idCount = checkIds(inner);
   }
 
   /** Parses `tokenizer.json` text; bad JSON or an unsupported model is a WorkbenchError. */
   static fromJson(text: string): HfTokenizer {
-    let json: TokenizerJson;
+    let json: unknown;
     try {
-      json = JSON.parse(text) as TokenizerJson;
+      json = JSON.parse(text);
     } catch (error) {
-      throw new WorkbenchError('tokenizer_invalid', `tokenizer.json is not valid JSON: ${(error as Error).message}`);
+      throw new WorkbenchError('tokenizer_invalid', `tokenizer.json is not valid JSON (${(error as Error).message}); use the file saved by the model's tokenizer.`);
     }
-    if (typeof json !== 'object' || json === null) throw new WorkbenchError('tokenizer_invalid', 'tokenizer.json does not hold a JSON object.');
-    return new HfTokenizer(json);
+    const prepared = prepare(json);
+    let inner: Tokenizer;
+    try {
+      inner = new Tokenizer(prepared, {});
+    } catch (error) {
+      // The shapes are validated above, so what is left is a component the library does not know.
+      throw new WorkbenchError('tokenizer_unsupported', `The tokenizer cannot be loaded by the workbench's tokenizer (${(error as Error).message}).`);
+    }
+    fixDigits(inner.pre_tokenizer);
+    return new HfTokenizer(inner);
   }
 
+  /** Number of distinct token ids (vocabulary and added tokens). */
   get vocabSize(): number {
-    return this.idToToken.size;
+    return this.idCount;
   }
 
   /** The id of a token string (vocabulary entry or added token), or null. */
   tokenToId(token: string): number | null {
-    return this.addedByContent.get(token)?.id ?? this.vocab.get(token) ?? null;
+    return this.addedByContent.get(token)?.id ?? this.inner.token_to_id(token) ?? null;
   }
 
   /** The string of a token id, as stored in the vocabulary (byte-level form), or null. */
   idToTokenString(id: number): string | null {
-    return this.idToToken.get(id) ?? null;
+    if (!Number.isInteger(id) || id < 0) return null;
+    return this.inner.id_to_token(id) ?? null;
   }
 
   addedToken(content: string): AddedToken | null {
@@ -148,162 +102,169 @@ export class HfTokenizer {
 
   /** Token ids of `text` without post-processing (no BOS/EOS), like `add_special_tokens=False`. */
   encode(text: string): number[] {
-    const ids: number[] = [];
-    for (const raw of this.splitAddedTokens(text, 0)) {
-      if (typeof raw !== 'string') {
-        ids.push(raw.id);
-        continue;
-      }
-      for (const segment of this.splitAddedTokens(this.normalize(raw), 1)) {
-        if (typeof segment !== 'string') {
-          ids.push(segment.id);
-          continue;
-        }
-        for (const piece of this.preTokenize([segment])) {
-          if (piece.length > 0) ids.push(...this.bpe(piece));
-        }
-      }
+    const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false });
+    const missing = ids.findIndex((id) => id === undefined);
+    if (missing >= 0) {
+      throw new WorkbenchError('tokenizer_unknown_symbol', `The symbol ${JSON.stringify(tokens[missing])} is not in the vocabulary and the tokenizer's unknown token is not either.`);
     }
     return ids;
   }
 
   /** Text of `ids`; special tokens are kept unless `skipSpecial`. */
   decode(ids: readonly number[], skipSpecial = false): string {
-    const chunks: Uint8Array[] = [];
-    let pending = '';
-    const flush = (): void => {
-      if (pending) chunks.push(this.decodeByteLevel ? fromByteLevel(pending) : new TextEncoder().encode(pending));
-      pending = '';
-    };
     for (const id of ids) {
-      const token = this.idToToken.get(id);
-      if (token === undefined) throw new WorkbenchError('tokenizer_unknown_id', `Token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize}).`);
-      const added = this.addedByContent.get(token);
-      if (added && added.id === id) {
-        if (added.special && skipSpecial) continue;
-        flush();
-        chunks.push(new TextEncoder().encode(token));
-      } else {
-        pending += token;
-      }
+      if (this.idToTokenString(id) === null) throw new WorkbenchError('tokenizer_unknown_id', `Token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize}).`);
     }
-    flush();
-    const total = chunks.reduce((n, c) => n + c.length, 0);
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
-    }
-    return utf8Decoder.decode(bytes);
-  }
-
-  /**
-   * Splits text into plain segments and added tokens, leftmost-longest, with
-   * each token's lstrip/rstrip (swallow neighbouring whitespace) and
-   * single_word (only between word boundaries) rules.
-   */
-  private splitAddedTokens(text: string, pass: 0 | 1): Array<string | AddedToken> {
-    const out: Array<string | AddedToken> = [];
-    let plainStart = 0;
-    let i = 0;
-    while (i < text.length) {
-      const match = this.addedTokenAt(text, i, pass);
-      if (!match) {
-        i++;
-        continue;
-      }
-      let start = i;
-      let end = i + match.content.length;
-      if (match.lstrip) while (start > plainStart && WHITESPACE.test(text[start - 1]!)) start--;
-      if (match.rstrip) while (end < text.length && WHITESPACE.test(text[end]!)) end++;
-      if (start > plainStart) out.push(text.slice(plainStart, start));
-      out.push(match);
-      plainStart = end;
-      i = end;
-    }
-    if (plainStart < text.length) out.push(text.slice(plainStart));
-    return out;
-  }
-
-  private addedTokenAt(text: string, at: number, pass: 0 | 1): AddedToken | null {
-    const candidates = this.addedByFirstChar[pass].get(text[at]!);
-    if (!candidates) return null;
-    for (const t of candidates) {
-      if (!text.startsWith(t.content, at)) continue;
-      if (t.singleWord) {
-        const before = at > 0 ? text[at - 1]! : '';
-        const after = text[at + t.content.length] ?? '';
-        if (/[\p{L}\p{N}_]/u.test(before) || /[\p{L}\p{N}_]/u.test(after)) continue;
-      }
-      return t;
-    }
-    return null;
-  }
-
-  /** BPE over one pre-tokenized piece (already in vocabulary alphabet). */
-  private bpe(piece: string): number[] {
-    const cached = this.cache.get(piece);
-    if (cached) return cached;
-    let ids: number[];
-    const whole = this.vocab.get(piece);
-    if (this.ignoreMerges && whole !== undefined) {
-      ids = [whole];
-    } else {
-      let symbols = Array.from(piece);
-      while (symbols.length > 1) {
-        let bestRank = Infinity;
-        let bestAt = -1;
-        for (let k = 0; k < symbols.length - 1; k++) {
-          const rank = this.mergeRank.get(pairKey(symbols[k]!, symbols[k + 1]!));
-          if (rank !== undefined && rank < bestRank) {
-            bestRank = rank;
-            bestAt = k;
-          }
-        }
-        if (bestAt < 0) break;
-        // Merge every occurrence of the best pair, left to right.
-        const left = symbols[bestAt]!;
-        const right = symbols[bestAt + 1]!;
-        const merged: string[] = [];
-        for (let k = 0; k < symbols.length; k++) {
-          if (k < symbols.length - 1 && symbols[k] === left && symbols[k + 1] === right) {
-            merged.push(left + right);
-            k++;
-          } else {
-            merged.push(symbols[k]!);
-          }
-        }
-        symbols = merged;
-      }
-      ids = symbols.map((s) => this.symbolId(s));
-    }
-    if (this.cache.size > 50_000) this.cache.clear();
-    this.cache.set(piece, ids);
-    return ids;
-  }
-
-  private symbolId(symbol: string): number {
-    const id = this.vocab.get(symbol);
-    if (id !== undefined) return id;
-    const unk = this.unkToken === null ? undefined : this.tokenToId(this.unkToken);
-    if (unk !== undefined && unk !== null) return unk;
-    throw new WorkbenchError('tokenizer_unknown_symbol', `The symbol ${JSON.stringify(symbol)} is not in the vocabulary and the tokenizer has no unknown token.`);
+    if (ids.length === 0) return '';
+    return this.inner.decode([...ids], { skip_special_tokens: skipSpecial, clean_up_tokenization_spaces: false });
   }
 }
 
 /**
- * Key of a merge pair. Newer tokenizer.json files store merges as pairs and
- * allow spaces inside symbols, so the two halves are joined with a character
- * no vocabulary uses.
+ * Checks that every id of the vocabulary and added tokens is a token id and
+ * counts the distinct ids. Done on the library's own map, which saves a
+ * separate pass over the ~150k-entry vocabulary before loading.
  */
-/** Older files store a merge as "left right"; symbols then never contain a space. */
-function splitLegacyMerge(merge: string): readonly [string, string] {
-  const at = merge.indexOf(' ', 1);
-  if (at < 0) throw new WorkbenchError('tokenizer_invalid', `tokenizer.json has a malformed merge ${JSON.stringify(merge)}.`);
-  return [merge.slice(0, at), merge.slice(at + 1)];
+function checkIds(inner: Tokenizer): number {
+  const ids = new Set<number>();
+  for (const [token, id] of inner.model!.tokens_to_ids) {
+    if (!Number.isInteger(id) || id < 0 || id > MAX_TOKEN_ID) throw invalid(`maps the token ${JSON.stringify(token)} to ${JSON.stringify(id)}, not a token id`);
+    ids.add(id);
+  }
+  return ids.size;
 }
 
-function pairKey(left: string, right: string): string {
-  return `${left}\u0000${right}`;
+function invalid(what: string): WorkbenchError {
+  return new WorkbenchError('tokenizer_invalid', `tokenizer.json ${what}; use the file saved by the model's tokenizer.`);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks the shapes the library would otherwise trip over with a TypeError
+ * and returns the object to hand it: the components it reads, an empty
+ * post-processor (we never add special tokens) and added-token ids resolved
+ * like the Rust library does.
+ */
+function prepare(json: unknown): Json {
+  if (!isObject(json)) throw invalid('does not hold a JSON object');
+  const model = json.model;
+  if (model === undefined || model === null) throw invalid('has no "model" section');
+  if (!isObject(model)) throw invalid('has a "model" that is not an object');
+  // Old files omit the type; BPE is the model with merges.
+  const type = typeof model.type === 'string' ? model.type : model.merges !== undefined ? 'BPE' : undefined;
+  if (type === undefined || !SUPPORTED_MODELS.has(type)) {
+    throw new WorkbenchError('tokenizer_unsupported', `The tokenizer model is ${type ?? 'of no declared type'}; only BPE tokenizer.json files (Qwen, Llama 3, SmolLM, Gemma and the like) can be tokenized by the workbench.`);
+  }
+  const vocab = model.vocab;
+  // Each entry's id is checked once the library has built its map (checkIds), saving a pass over the vocabulary.
+  if (!isObject(vocab)) throw invalid('has no "model.vocab" object of token → id');
+  const merges = model.merges;
+  if (!Array.isArray(merges)) throw invalid(`has "model.merges" ${merges === undefined ? 'missing' : `of ${JSON.stringify(merges).slice(0, 40)}`}, not a list of merges`);
+  for (const m of merges) {
+    const ok = typeof m === 'string' ? m.indexOf(' ', 1) > 0 : Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string';
+    if (!ok) throw invalid(`has a malformed merge ${JSON.stringify(m).slice(0, 60)}`);
+  }
+  if (typeof model.unk_token !== 'string' && model.unk_token != null) throw invalid('has a "model.unk_token" that is not a string');
+
+  const declared = json.added_tokens ?? [];
+  if (!Array.isArray(declared)) throw invalid('has "added_tokens" that is not a list');
+  const addedTokens = declared.map((t: unknown) => {
+    if (!isObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) throw invalid(`has a malformed added token ${JSON.stringify(t).slice(0, 60)}`);
+    // Like the Rust library, an added token whose content is already a
+    // vocabulary entry takes that entry's id, whatever id the file declares.
+    return { ...t, id: Object.hasOwn(vocab, t.content) ? vocab[t.content] : t.id };
+  });
+
+  const prepared: Json = {
+    ...json,
+    model: { ...model, type },
+    added_tokens: addedTokens,
+    normalizer: json.normalizer ?? null,
+    pre_tokenizer: json.pre_tokenizer ?? null,
+    post_processor: null,
+    decoder: json.decoder ?? null,
+  };
+  const refusal = unsupportedSetting(prepared, vocab);
+  if (refusal) throw new WorkbenchError('tokenizer_unsupported', `The tokenizer uses ${refusal}, which the workbench's tokenizer does not reproduce exactly.`);
+  return prepared;
+}
+
+/**
+ * Settings Tokenizers.js 0.2.0 does not reproduce like the Rust library
+ * (read from its sources), named so they can be refused rather than
+ * approximated. Returns null when the file is fine.
+ */
+function unsupportedSetting(json: Json, vocab: Json): string | null {
+  const model = json.model as Json;
+  if (model.continuing_subword_prefix || model.end_of_word_suffix) return 'BPE subword prefixes or suffixes';
+  for (const t of json.added_tokens as Json[]) {
+    // The library ignores single_word: the token would also match inside words.
+    if (t.single_word === true) return `the single_word added token ${JSON.stringify(t.content)}`;
+  }
+  const normalizerProblem = walk(json.normalizer, 'normalizers', (n) => {
+    const content = n.content;
+    // The library passes Replace's content to String.replaceAll, where "$&" and the like are patterns.
+    if (n.type === 'Replace' && typeof content === 'string' && content.includes('$')) return 'a Replace normalizer whose replacement contains "$"';
+    return null;
+  });
+  if (normalizerProblem) return normalizerProblem;
+  return walk(json.pre_tokenizer, 'pretokenizers', (p) => {
+    if (p.type === 'Split') {
+      const behavior = String(p.behavior ?? 'Isolated');
+      if (p.invert === true) return 'an inverted Split pre-tokenizer';
+      if (behavior === 'Isolated' || behavior === 'Removed') return null;
+      // A split on a string the normalizer has already replaced everywhere
+      // never matches, whatever its behaviour: Gemma's Split(" ",
+      // MergedWithPrevious) after Replace(" " → "▁") is such a no-op.
+      if (splitNeverMatches(p, json.normalizer)) return null;
+      return `the Split behaviour ${behavior}`;
+    }
+    if (p.type === 'Metaspace' && p.split !== false) {
+      // Rust's Metaspace with split=true cuts before every "▁"; the library
+      // never cuts. That is the same as long as no merge can join across a
+      // "▁", i.e. no vocabulary entry has a "▁" after its first character.
+      const replacement = typeof p.replacement === 'string' ? p.replacement : '\u2581';
+      for (const token in vocab) if (token.indexOf(replacement, 1) > 0) return `a splitting Metaspace pre-tokenizer with the word-crossing token ${JSON.stringify(token)}`;
+    }
+    return null;
+  });
+}
+
+/** Applies `check` to a component and, for a Sequence, to each of its members. */
+function walk(spec: unknown, listKey: string, check: (c: Json) => string | null): string | null {
+  if (!isObject(spec)) return null;
+  if (spec.type === 'Sequence') {
+    for (const member of Array.isArray(spec[listKey]) ? (spec[listKey] as unknown[]) : []) {
+      const problem = walk(member, listKey, check);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  return check(spec);
+}
+
+/** True when the normalizer ends by replacing every occurrence of the split's string with other text. */
+function splitNeverMatches(split: Json, normalizer: unknown): boolean {
+  const pattern = split.pattern as { String?: unknown } | undefined;
+  if (typeof pattern?.String !== 'string' || pattern.String.length === 0) return false;
+  const steps = isObject(normalizer) ? (normalizer.type === 'Sequence' ? (normalizer.normalizers as unknown[] | undefined) ?? [] : [normalizer]) : [];
+  const last = steps[steps.length - 1];
+  if (!isObject(last) || last.type !== 'Replace') return false;
+  const replaced = (last.pattern as { String?: unknown } | undefined)?.String;
+  return replaced === pattern.String && typeof last.content === 'string' && !last.content.includes(pattern.String);
+}
+
+/**
+ * Tokenizers.js 0.2.0 splits digits with JavaScript's `\d` (ASCII 0-9 only);
+ * the Rust Digits pre-tokenizer uses `char::is_numeric` (Unicode Nd, Nl, No:
+ * "٣", "½", "²", "Ⅻ", "①"), so " ٣" must give " " and "٣", not one piece.
+ * Found comparing with the former hand-written tokenizer on SmolLM's
+ * tokenizer (Digits + ByteLevel). `\p{N}` is exactly Nd | Nl | No.
+ */
+function fixDigits(pre: PreTokenizer | null): void {
+  if (pre instanceof SequencePreTokenizer) for (const member of pre.tokenizers) fixDigits(member);
+  if (pre instanceof DigitsPreTokenizer) pre.pattern = pre.config.individual_digits ? /[^\p{N}]+|\p{N}/gu : /[^\p{N}]+|\p{N}+/gu;
 }
