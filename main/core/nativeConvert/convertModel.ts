@@ -12,6 +12,7 @@ import { readSafetensorsModel } from '../safetensors/header.js';
 import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
 import type { DecoderConfig } from './config.js';
+import { int4BlockSizeOf } from './blockwise.js';
 import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
 import { EncodePool } from './encodePool.js';
 import { parseDecoderConfig } from './families/index.js';
@@ -78,7 +79,7 @@ export async function convertNative(options: NativeConvertOptions): Promise<Nati
     `Convert Workbench native converter v${NATIVE_CONVERTER_VERSION}: ${config.architecture}, ${options.quantize}, KV ${options.kvCacheMaxLen} (${options.kvLayout})`,
   );
   const pool = EncodePool.start(options.threads ?? 0);
-  const weights = new WeightTable(graph, model, pool);
+  const weights = new WeightTable(graph, model, pool, int4BlockSizeOf(options.quantize));
   try {
     const signatures = buildDecoderGraph(graph, config, weights, options);
     const written = await writeModel(graph, options.outPath, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });

@@ -21,7 +21,7 @@ import { DecoderSignature, type KvLayout } from './signature.js';
 import type { WeightTable } from './weights.js';
 
 export { kvCacheShapes, type KvLayout } from './signature.js';
-export type NativeQuantization = 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8';
+export type NativeQuantization = 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8' | 'dynamic_int4_block32' | 'dynamic_int4_block128';
 
 export interface DecoderGraphOptions {
   kvCacheMaxLen: number;
@@ -35,6 +35,9 @@ const SCHEME: Record<NativeQuantization, { encoding: WeightEncoding; use: Weight
   fp16: { encoding: 'float16', use: 'dequantize' },
   dynamic_int8: { encoding: 'int8', use: 'hybrid' },
   weight_only_int8: { encoding: 'int8', use: 'dequantize' },
+  // Block size: WeightTable's (blockwise.ts int4BlockSizeOf).
+  dynamic_int4_block32: { encoding: 'int4', use: 'hybrid' },
+  dynamic_int4_block128: { encoding: 'int4', use: 'hybrid' },
 };
 
 export function buildDecoderGraph(graph: ModelGraph, config: DecoderConfig, weights: WeightTable, options: DecoderGraphOptions): string[] {
@@ -56,10 +59,10 @@ function buildSignature(g: SubgraphBuilder, config: DecoderConfig, options: Deco
   const L = s.L;
   const d = config.hiddenSize;
 
-  // Embedding: an int8 table is looked up row by row (dequantizing only those rows).
+  // Embedding: an int8 or int4 table is looked up row by row (dequantizing only those rows).
   const ids = L.reshape(s.tokens, [t], 'token_ids');
   let x =
-    model.embed.type === 'int8'
+    model.embed.type === 'int8' || model.embed.type === 'int4'
       ? g.op({ kind: 'EMBEDDING_LOOKUP' }, [ids, L.weightTensor(model.embed)], { name: 'embedding', shape: [t, d] })
       : g.op({ kind: 'GATHER', axis: 0 }, [L.floatWeight(model.embed), ids], { name: 'embedding', shape: [t, d] });
   if (model.embedScale !== null) x = L.binary('MUL', x, g.float32([model.embedScale], [1], 'embed_scale'), 'embedding_scaled');
