@@ -9,6 +9,8 @@
  *   - float: max |logit error| ≤ 1e-4;
  *   - dynamic_int8: ≤ 1e-3 against the int8 emulation, greedy agreeing with
  *     the float reference at ≥ 90 %;
+ *   - dynamic_int4_block32: ≤ 1e-3 against the int4 emulation, the greedy
+ *     agreement with the float reference printed (bounded only against garbage);
  *   - the embedding multiplier: the export matches the float32 √hidden and
  *     not the bfloat16-rounded one (the choice documented in docs/conversion.md).
  */
@@ -55,9 +57,14 @@ const CASES: Case[] = [
   { name: 'Gemma3ForConditionalGeneration text tower', model: { seed: 9, multimodal: true }, quantize: 'none', kvLayout: 'btnh', prefill: [8] },
   { name: 'pattern 3, window 5, GQA 4/2', model: { seed: 5 }, quantize: 'dynamic_int8', kvLayout: 'btnh', prefill: [8] },
   { name: 'query_pre_attn_scalar 24, linear rope', model: SCALED, quantize: 'dynamic_int8', kvLayout: 'btnh', prefill: [8] },
+  // Blockwise int4 (block 32: every input dimension here, 96 and 128, is a multiple of it).
+  { name: 'pattern 3, window 5, GQA 4/2', model: { seed: 5 }, quantize: 'dynamic_int4_block32', kvLayout: 'btnh', prefill: [8] },
+  { name: 'query_pre_attn_scalar 24, linear rope', model: SCALED, quantize: 'dynamic_int4_block32', kvLayout: 'transposed', prefill: [8] },
 ];
 
-const TOLERANCE: Partial<Record<NativeQuantization, number>> = { none: 1e-4, dynamic_int8: 1e-3 };
+const TOLERANCE: Partial<Record<NativeQuantization, number>> = { none: 1e-4, dynamic_int8: 1e-3, dynamic_int4_block32: 1e-3 };
+/** int8 keeps the greedy tokens; int4's agreement is reported and bounded only against garbage (chance is 1/256). */
+const MIN_AGREEMENT = (q: NativeQuantization) => (q.startsWith('dynamic_int4') ? 0.25 : 0.9);
 
 describe('Gemma 3 native conversion matches a plain-PyTorch Gemma 3 forward pass', () => {
   test.each(CASES)('$name: $quantize $kvLayout prefill $prefill', async ({ name, model, quantize, kvLayout, prefill }) => {
@@ -76,7 +83,8 @@ describe('Gemma 3 native conversion matches a plain-PyTorch Gemma 3 forward pass
     const error = maxAbsDiff(actual, emulated.logits);
     expect(error, `max |logit error| against the ${quantize} reference`).toBeLessThanOrEqual(TOLERANCE[quantize]!);
     const agree = actual.filter((row, i) => argmax(row) === float.tokens[i]).length / STEPS;
-    expect(agree, 'greedy agreement with the float reference').toBeGreaterThanOrEqual(0.9);
+    if (quantize !== 'none') console.log(`gemma3 ${name} ${quantize}: max |logit error| ${error.toExponential(2)} against the emulation; greedy agreement with the float reference ${(agree * 100).toFixed(0)} %`);
+    expect(agree, 'greedy agreement with the float reference').toBeGreaterThanOrEqual(MIN_AGREEMENT(quantize));
   }, 180_000);
 
   test('the embedding multiplier is √hidden in float32, not rounded to bfloat16 (hidden 96: 9.7980 vs 9.8125)', async () => {

@@ -6,7 +6,8 @@ Hugging Face folder without transformers or safetensors packages.
 Why it exists: the independent reference the native converter's Gemma 3
 graphs are checked against. Computed in float64 by default. It reuses
 plain_lm.py's checkpoint reader, greedy loop, RoPE and quantization
-emulations (fp16, weight_only_int8, dynamic_int8) by import.
+emulations (fp16, weight_only_int8, dynamic_int8, dynamic_int4_block32/128)
+by import.
 
 What it follows from transformers:
   - embedding × sqrt(hidden_size), the multiplier cast to a dtype first
@@ -38,7 +39,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plain_lm import PlainLM, load_weights, quantize_activations_asymmetric, quantize_rows_int8  # noqa: E402
+from plain_lm import INT4_BLOCKS, PlainLM, load_weights, quantize_activations_asymmetric, quantize_blocks_int4, quantize_rows_int8  # noqa: E402
 
 ARCHITECTURES = ("Gemma3ForCausalLM", "Gemma3ForConditionalGeneration")
 PREFIXES = ("model.", "model.language_model.", "language_model.model.")
@@ -102,6 +103,8 @@ class PlainGemma3(PlainLM):
         for name in [n for n, t in text.items() if t.dim() == 2]:
             if emulate in ("dynamic_int8", "weight_only_int8"):
                 text[name] = quantize_rows_int8(text[name])
+            elif emulate in INT4_BLOCKS:
+                text[name] = quantize_blocks_int4(text[name], INT4_BLOCKS[emulate])
             elif emulate == "fp16":
                 text[name] = text[name].to(torch.float16).to(torch.float32)
         self.w = {n: t.to(dtype) for n, t in text.items()}
@@ -149,7 +152,7 @@ class PlainGemma3(PlainLM):
             mlp = self._linear(gate * self._linear(h, f"{p}.mlp.up_proj"), f"{p}.mlp.down_proj")
             x = x + self._norm(mlp, self.w[f"{p}.post_feedforward_layernorm.weight"])
         x = self._norm(x, self.w["model.norm.weight"])
-        if self.emulate == "dynamic_int8":
+        if self._dynamic():
             x = quantize_activations_asymmetric(x)
         return x @ self.lm_head.T
 
@@ -159,7 +162,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--prompt", required=True, help="comma-separated token ids")
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--emulate", default="none", choices=["none", "fp16", "weight_only_int8", "dynamic_int8"])
+    ap.add_argument("--emulate", default="none", choices=["none", "fp16", "weight_only_int8", "dynamic_int8", *INT4_BLOCKS])
     ap.add_argument("--force", default="", help="comma-separated tokens to feed instead of the greedy ones")
     ap.add_argument("--stop", default="", help="comma-separated stop token ids")
     ap.add_argument("--logits-out", default="")
