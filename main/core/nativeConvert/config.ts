@@ -181,3 +181,4 @@ export function readRopeScaling(config: Record<string, unknown>, accepted: reado
   if (type === 'linear' && accepted.includes('linear')) return { type: 'linear', factor: num('factor') };
   return refuse('rope_scaling', `has type "${String(type)}" (only ${accepted.join(' or ')} scaling is built natively)`);
 }
+

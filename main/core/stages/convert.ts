@@ -6,7 +6,7 @@
  * command a user could run by hand, shown and copyable in the wizard and
  * recorded in the sidecar.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { converterCommand, matchExampleBuilder, type ExampleBuilder } from '../../common/converterSupport.js';
 import { WorkbenchError } from '../../common/errors.js';
@@ -70,6 +70,9 @@ async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Pr
   const config = await readDecoderConfig(configDirFor(params, ctx));
   const out = nativeOutputPath(params, config.family.name);
   const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new WorkbenchError('not_a_file', `${out} is a folder: --out names the .tflite file to write (e.g. ${path.join(out, 'model.tflite')}); use --out-dir for a folder.`, { path: out });
+  }
   if (existsSync(out)) findings.push({ level: 'warn', message: `${out} exists; it is replaced only once the new file is complete.` });
   const facts = modelFactsFromConfig((await readHfFolder(configDirFor(params, ctx))).config);
   if (!('ok' in facts)) {
