@@ -202,6 +202,16 @@ describe('readHfFolder', () => {
     await mkdir(badTokenizer);
     await writeFile(path.join(badTokenizer, 'tokenizer.json'), '{"version": "1.0"}');
     await expectCode(readHfFolder(badTokenizer), 'bad_json', /has no "model" object/);
+    // Wrong shapes inside "model" (issue 18: "merges": "x" printed a TypeError stack): one sentence, bad_json.
+    for (const [model, message] of [
+      [{ type: 'BPE', vocab: { a: 0 }, merges: 'x' }, /has "model\.merges" of "x", not a list of merges/],
+      [{ type: 'BPE', vocab: 'abc', merges: [] }, /"model\.vocab" that is neither/],
+    ] as const) {
+      await writeFile(path.join(badTokenizer, 'tokenizer.json'), JSON.stringify({ model }));
+      await expectCode(readHfFolder(badTokenizer), 'bad_json', message);
+    }
+    await writeFile(path.join(badTokenizer, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab: {}, merges: [] }, added_tokens: 'x' }));
+    await expectCode(readHfFolder(badTokenizer), 'bad_json', /"added_tokens" that is not a list/);
   });
 
   it('matches folders with model files only, and exposes the tokenizer JSON', async () => {

@@ -44,6 +44,16 @@ export function parseHfTokenizer(bytes: Uint8Array, source: string): ParsedHfTok
   }
   const tok = json as HfTokenizerJson;
   const model = tok.model ?? {};
+  // Shapes every reader relies on; a wrong one is a broken file, said once here rather than as a TypeError later.
+  if (model.vocab !== undefined && !isObject(model.vocab) && !Array.isArray(model.vocab)) {
+    throw new WorkbenchError(FormatErrorCode.badJson, `The tokenizer in ${source} has a "model.vocab" that is neither a token → id object nor a list; use the tokenizer.json saved with the model.`, { source });
+  }
+  if (model.merges !== undefined && model.merges !== null && !Array.isArray(model.merges)) {
+    throw new WorkbenchError(FormatErrorCode.badJson, `The tokenizer in ${source} has "model.merges" of ${JSON.stringify(model.merges).slice(0, 40)}, not a list of merges; use the tokenizer.json saved with the model.`, { source });
+  }
+  if (tok.added_tokens !== undefined && !Array.isArray(tok.added_tokens)) {
+    throw new WorkbenchError(FormatErrorCode.badJson, `The tokenizer in ${source} has "added_tokens" that is not a list; use the tokenizer.json saved with the model.`, { source });
+  }
   const ids = new Set<number>();
   let baseVocabSize = 0;
   if (Array.isArray(model.vocab)) {

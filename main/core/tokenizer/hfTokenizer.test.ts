@@ -190,6 +190,10 @@ describe('bad and unsupported tokenizer files', () => {
     expectRefusal(bpe({}, { merges: [['a', 'b', 'c']] }), 'tokenizer_invalid', /malformed merge/);
     expectRefusal(bpe({ added_tokens: { a: 1 } }), 'tokenizer_invalid', /"added_tokens" that is not a list/);
     expectRefusal(bpe({ added_tokens: [{ content: '<x>' }] }), 'tokenizer_invalid', /malformed added token/);
+    expectRefusal(bpe({ normalizer: 'NFC' }), 'tokenizer_invalid', /"normalizer" that is not a component with a "type"/);
+    // Without a pattern the library would warn on the console and its Split would drop all the text.
+    expectRefusal(bpe({ pre_tokenizer: { type: 'Split', behavior: 'Isolated' } }), 'tokenizer_invalid', /Split step without a \{"String"\} or \{"Regex"\} pattern/);
+    expectRefusal(bpe({ normalizer: { type: 'Sequence', normalizers: [{ type: 'Replace', pattern: 'x', content: '' }] } }), 'tokenizer_invalid', /Replace step without/);
   });
 
   it('refuses model types other than BPE clearly', () => {

@@ -169,6 +169,11 @@ function prepare(json: unknown): Json {
   }
   if (typeof model.unk_token !== 'string' && model.unk_token != null) throw invalid('has a "model.unk_token" that is not a string');
 
+  for (const key of ['normalizer', 'pre_tokenizer', 'decoder'] as const) {
+    const part = json[key];
+    if (part !== undefined && part !== null && !(isObject(part) && typeof part.type === 'string')) throw invalid(`has a "${key}" that is not a component with a "type"`);
+  }
+
   const declared = json.added_tokens ?? [];
   if (!Array.isArray(declared)) throw invalid('has "added_tokens" that is not a list');
   const addedTokens = declared.map((t: unknown) => {
@@ -187,6 +192,8 @@ function prepare(json: unknown): Json {
     post_processor: null,
     decoder: json.decoder ?? null,
   };
+  const patternProblem = missingPattern(prepared);
+  if (patternProblem) throw invalid(patternProblem);
   const refusal = unsupportedSetting(prepared, vocab);
   if (refusal) throw new WorkbenchError('tokenizer_unsupported', `The tokenizer uses ${refusal}, which the workbench's tokenizer does not reproduce exactly.`);
   return prepared;
@@ -231,6 +238,20 @@ function unsupportedSetting(json: Json, vocab: Json): string | null {
     }
     return null;
   });
+}
+
+/**
+ * A Split or Replace needs a `{String}` or `{Regex}` pattern: without one the
+ * library warns on the console and its Split then drops the whole text.
+ */
+function missingPattern(json: Json): string | null {
+  const check = (c: Json): string | null => {
+    if (c.type !== 'Split' && c.type !== 'Replace') return null;
+    const pattern = c.pattern;
+    const ok = isObject(pattern) && (typeof pattern.String === 'string' || typeof pattern.Regex === 'string');
+    return ok ? null : `has a ${String(c.type)} step without a {"String"} or {"Regex"} pattern`;
+  };
+  return walk(json.normalizer, 'normalizers', check) ?? walk(json.pre_tokenizer, 'pretokenizers', check) ?? walk(json.decoder, 'decoders', check);
 }
 
 /** Applies `check` to a component and, for a Sequence, to each of its members. */

@@ -49,8 +49,9 @@ export function tokenizerDifferences(modelText: string, bundleText: string): str
     out.push(`vocabulary differs (${keysA.length} vs ${keysB.length} entries, ${changed.length + extra.length} differ; e.g. ${sample.join('; ')})`);
   }
 
-  const ma = (a.model?.merges ?? []).map(mergeKey);
-  const mb = (b.model?.merges ?? []).map(mergeKey);
+  // The readers refuse non-list merges; guard anyway so a comparison never throws.
+  const ma = (Array.isArray(a.model?.merges) ? a.model.merges : []).map(mergeKey);
+  const mb = (Array.isArray(b.model?.merges) ? b.model.merges : []).map(mergeKey);
   const firstMerge = ma.findIndex((m, i) => mb[i] !== m);
   if (ma.length !== mb.length || firstMerge >= 0) {
     const at = firstMerge >= 0 ? firstMerge : Math.min(ma.length, mb.length);
