@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { WorkbenchError } from '../../common/errors.js';
-import { blockScaleBits, checkBlockable, int4BlockSizeOf, quantizeRowsInt4Blockwise } from './blockwise.js';
-import { f16ToF32 } from '../safetensors/dtypes.js';
+import { blockScaleBits, checkBlockable, int4BlockSizeOf, quantizeBf16RowsInt4Blockwise, quantizeRowsInt4Blockwise } from './blockwise.js';
+import { encodeFromF32, f16ToF32 } from '../safetensors/dtypes.js';
 
 /**
  * Independent rounding, in float64: keep `bits` significant bits of x > 0,
@@ -93,6 +93,25 @@ describe('blockwise int4 quantization (ai-edge-quantizer dynamic_wi4_afp32_block
     const { q, scales } = quantize(new Array(32).fill(0), 32);
     expect(scales).toEqual([2 ** -24]);
     expect(q.every((v) => v === 0)).toBe(true);
+  });
+
+  test('the fused BF16 kernel gives exactly the decode-then-quantize result; a NaN names its row', () => {
+    const values = Float32Array.from({ length: 3 * 128 }, (_, i) => Math.sin(i * 12.9898) * (i % 7 === 0 ? 3 : 0.05));
+    values.fill(0, 128, 160); // a zero block
+    const bytes = new Uint8Array(values.length * 2);
+    encodeFromF32('BF16', values, bytes);
+    const halves = new Uint16Array(bytes.buffer);
+    const decoded = Float32Array.from(halves, (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0]!);
+    for (const block of [32, 128]) {
+      const a = { out: new Uint8Array(192), scales: new Uint16Array(384 / block) };
+      const b = { out: new Uint8Array(192), scales: new Uint16Array(384 / block) };
+      quantizeRowsInt4Blockwise(decoded, 128, block, a.out, a.scales, 0, 't', 0);
+      quantizeBf16RowsInt4Blockwise(halves, 128, block, b.out, b.scales, 0, 't', 0);
+      expect(Array.from(b.out)).toEqual(Array.from(a.out));
+      expect(Array.from(b.scales)).toEqual(Array.from(a.scales));
+    }
+    halves[128 + 70] = 0x7fc0; // NaN in row 1 (of a chunk starting at tensor row 40), column 70
+    expect(() => quantizeBf16RowsInt4Blockwise(halves, 128, 32, new Uint8Array(192), new Uint16Array(12), 0, 'lm_head.weight', 40)).toThrow(/lm_head\.weight holds NaN \(row 41, column 70\)/);
   });
 
   test('a row length that is not a multiple of the block size is refused in one sentence naming the tensor', () => {

@@ -25,6 +25,7 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import { f16ToF32, f32ToBf16, f32ToF16 } from '../safetensors/dtypes.js';
+import { bf16Values, checkFinite } from './quantize.js';
 
 export const INT4_BLOCK_SIZES = [32, 128] as const;
 export type Int4BlockSize = (typeof INT4_BLOCK_SIZES)[number];
@@ -89,6 +90,56 @@ export function quantizeRowsInt4Blockwise(
     for (let i = 0; i < blockSize; i += 2) {
       let lo = rint(Math.fround(values[base + i]! / scale));
       let hi = rint(Math.fround(values[base + i + 1]! / scale));
+      lo = lo > 7 ? 7 : lo < -8 ? -8 : lo;
+      hi = hi > 7 ? 7 : hi < -8 ? -8 : hi;
+      out[(base + i) >> 1] = (lo & 0x0f) | ((hi & 0x0f) << 4);
+    }
+  }
+}
+
+/**
+ * The same encoding straight from BF16 bits (the common checkpoint dtype):
+ * block maxima and the NaN/Inf check on the integer bits, values from a
+ * lookup table, no float32 copy of the chunk. Same results as decode +
+ * checkFinite + quantizeRowsInt4Blockwise.
+ */
+export function quantizeBf16RowsInt4Blockwise(
+  halves: Uint16Array,
+  rowLength: number,
+  blockSize: number,
+  out: Uint8Array,
+  scales: Uint16Array,
+  scaleOffset: number,
+  tensor: string,
+  firstRow: number,
+): void {
+  const table = bf16Values();
+  const blocks = halves.length / blockSize;
+  for (let b = 0; b < blocks; b++) {
+    const base = b * blockSize;
+    let maxBits = 0;
+    for (let i = 0; i < blockSize; i++) {
+      const magnitude = halves[base + i]! & 0x7fff;
+      if (magnitude > maxBits) maxBits = magnitude;
+    }
+    if (maxBits >= 0x7f80) {
+      const row = Math.floor(base / rowLength);
+      checkFinite(Float32Array.from(halves.subarray(row * rowLength, (row + 1) * rowLength), (h) => table[h]!), tensor, firstRow + row, rowLength);
+    }
+    const bits = blockScaleBits(table[maxBits]!);
+    if (bits === 0x7c00) {
+      const row = firstRow + Math.floor(base / rowLength);
+      throw new WorkbenchError(
+        'bad_weights',
+        `${tensor} row ${row} holds a weight of magnitude ${table[maxBits]!.toExponential(3)}, beyond what an int4 block's float16 scale can represent (about 458,000); nothing was written.`,
+        { tensor, row },
+      );
+    }
+    scales[scaleOffset + b] = bits;
+    const scale = f16ToF32(bits);
+    for (let i = 0; i < blockSize; i += 2) {
+      let lo = rint(Math.fround(table[halves[base + i]!]! / scale));
+      let hi = rint(Math.fround(table[halves[base + i + 1]!]! / scale));
       lo = lo > 7 ? 7 : lo < -8 ? -8 : lo;
       hi = hi > 7 ? 7 : hi < -8 ? -8 : hi;
       out[(base + i) >> 1] = (lo & 0x0f) | ((hi & 0x0f) << 4);

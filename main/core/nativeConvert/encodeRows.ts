@@ -5,7 +5,7 @@
  * int8 with one scale per row) out; NaN/Inf stops it with the tensor and row.
  */
 import { decodeToF32, type FloatDtype } from '../safetensors/dtypes.js';
-import { quantizeRowsInt4Blockwise } from './blockwise.js';
+import { quantizeBf16RowsInt4Blockwise, quantizeRowsInt4Blockwise } from './blockwise.js';
 import { checkFinite, encodeFloat16, ENCODING_BYTES, quantizeBf16RowsInt8, quantizeRowsInt8, type WeightEncoding } from './quantize.js';
 
 export interface EncodeRowsTask {
@@ -41,13 +41,18 @@ export function encodeRows(task: EncodeRowsTask): void {
   const source = new Uint8Array(task.source, rowStart * rowLength * inBytes, n * inBytes);
   const firstRow = task.chunkRow + rowStart;
   if (task.encoding === 'int4') {
+    const blockSize = task.blockSize!;
+    const out = new Uint8Array(task.target, (rowStart * rowLength) / 2, n / 2);
+    const scales = new Uint16Array(task.scales!);
+    if (task.dtype === 'BF16') {
+      quantizeBf16RowsInt4Blockwise(new Uint16Array(task.source, source.byteOffset, n), rowLength, blockSize, out, scales, (firstRow * rowLength) / blockSize, task.tensor, firstRow);
+      return;
+    }
     if (scratch.length < n) scratch = new Float32Array(n);
     const values = scratch.subarray(0, n);
     decodeToF32(task.dtype, source, values);
     checkFinite(values, task.tensor, firstRow, rowLength);
-    const blockSize = task.blockSize!;
-    const out = new Uint8Array(task.target, (rowStart * rowLength) / 2, n / 2);
-    quantizeRowsInt4Blockwise(values, rowLength, blockSize, out, new Uint16Array(task.scales!), (firstRow * rowLength) / blockSize, task.tensor, firstRow);
+    quantizeRowsInt4Blockwise(values, rowLength, blockSize, out, scales, (firstRow * rowLength) / blockSize, task.tensor, firstRow);
     return;
   }
   if (task.encoding === 'int8' && task.dtype === 'BF16') {

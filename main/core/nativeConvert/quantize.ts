@@ -65,7 +65,7 @@ export function quantizeRowsInt8(values: Float32Array, rowLength: number, out: I
 
 /** float32 value of every BF16 bit pattern (256 KiB, stays in cache). */
 let bf16Table: Float32Array | null = null;
-function bf16Values(): Float32Array {
+export function bf16Values(): Float32Array {
   if (!bf16Table) {
     const bits = new Uint32Array(65536);
     for (let h = 0; h < 65536; h++) bits[h] = h << 16;
