@@ -14,6 +14,11 @@
  * estimator's predicted peak for the `example` route (AI Edge Torch) at the
  * same settings, from `workbench estimate --json`.
  *
+ * Then a generated Gemma 3 1B-shaped BF16 checkpoint (lib/gemmaCheckpoint.mjs:
+ * 26 layers, sliding window 512 every 5 of 6 layers, vocab 262144) at the
+ * same KV and prefill lengths, dynamic_int8 and dynamic_int4_block32
+ * (BENCH_GEMMA_QUANTS; BENCH_MODELS=qwen or gemma runs one model only).
+ *
  * Targets (issue 11), on this 2-core machine: peak RSS ≤ 1 GiB, wall ≤ 2 min,
  * ≤ 3 × cp + sync. BENCH_LAYERS=N shrinks the model for a quick look.
  */
@@ -22,6 +27,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GEMMA3_1B, writeGemma3Checkpoint } from './lib/gemmaCheckpoint.mjs';
 import { fastestOf, gib, measure, mib, writeQwen15Checkpoint } from './lib/qwenCheckpoint.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,30 +39,50 @@ const stage = path.join(root, 'dist', 'stages', 'convertNative.js');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'bench-convert-'));
 const modelDir = path.join(work, 'model');
-try {
-  const t0 = Date.now();
-  const modelBytes = writeQwen15Checkpoint(modelDir, { layers });
-  console.log(`model: Qwen2.5-1.5B shape, ${layers} layers, ${gib(modelBytes)} of BF16 weights (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  // Warm the page cache: the converter and cp both read from it.
-  execFileSync('cat', [path.join(modelDir, 'model.safetensors')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const models = (process.env.BENCH_MODELS ?? 'qwen,gemma').split(',');
 
-  const quants = (process.env.BENCH_QUANTS ?? 'dynamic_int8,dynamic_int4_block32,dynamic_int4_block128').split(',');
+/** Converts `dir` once per recipe through the stage script; one output on disk at a time. */
+function convertRows(model, dir, family, quants) {
+  // Warm the page cache: the converter and cp both read from it.
+  execFileSync('cat', [path.join(dir, 'model.safetensors')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const suffix = { dynamic_int8: 'q8', dynamic_int4_block32: 'q4_block32', dynamic_int4_block128: 'q4_block128' };
   const rows = [];
   for (const quantize of quants) {
-    const outFile = path.join(work, 'out', `qwen2_${suffix[quantize] ?? quantize}_ekv${kv}.tflite`);
-    const paramsFile = path.join(work, `params-${quantize}.json`);
-    writeFileSync(paramsFile, JSON.stringify({ modelDir, outDir: path.dirname(outFile), outFile, route: 'native', kvCacheMaxLen: kv, prefillSeqLens: prefill, quantize }));
-    const native = measure(`native convert ${quantize}`, process.execPath, [stage, '--params', paramsFile]);
+    const outFile = path.join(work, 'out', `${family}_${suffix[quantize] ?? quantize}_ekv${kv}.tflite`);
+    const paramsFile = path.join(work, `params-${family}-${quantize}.json`);
+    writeFileSync(paramsFile, JSON.stringify({ modelDir: dir, outDir: path.dirname(outFile), outFile, route: 'native', kvCacheMaxLen: kv, prefillSeqLens: prefill, quantize }));
+    const native = measure(`native convert ${model} ${quantize}`, process.execPath, [stage, '--params', paramsFile]);
     const events = native.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const error = events.find((e) => e.type === 'error');
-    if (error) throw new Error(`native convert ${quantize}: ${error.code}: ${error.message}`);
+    if (error) throw new Error(`native convert ${model} ${quantize}: ${error.code}: ${error.message}`);
     const result = events.find((e) => e.type === 'result').data;
     const outBytes = statSync(outFile).size;
     const copy = path.join(work, 'copy.tflite');
     const cpSync = fastestOf(3, () => measure('cp + sync', 'sh', ['-c', 'cp "$0" "$1" && sync "$1"', outFile, copy]), () => rmSync(copy, { force: true }));
-    rows.push({ quantize, native, outBytes, signatures: result.signatures, cpSync });
-    rmSync(outFile, { force: true }); // one output on disk at a time
+    rows.push({ model, quantize, native, outBytes, signatures: result.signatures, cpSync });
+    rmSync(outFile, { force: true });
+  }
+  return rows;
+}
+
+try {
+  const rows = [];
+  if (models.includes('qwen')) {
+    const t0 = Date.now();
+    const modelBytes = writeQwen15Checkpoint(modelDir, { layers });
+    console.log(`model: Qwen2.5-1.5B shape, ${layers} layers, ${gib(modelBytes)} of BF16 weights (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const quants = (process.env.BENCH_QUANTS ?? 'dynamic_int8,dynamic_int4_block32,dynamic_int4_block128').split(',');
+    rows.push(...convertRows('Qwen2.5-1.5B', modelDir, 'qwen2', quants));
+  }
+  if (models.includes('gemma')) {
+    const gemmaDir = path.join(work, 'gemma');
+    const gemmaLayers = Number(process.env.BENCH_GEMMA_LAYERS ?? 26);
+    const t0 = Date.now();
+    const gemmaBytes = writeGemma3Checkpoint(gemmaDir, { layers: gemmaLayers });
+    console.log(`model: Gemma 3 1B shape (hidden ${GEMMA3_1B.hidden}, ${gemmaLayers} layers, ${GEMMA3_1B.heads}/${GEMMA3_1B.kvHeads} heads of ${GEMMA3_1B.headDim}, window ${GEMMA3_1B.window}), ${gib(gemmaBytes)} of BF16 weights (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const quants = (process.env.BENCH_GEMMA_QUANTS ?? 'dynamic_int8,dynamic_int4_block32').split(',');
+    rows.push(...convertRows('Gemma 3 1B', gemmaDir, 'gemma3', quants));
+    rmSync(gemmaDir, { recursive: true, force: true });
   }
 
   // What the estimator predicts for AI Edge Torch's example route at the same settings (the 128 GB-host problem).
@@ -72,10 +98,10 @@ try {
 
   console.log('');
   console.log(`host: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end (other processes compete for the CPU)`);
-  console.log('| recipe | wall | CPU | peak RSS | output | cp + sync | native / (cp + sync) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| model | recipe | wall | CPU | peak RSS | output | cp + sync | native / (cp + sync) |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.quantize} | ${r.native.seconds.toFixed(1)} s | ${r.native.cpu.toFixed(1)} s | ${mib(r.native.rss)} | ${gib(r.outBytes)} (${r.outBytes} B) | ${r.cpSync.seconds.toFixed(2)} s | ${(r.native.seconds / r.cpSync.seconds).toFixed(1)} |`);
+    console.log(`| ${r.model} | ${r.quantize} | ${r.native.seconds.toFixed(1)} s | ${r.native.cpu.toFixed(1)} s | ${mib(r.native.rss)} | ${gib(r.outBytes)} (${r.outBytes} B) | ${r.cpSync.seconds.toFixed(2)} s | ${(r.native.seconds / r.cpSync.seconds).toFixed(1)} |`);
   }
   console.log(`signatures: ${rows[0]?.signatures.join(', ')}`);
   if (examplePeak !== null) console.log(`estimator, example route (AI Edge Torch) at the same settings: expected peak ${gib(examplePeak)}`);
@@ -83,9 +109,9 @@ try {
   const verdict = (ok) => (ok ? 'meets target' : 'MISSES target');
   for (const r of rows) {
     const ratio = r.native.seconds / r.cpSync.seconds;
-    console.log(`${r.quantize}: peak RSS ${mib(r.native.rss)} (≤ 1 GiB: ${verdict(r.native.rss <= 2 ** 30)}), wall ${r.native.seconds.toFixed(1)} s (≤ 120 s: ${verdict(r.native.seconds <= 120)}), ${ratio.toFixed(2)} × cp + sync (≤ 3: ${verdict(ratio <= 3)})`);
+    console.log(`${r.model} ${r.quantize}: peak RSS ${mib(r.native.rss)} (≤ 1 GiB: ${verdict(r.native.rss <= 2 ** 30)}), wall ${r.native.seconds.toFixed(1)} s (≤ 120 s: ${verdict(r.native.seconds <= 120)}), ${ratio.toFixed(2)} × cp + sync (≤ 3: ${verdict(ratio <= 3)})`);
   }
-  const int8 = rows.find((r) => r.quantize === 'dynamic_int8');
+  const int8 = rows.find((r) => r.model.startsWith('Qwen') && r.quantize === 'dynamic_int8');
   if (examplePeak !== null && int8) console.log(`native int8 peak RSS / example-route predicted peak: ${(int8.native.rss / examplePeak).toFixed(4)}  (${(examplePeak / int8.native.rss).toFixed(0)}× less memory)`);
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,26 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** Every process below `pid` (pid and command line), from ps. */
+async function descendants(pid: number): Promise<{ pid: number; args: string }[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
+  const rows = stdout
+    .trim()
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const out: { pid: number; args: string }[] = [];
+  const walk = (parent: number) => {
+    for (const r of rows.filter((x) => x.ppid === parent)) {
+      out.push({ pid: r.pid, args: r.args });
+      walk(r.pid);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
 beforeAll(async () => {
@@ -108,8 +128,10 @@ describe('workbench convert', () => {
     ['sliding window', { use_sliding_window: true }, /config\.json use_sliding_window is true \(sliding-window attention\): the native converter does not build this; use the export_hf route/],
     ['mixture of experts', { num_experts: 8 }, /config\.json num_experts is 8 \(mixture of experts\)/],
     ['another rope scaling', { rope_scaling: { type: 'yarn', factor: 4 } }, /config\.json rope_scaling has type "yarn" \(only llama3 scaling is built natively\)/],
-    ['another architecture', { architectures: ['MistralForCausalLM'] }, /config\.json architectures MistralForCausalLM has no native graph builder \(supported: Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM\)/],
+    ['another architecture', { architectures: ['MistralForCausalLM'] }, /config\.json architectures MistralForCausalLM has no native graph builder \(supported: Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM, Gemma3ForCausalLM, Gemma3ForConditionalGeneration\)/],
     ['another activation', { hidden_act: 'gelu' }, /config\.json hidden_act is "gelu"/],
+    // Issue 18, item 10: once converted "fine" with NaN logits.
+    ['a rope_theta no model computes with', { rope_theta: 5e-324 }, /config\.json rope_theta is 5e-324, outside the range a model can compute with \(1 to 1000000000000\)/],
   ])('refuses %s before writing anything, in one sentence (exit 3)', async (label, config, message) => {
     const model = await writeTinyDecoder(path.join(dir, `refuse-${label.replaceAll(' ', '-')}`), { family: 'qwen2', layers: 1, config });
     const out = path.join(dir, `refuse-${label.replaceAll(' ', '-')}-out`, 'x.tflite');
@@ -137,6 +159,60 @@ describe('workbench convert', () => {
     // Refused by the stage's preflight, before the run starts: not even the folder is made.
     expect(existsSync(refusedDir)).toBe(false);
   }, 120_000);
+
+  test('Qwen2 weights labelled LlamaForCausalLM are refused naming the tensors the graph would drop (the q/k/v biases), nothing written', async () => {
+    const model = await writeTinyDecoder(path.join(dir, 'mislabelled'), { family: 'qwen2', layers: 1, config: { architectures: ['LlamaForCausalLM'], model_type: 'llama' } });
+    const outDir = path.join(dir, 'mislabelled-out');
+    const result = await cli(['convert', '--model', model, '--out', path.join(outDir, 'x.tflite'), '--kv', '64']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/The checkpoint holds 3 tensors the LlamaForCausalLM graph does not use \(model\.layers\.0\.self_attn\.q_proj\.bias, model\.layers\.0\.self_attn\.k_proj\.bias, model\.layers\.0\.self_attn\.v_proj\.bias\): config\.json describes another model than these weights/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(outDir) ? await readdir(outDir) : []).toEqual([]);
+  }, 60_000);
+
+  test('a context above max_position_embeddings converts with a warning in the CLI output, the --json result and the stage log', async () => {
+    const model = await writeTinyDecoder(path.join(dir, 'short-context'), { family: 'qwen2', layers: 1, config: { max_position_embeddings: 64 } });
+    const text = await cli(['convert', '--model', model, '--out', path.join(dir, 'short-context-out', 'a.tflite'), '--kv', '128', '--prefill', '8']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/warning: A context of 128 exceeds the model's max_position_embeddings of 64/);
+    const json = await cli(['convert', '--model', model, '--out', path.join(dir, 'short-context-out', 'b.tflite'), '--kv', '128', '--prefill', '8', '--json']);
+    const parsed = JSON.parse(json.stdout) as { runId: number; warnings: string[] };
+    expect(parsed.warnings).toEqual([expect.stringMatching(/A context of 128 exceeds the model's max_position_embeddings of 64/)]);
+    const logs = await cli(['runs', 'logs', String(parsed.runId)]);
+    expect(logs.stdout).toMatch(/A context of 128 exceeds the model's max_position_embeddings of 64/);
+  }, 120_000);
+
+  test('--out naming an existing folder is refused up front in one sentence (exit 3), before any conversion', async () => {
+    const model = await writeTinyDecoder(path.join(dir, 'out-folder'), { family: 'qwen2', layers: 1 });
+    const folder = path.join(dir, 'out-folder-target', 'model.tflite');
+    await mkdir(folder, { recursive: true });
+    const result = await cli(['convert', '--model', model, '--out', folder, '--kv', '64', '--json']);
+    expect(result.code).toBe(3);
+    const parsed = JSON.parse(result.stdout) as { runId: number | null; error: { code: string; message: string } };
+    expect(parsed.runId).toBeNull();
+    expect(parsed.error.message).toBe(`${folder} is a folder: --out names the .tflite file to write (e.g. ${path.join(folder, 'model.tflite')}); use --out-dir for a folder.`);
+    expect(await readdir(folder)).toEqual([]);
+  }, 60_000);
+
+  test('a conversion whose child is killed leaves no .partial: the CLI removes the file it owns once the child is gone', async () => {
+    // Big enough that the write takes a while on a loaded machine.
+    const model = await writeTinyDecoder(path.join(dir, 'killed'), { family: 'qwen2', layers: 2, hidden: 512, heads: 8, kvHeads: 2, intermediate: 1024, vocab: 120_000, dtype: 'F32' });
+    const outDir = path.join(dir, 'killed-out');
+    const out = path.join(outDir, 'k.tflite');
+    const child = spawn(process.execPath, [CLI, '--data-dir', path.join(dir, 'data'), 'convert', '--model', model, '--out', out, '--kv', '64', '--quant', 'none'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 300_000;
+    while (!existsSync(`${out}.partial`)) {
+      if (Date.now() > deadline) throw new Error('the conversion never started writing');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const stagePids = (await descendants(child.pid!)).filter((p) => p.args.includes('convertNative'));
+    expect(stagePids.length).toBeGreaterThan(0);
+    for (const p of stagePids) process.kill(p.pid, 'SIGKILL');
+    expect(await exited).not.toBe(0);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  }, 360_000);
 
   test('a NaN weight fails the run naming the tensor, and leaves no partial file', async () => {
     const values = new Float32Array(96 * 64).fill(0.01);

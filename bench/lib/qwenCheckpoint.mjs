@@ -13,7 +13,7 @@ import path from 'node:path';
 export const QWEN15 = { hidden: 1536, inter: 8960, heads: 12, kvHeads: 2, headDim: 128, vocab: 151936 };
 
 /** BF16 bits of small random values, reused cyclically. */
-function randomBf16Pool(count, scale, seed) {
+export function randomBf16Pool(count, scale, seed) {
   const pool = new Uint16Array(count);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
@@ -26,7 +26,7 @@ function randomBf16Pool(count, scale, seed) {
   return pool;
 }
 
-function writeSafetensors(file, tensors, fill) {
+export function writeSafetensors(file, tensors, fill) {
   const header = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const t of tensors) {

@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes, formatDuration } from '../common/format.js';
+import { untrainedContextWarning } from '../common/memoryEstimate.js';
 import { ConvertParams } from '../common/stages/convert.js';
 import { makeDirectories } from '../core/files/folders.js';
 import { convertNative, NATIVE_CONVERTER_VERSION, readDecoderConfig } from '../core/nativeConvert/convertModel.js';
@@ -34,6 +35,11 @@ await runStage(async () => {
     'info',
     `Native conversion of ${config.architecture} (${config.layers} layers, hidden ${config.hiddenSize}, ${config.heads}/${config.kvHeads} heads of ${config.headDim}) → ${outPath}: ${params.quantize}, context ${params.kvCacheMaxLen}, prefill ${prefill.join(', ')}, KV layout ${kvLayout}.`,
   );
+
+  // Not a refusal (extended-context fine-tunes exist), but never silent: the stage log, the result and the CLI say it.
+  const untrained = untrainedContextWarning(params.kvCacheMaxLen, config.maxPositionEmbeddings);
+  const warnings = untrained ? [untrained] : [];
+  for (const warning of warnings) stageOut.log('warn', warning);
 
   const started = Date.now();
   let lastProgress = 0;
@@ -86,6 +92,7 @@ await runStage(async () => {
     tensors: result.tensors,
     peakRssBytes,
     modelDir,
+    warnings,
   };
   const sidecar = `${result.tflite}.convert.json`;
   await writeFile(sidecar, `${JSON.stringify({ ...summary, config: result.config, createdAt: new Date().toISOString() }, null, 2)}\n`);

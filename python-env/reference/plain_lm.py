@@ -187,9 +187,10 @@ class PlainLM:
         var = x.pow(2).mean(-1, keepdim=True)
         return x * torch.rsqrt(var + self.eps) * weight
 
-    def _rope(self, x, positions):
-        # x: [T, heads, D]
-        freqs = positions.to(torch.float32)[:, None] * self.inv_freq[None, :]
+    def _rope(self, x, positions, inv_freq=None):
+        # x: [T, heads, D]; inv_freq: this layer's table (default: the model's one)
+        inv = self.inv_freq if inv_freq is None else inv_freq
+        freqs = positions.to(torch.float32)[:, None] * inv[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos().to(self.dtype)[:, None, :], emb.sin().to(self.dtype)[:, None, :]
         half = x.shape[-1] // 2

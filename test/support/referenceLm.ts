@@ -15,6 +15,13 @@ import { REPO, TEST_PYTHON } from './python.js';
 
 const run = promisify(execFile);
 export const PLAIN_LM = path.join(REPO, 'python-env', 'reference', 'plain_lm.py');
+export const PLAIN_GEMMA3 = path.join(REPO, 'python-env', 'reference', 'plain_gemma3.py');
+
+/** The reference that implements the folder's architecture: Gemma 3 has its own file. */
+async function referenceScript(modelDir: string): Promise<string> {
+  const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as { architectures?: string[] };
+  return (config.architectures?.[0] ?? '').startsWith('Gemma3') ? PLAIN_GEMMA3 : PLAIN_LM;
+}
 
 export interface ReferenceRun {
   tokens: number[];
@@ -22,12 +29,18 @@ export interface ReferenceRun {
   logits: Float32Array[];
 }
 
-export async function referenceLogits(modelDir: string, prompt: number[], steps: number, options: { emulate?: string; force?: number[] } = {}): Promise<ReferenceRun> {
+export async function referenceLogits(
+  modelDir: string,
+  prompt: number[],
+  steps: number,
+  options: { emulate?: string; force?: number[]; embedScaleDtype?: 'float32' | 'bfloat16' } = {},
+): Promise<ReferenceRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plain-lm-'));
   try {
     const out = path.join(dir, 'logits.f32');
-    const args = [PLAIN_LM, '--model', modelDir, '--prompt', prompt.join(','), '--steps', String(steps), '--logits-out', out, '--emulate', options.emulate ?? 'none'];
+    const args = [await referenceScript(modelDir), '--model', modelDir, '--prompt', prompt.join(','), '--steps', String(steps), '--logits-out', out, '--emulate', options.emulate ?? 'none'];
     if (options.force) args.push('--force', options.force.join(','));
+    if (options.embedScaleDtype) args.push('--embed-scale-dtype', options.embedScaleDtype);
     const { stdout } = await run(TEST_PYTHON, args, { maxBuffer: 1 << 20 });
     const meta = JSON.parse(stdout) as { tokens: number[]; vocab: number };
     const raw = await readFile(out);

@@ -6,17 +6,19 @@
  * Progress goes to stderr; the summary (or, with --json, exactly one JSON
  * object) to stdout. Ctrl-C cancels and leaves no partial output.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
 import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.js';
 import { ConvertParams, ConvertRoute, DEFAULT_PREFILL_SEQ_LENS, Quantization } from '../../common/stages/convert.js';
+import { readDecoderConfig } from '../../core/nativeConvert/convertModel.js';
+import { nativeOutputPath } from '../../core/nativeConvert/outputPath.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
 
 /** Error codes that mean "your inputs are wrong", not "the conversion broke". */
-const BAD_INPUT = /^(bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
+const BAD_INPUT = /^(not_a_file|bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
 
 function usageError(message: string): never {
   throw new WorkbenchError('usage', message);
@@ -113,6 +115,7 @@ export const convertCommand: CliCommand = {
     }
     const stage = run.stages[0];
     const result = (stage?.result ?? null) as Record<string, unknown> | null;
+    if (run.status !== 'succeeded' && params.route === 'native') await removeOwnPartial(params);
     if (values.json) {
       ctx.out(
         JSON.stringify({
@@ -129,6 +132,7 @@ export const convertCommand: CliCommand = {
       ctx.out(`  signatures: ${(result.signatures as string[]).join(', ')}`);
       ctx.out(`  size: ${formatBytes(result.bytes as number)}  sha256 ${result.sha256}`);
       ctx.out(`  time: ${formatDuration((result.seconds as number) * 1000)}, peak RSS ${formatBytes(run.peakRssBytes ?? (result.peakRssBytes as number))}`);
+      for (const warning of Array.isArray(result.warnings) ? (result.warnings as string[]) : []) ctx.out(`  warning: ${warning}`);
       ctx.out(`Next: workbench package --tflite ${shellWord(result.tflite)} --model ${shellWord(params.modelDir)} --out model.litertlm`);
     } else if (result) {
       ctx.out(`Run ${run.id} ${STATUS_LABELS[run.status] ?? run.status}; output in ${params.outDir}.`);
@@ -144,6 +148,21 @@ async function requireFolder(modelDir: string): Promise<void> {
   const info = await stat(modelDir).catch(() => null);
   if (info && !info.isDirectory()) {
     throw new WorkbenchError('not_a_folder', `${modelDir} is a file: --model names the model's folder (the one that holds config.json), here ${path.dirname(modelDir)}.`, { path: modelDir });
+  }
+}
+
+/**
+ * A stage child that dies without cleaning up (killed, out of memory) leaves
+ * `<out>.partial` behind; this command started that conversion, so it
+ * removes the partial file it owns once the child is gone (never the
+ * finished output, never anything else).
+ */
+async function removeOwnPartial(params: ConvertParams): Promise<void> {
+  try {
+    const family = params.outFile ? 'unused' : (await readDecoderConfig(params.modelDir)).family.name;
+    await rm(`${nativeOutputPath(params, family)}.partial`, { force: true });
+  } catch {
+    // Nothing to remove, or the config cannot be read (then the stage never started writing).
   }
 }
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 
 /**
- * native: the workbench's streaming converter (Qwen2/2.5, Qwen3, Llama 3; .tflite out, bounded memory);
+ * native: the workbench's streaming converter (Qwen2/2.5, Qwen3, Llama 3, Gemma 3 text; .tflite out, bounded memory);
  * example: AI Edge Torch 0.7.x generative example builders (.tflite out);
  * export_hf: LiteRT Torch 0.10.x export_hf (HF folder in, .litertlm out).
  */

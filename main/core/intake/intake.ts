@@ -125,7 +125,7 @@ async function inspectModel(dir: string, problems: IntakeProblem[]): Promise<Mod
       : `export_hf exports causal language models; ${architecture ?? 'this model'} is not one.`,
   };
   if (config && !example.supported && !exportHf.supported) {
-    problems.push(problem('error', 'unsupported_architecture', `The converter has no path for ${architecture ?? 'this architecture'}.`, 'Supported: Qwen2/Qwen2.5, Qwen3, Llama 3.2, TinyLlama, Gemma 1/2/3, Phi-2/3/4 (example builders) and causal LMs that transformers loads (export_hf).'));
+    problems.push(problem('error', 'unsupported_architecture', `The converter has no path for ${architecture ?? 'this architecture'}.`, 'Supported: Qwen2/Qwen2.5, Qwen3, Llama 3 and Gemma 3 text (native converter), Qwen2/Qwen2.5, Qwen3, Llama 3.2, TinyLlama, Gemma 1/2/3, Phi-2/3/4 (example builders) and causal LMs that transformers loads (export_hf).'));
   } else if (config && !example.supported) {
     problems.push(problem('warn', 'no_example_builder', example.message, native.supported ? 'Use the native route (the default), which builds this model without Python.' : 'Use the export_hf route for this model.'));
   }

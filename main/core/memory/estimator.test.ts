@@ -7,6 +7,7 @@ import {
   GiB,
   classifyFit,
   estimateConversion,
+  estimateDeviceMemory,
   estimateMerge,
   estimatePackage,
   largestSafeContext,
@@ -221,5 +222,27 @@ describe('merge and packaging', () => {
     const big = estimatePackage({ tfliteBytes: 1.6e9, tokenizerBytes: 7e6 });
     expect(big.peakBytes.expected).toBe(small.peakBytes.expected);
     expect(big.peakBytes.expected).toBeLessThan(0.5 * GB);
+  });
+});
+
+describe('Gemma 3 on the native route (issue 17, item 5)', () => {
+  const GEMMA3_1B: HfModelConfig = { ...blank, architectures: ['Gemma3ForCausalLM'], modelType: 'gemma3_text', hiddenSize: 1152, numHiddenLayers: 26, numAttentionHeads: 4, numKeyValueHeads: 1, headDim: 256, intermediateSize: 6912, vocabSize: 262144, maxPositionEmbeddings: 32768 };
+
+  it('the device KV cache is every layer at the full context, local layers included (the graph stores them so: no ring buffer)', () => {
+    const f = modelFactsFromConfig(GEMMA3_1B);
+    if ('ok' in f) throw new Error(f.reason);
+    expect(f.tiedEmbeddings).toBe(true);
+    // 26 layers × K and V × 1 KV head × 256 × 4096 positions × 4 bytes = 416 MiB.
+    expect(estimateDeviceMemory(f, { kvCacheMaxLen: 4096, prefillSeqLens: [8, 128], quantize: 'dynamic_int4_block32' }).kvCacheBytes).toBe(26 * 2 * 256 * 4096 * 4);
+  });
+
+  it('the native route predicts a peak far under 1 GiB with both RoPE tables counted', () => {
+    const f = modelFactsFromConfig(GEMMA3_1B);
+    const e = estimateConversion(f, { ...FIELD_REPORT, route: 'native' });
+    expect(e.ok).toBe(true);
+    const ok = e as MemoryEstimateOk;
+    const rope = ok.phases.flatMap((p) => p.terms).find((t) => t.id === 'rope');
+    expect(rope?.bytes).toBe(2 * 2 * 4096 * 256 * 4);
+    expect(ok.peakBytes.expected).toBeLessThan(GiB);
   });
 });

@@ -354,7 +354,8 @@ export function estimateConversion(
         .add('chunks', 'fixed', 'weight chunks in flight: source rows, their float32 decode and encoding', n.chunkBytes)
         .add('header', 'weights', `flatbuffer: tensor tables of ${nSignatures} signatures${block > 0 ? '' : ' and the per-row scales'}`, scaleRows * 4 + nSignatures * facts.numLayers * 64 * 1024)
         .add('block_scales', 'weights', 'float16 block scales of the weight being written (int4)', blockScaleBytes)
-        .add('rope', 'context', 'RoPE cos/sin tables (one row per position)', 2 * kv * facts.headDim * 4)
+        // Gemma 3 has two tables (local and global bases).
+        .add('rope', 'context', 'RoPE cos/sin tables (one row per position)', (facts.family.startsWith('gemma3') ? 2 : 1) * 2 * kv * facts.headDim * 4)
         .build(),
     );
   } else if (route === 'example') {

@@ -11,10 +11,11 @@ import { WorkbenchError } from '../../common/errors.js';
 import { readSafetensorsModel } from '../safetensors/header.js';
 import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
-import { parseDecoderConfig, type DecoderConfig } from './config.js';
+import type { DecoderConfig } from './config.js';
 import { int4BlockSizeOf } from './blockwise.js';
 import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
 import { EncodePool } from './encodePool.js';
+import { familyModule, parseDecoderConfig } from './families/index.js';
 import { WeightTable } from './weights.js';
 
 export const NATIVE_CONVERTER_VERSION = '1';
@@ -63,6 +64,28 @@ export async function readDecoderConfig(modelDir: string): Promise<DecoderConfig
   return parseDecoderConfig(parsed as Record<string, unknown>);
 }
 
+/**
+ * Tensors the checkpoint holds but the family's graph never reads mean
+ * config.json describes another model than the weights (Qwen2 weights
+ * labelled LlamaForCausalLM would lose their q/k/v biases silently): an
+ * error naming them, before anything is written. Known leftovers are not:
+ * rotary inv_freq buffers some exports save, a tied lm_head saved anyway,
+ * and what the family says it ignores (a vision tower).
+ */
+export function refuseUnusedTensors(config: DecoderConfig, unused: string[]): void {
+  const family = familyModule(config);
+  const left = unused.filter(
+    (name) => !name.endsWith('.rotary_emb.inv_freq') && !(config.tieWordEmbeddings && /(^|\.)lm_head\.weight$/.test(name)) && !(family.ignoresTensor?.(name) ?? false),
+  );
+  if (left.length === 0) return;
+  const shown = left.slice(0, 4).join(', ') + (left.length > 4 ? ` and ${left.length - 4} more` : '');
+  throw new WorkbenchError(
+    'bad_checkpoint',
+    `The checkpoint holds ${left.length} tensor${left.length === 1 ? '' : 's'} the ${config.architecture} graph does not use (${shown}): config.json describes another model than these weights; correct its "architectures" (and the fields that go with it), then convert again.`,
+    { tensors: left.slice(0, 50), architecture: config.architecture },
+  );
+}
+
 export async function convertNative(options: NativeConvertOptions): Promise<NativeConvertResult> {
   const started = performance.now();
   const config = await readDecoderConfig(options.modelDir);
@@ -81,6 +104,7 @@ export async function convertNative(options: NativeConvertOptions): Promise<Nati
   const weights = new WeightTable(graph, model, pool, int4BlockSizeOf(options.quantize));
   try {
     const signatures = buildDecoderGraph(graph, config, weights, options);
+    refuseUnusedTensors(config, weights.unusedTensors());
     const written = await writeModel(graph, options.outPath, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     const { family, ...plain } = config;
     return {

@@ -1,9 +1,9 @@
 /**
- * The shared vocabulary of layers the family builders compose (as
- * litert-torch's generative/layers/): RMSNorm, linear layers under each
- * weight encoding, rotary embedding, the SwiGLU MLP, and grouped-query
- * attention over a static KV cache updated with one contiguous
- * DYNAMIC_UPDATE_SLICE at input_pos[0]. Every helper works on one
+ * The shared vocabulary of layers the family modules compose (as
+ * litert-torch's generative/layers/): RMSNorm (plain, or Gemma's
+ * zero-centred (1 + w)), linear layers under each weight encoding, rotary
+ * embedding, and the gated MLP with a chosen activation (SiLU or GELU-tanh).
+ * Attention over the KV cache is attention.ts. Every helper works on one
  * SubgraphBuilder and static shapes (each signature has its own length T).
  */
 import type { SubgraphBuilder } from '../tfliteWriter/graph.js';
@@ -11,6 +11,9 @@ import type { RegisteredWeight } from './weights.js';
 
 /** How a weight is consumed: float as is, int8 hybrid (dynamic range), or dequantized to float first. */
 export type WeightUse = 'float' | 'hybrid' | 'dequantize';
+
+/** The gate activation of a gated MLP: SiLU (Llama, Qwen) or GELU with the tanh approximation (Gemma's gelu_pytorch_tanh). */
+export type MlpActivation = 'silu' | 'gelu_tanh';
 
 export class Layers {
   private readonly dequantized = new Map<number, number>();
@@ -80,8 +83,12 @@ export class Layers {
     });
   }
 
-  /** RMSNorm over the last axis: x · rsqrt(mean(x²) + eps) · w. */
-  rmsNorm(x: number, w: RegisteredWeight, eps: number, label: string): number {
+  /**
+   * RMSNorm over the last axis: x · rsqrt(mean(x²) + eps) · w, or with
+   * `zeroCentred` x · rsqrt(mean(x²) + eps) · (1 + w) (Gemma; 1 + w is added
+   * in float32 in the graph, as transformers computes it).
+   */
+  rmsNorm(x: number, w: RegisteredWeight, eps: number, label: string, zeroCentred = false): number {
     const shape = this.g.tensor(x).shape;
     const last = shape.length - 1;
     const squared = this.binary('MUL', x, x, `${label}_sq`);
@@ -90,7 +97,8 @@ export class Layers {
     const shifted = this.binary('ADD', mean, this.g.float32([eps], [1], `rms_eps_${eps}`), `${label}_eps`);
     const inv = this.g.op({ kind: 'RSQRT' }, [shifted], { name: this.name(`${label}_rsqrt`), shape: meanShape });
     const normed = this.binary('MUL', x, inv, `${label}_normed`);
-    return this.binary('MUL', normed, this.weightTensor(w), label);
+    const scale = zeroCentred ? this.binary('ADD', this.weightTensor(w), this.g.float32([1], [1], 'norm_one'), `${label}_one_plus_w`) : this.weightTensor(w);
+    return this.binary('MUL', normed, scale, label);
   }
 
   /** Rotate-half RoPE on x [T, heads, D] with cos/sin [T, 1, D]. */
@@ -104,11 +112,30 @@ export class Layers {
     return this.binary('ADD', this.binary('MUL', x, cos, `${label}_cos`), this.binary('MUL', rotated, sin, `${label}_sin`), label);
   }
 
-  /** SwiGLU: down(silu(gate(x)) · up(x)), SiLU as x · LOGISTIC(x). */
-  mlp(x: number, gate: RegisteredWeight, up: RegisteredWeight, down: RegisteredWeight, biases: [RegisteredWeight | null, RegisteredWeight | null, RegisteredWeight | null], label: string): number {
+  /**
+   * Gated MLP: down(act(gate(x)) · up(x)). SiLU as x · LOGISTIC(x) (there is
+   * no SILU builtin); GELU-tanh as the GELU builtin with approximate = true
+   * (what litert-torch lowers F.gelu(approximate='tanh') to).
+   */
+  mlp(
+    x: number,
+    gate: RegisteredWeight,
+    up: RegisteredWeight,
+    down: RegisteredWeight,
+    biases: [RegisteredWeight | null, RegisteredWeight | null, RegisteredWeight | null],
+    label: string,
+    activation: MlpActivation = 'silu',
+  ): number {
     const g = this.linear(x, gate, biases[0], `${label}_gate`);
-    const sig = this.g.op({ kind: 'LOGISTIC' }, [g], { name: this.name(`${label}_sigmoid`), shape: this.g.tensor(g).shape });
-    const act = this.binary('MUL', this.binary('MUL', g, sig, `${label}_silu`), this.linear(x, up, biases[1], `${label}_up`), `${label}_act`);
+    const shape = this.g.tensor(g).shape;
+    let activated: number;
+    if (activation === 'silu') {
+      const sig = this.g.op({ kind: 'LOGISTIC' }, [g], { name: this.name(`${label}_sigmoid`), shape });
+      activated = this.binary('MUL', g, sig, `${label}_silu`);
+    } else {
+      activated = this.g.op({ kind: 'GELU', approximate: true }, [g], { name: this.name(`${label}_gelu`), shape });
+    }
+    const act = this.binary('MUL', activated, this.linear(x, up, biases[1], `${label}_up`), `${label}_act`);
     return this.linear(act, down, biases[2], `${label}_down`);
   }
 }

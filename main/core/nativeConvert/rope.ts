@@ -1,17 +1,24 @@
 /**
  * Rotary position tables: cos and sin of position × inverse frequency for
  * every position the KV cache can hold, in the non-interleaved ("rotate
- * half") layout Hugging Face uses, with Llama 3's frequency scaling when
- * config.json asks for it. The graph gathers one row per position from them.
+ * half") layout Hugging Face uses, with the frequency scalings transformers
+ * implements for the families built here (Llama 3's `llama3`, Gemma 3's
+ * `linear`). A family gives each layer a RopeSpec (its base and scaling);
+ * the graph gathers one row per position from that spec's tables.
  */
-import type { DecoderConfig } from './config.js';
+import type { RopeSpec } from './config.js';
 
-export function inverseFrequencies(config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float64Array {
-  const half = config.headDim / 2;
+export function inverseFrequencies(headDim: number, spec: Pick<RopeSpec, 'theta' | 'scaling'>): Float64Array {
+  const half = headDim / 2;
   const inv = new Float64Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(config.ropeTheta, (2 * i) / config.headDim);
-  const s = config.ropeScaling;
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(spec.theta, (2 * i) / headDim);
+  const s = spec.scaling;
   if (!s) return inv;
+  if (s.type === 'linear') {
+    // transformers' _compute_linear_scaling_rope_parameters: inv_freq / factor.
+    for (let i = 0; i < half; i++) inv[i] = inv[i]! / s.factor;
+    return inv;
+  }
   // transformers' _compute_llama3_parameters.
   const lowFreqWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
   const highFreqWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
@@ -30,10 +37,10 @@ export function inverseFrequencies(config: Pick<DecoderConfig, 'headDim' | 'rope
 }
 
 /** [positions, headDim] cos and sin tables, each half repeated (cos(θ), cos(θ)). */
-export function ropeTables(config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>, positions: number): { cos: Float32Array; sin: Float32Array } {
-  const inv = inverseFrequencies(config);
+export function ropeTables(headDim: number, spec: Pick<RopeSpec, 'theta' | 'scaling'>, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const inv = inverseFrequencies(headDim, spec);
   const half = inv.length;
-  const dim = config.headDim;
+  const dim = headDim;
   const cos = new Float32Array(positions * dim);
   const sin = new Float32Array(positions * dim);
   for (let p = 0; p < positions; p++) {

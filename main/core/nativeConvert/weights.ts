@@ -45,6 +45,13 @@ export class WeightTable {
     return this.model.byName.has(name);
   }
 
+  private readonly used = new Set<string>();
+
+  /** Checkpoint tensors no registered weight reads (after the graph is built). */
+  unusedTensors(): string[] {
+    return this.model.tensors.map((t) => t.entry.name).filter((name) => !this.used.has(name));
+  }
+
   shapeOf(name: string): number[] {
     return this.entry(name).entry.shape;
   }
@@ -55,6 +62,7 @@ export class WeightTable {
     const existing = this.registered.get(key);
     if (existing) return existing;
     const { file, entry } = this.entry(name);
+    this.used.add(name);
     if (entry.shape.length !== expectedShape.length || entry.shape.some((d, i) => d !== expectedShape[i])) {
       throw new WorkbenchError('bad_checkpoint', `${name} has shape [${entry.shape.join(', ')}]; config.json implies [${expectedShape.join(', ')}].`, { tensor: name });
     }

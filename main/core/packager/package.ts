@@ -190,7 +190,23 @@ export type TokenizerSection = {
   vocabSize: number;
 };
 
-/** The model folder's tokenizer as a section: tokenizer.json (zlib) first, else a SentencePiece tokenizer.model. */
+/**
+ * Gemma 3 folders carry both tokenizer.json and the SentencePiece
+ * tokenizer.model; LiteRT-LM's own Gemma 3 bundles carry the SentencePiece
+ * one (its runtime gives an SP section priority anyway), so a Gemma 3 folder
+ * packages tokenizer.model. Other families package tokenizer.json first.
+ */
+async function prefersSentencePiece(modelDir: string): Promise<boolean> {
+  try {
+    const config = JSON.parse(Buffer.from(await readRegularFile(path.join(modelDir, 'config.json'))).toString('utf8')) as { architectures?: unknown; model_type?: unknown };
+    const arch = Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? config.architectures[0] : '';
+    return arch.startsWith('Gemma3') || config.model_type === 'gemma3' || config.model_type === 'gemma3_text';
+  } catch {
+    return false;
+  }
+}
+
+/** The model folder's tokenizer as a section: tokenizer.json (zlib) first (tokenizer.model first for Gemma 3), else a SentencePiece tokenizer.model. */
 async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
   let entries: string[];
   try {
@@ -203,7 +219,7 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
     if (code === 'EACCES') throw new WorkbenchError('file_error', `Cannot read the model folder ${modelDir}: permission denied.`, { path: modelDir });
     throw new WorkbenchError('file_not_found', `The model folder ${modelDir} does not exist.`, { path: modelDir });
   }
-  if (entries.includes('tokenizer.json')) {
+  if (entries.includes('tokenizer.json') && !(entries.includes('tokenizer.model') && (await prefersSentencePiece(modelDir)))) {
     const parsed = await readHfTokenizerJson(modelDir); // validates: a broken tokenizer.json must not be packaged
     const file = path.join(modelDir, 'tokenizer.json');
     return { kind: 'hf-json', path: file, section: { dataType: SectionType.HF_Tokenizer_Zlib, payload: { kind: 'zlib-file', path: file } }, vocabSize: tokenIdLimit(parsed!.summary) };

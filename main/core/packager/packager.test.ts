@@ -235,6 +235,22 @@ describe('packageModel', () => {
     await expectLayout(out);
   });
 
+  it('a Gemma 3 folder with both tokenizer.json and tokenizer.model packages the SentencePiece one (as LiteRT-LM’s own Gemma 3 bundles); another family packages tokenizer.json', async () => {
+    const metadata = { stopTokens: [{ tokenIds: { ids: [1] } }] };
+    const both = async (name: string, config: Record<string, unknown>) => {
+      const folder = path.join(dir, name);
+      await mkdir(folder);
+      await writeFile(path.join(folder, 'tokenizer.model'), sentencePieceModel(GEMMA_LIKE_PIECES));
+      await symlink(TOKENIZER, path.join(folder, 'tokenizer.json'));
+      await writeFile(path.join(folder, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<bos>', eos_token: '<eos>' }));
+      await writeFile(path.join(folder, 'config.json'), JSON.stringify(config));
+      return (await packageModel({ tflitePath, modelDir: folder, outPath: path.join(dir, `${name}.litertlm`), metadata })).tokenizerKind;
+    };
+    expect(await both('gemma3-both', { architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text' })).toBe('sentencepiece');
+    expect(await both('gemma3-multimodal-both', { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3' })).toBe('sentencepiece');
+    expect(await both('llama-both', { architectures: ['LlamaForCausalLM'], model_type: 'llama' })).toBe('hf-json');
+  });
+
   it('refuses bad inputs with clear errors and writes nothing', async () => {
     await expectCode(packageModel({ tflitePath, modelDir, outPath: tflitePath }), 'bad_package_input', /is also an input/);
     const notTflite = path.join(dir, 'not.tflite');

@@ -6,7 +6,7 @@
  * command a user could run by hand, shown and copyable in the wizard and
  * recorded in the sidecar.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { converterCommand, matchExampleBuilder, type ExampleBuilder } from '../../common/converterSupport.js';
 import { WorkbenchError } from '../../common/errors.js';
@@ -18,7 +18,6 @@ import { nodeStageScript, pythonEnvPath } from '../paths.js';
 import { freeBytes } from '../merge/outputFolder.js';
 import { checkBlockable, int4BlockSizeOf } from '../nativeConvert/blockwise.js';
 import { readDecoderConfig } from '../nativeConvert/convertModel.js';
-import { tensorNames } from '../nativeConvert/families.js';
 import { nativeOutputPath } from '../nativeConvert/outputPath.js';
 import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
 import { formatBytes } from '../../common/format.js';
@@ -74,13 +73,16 @@ async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Pr
   // Blockwise int4: every weight's input dimension must split into whole blocks (the converter refuses the same way).
   const block = int4BlockSizeOf(params.quantize);
   if (block) {
-    const layer = tensorNames.layer(0);
-    checkBlockable(tensorNames.embed, config.hiddenSize, block);
-    checkBlockable(`${layer.o}.weight`, config.heads * config.headDim, block);
-    checkBlockable(`${layer.down}.weight`, config.intermediateSize, block);
+    // Hugging Face names shared by every family built natively (the widths: hidden, heads × head_dim, intermediate).
+    checkBlockable('model.embed_tokens.weight', config.hiddenSize, block);
+    checkBlockable('model.layers.0.self_attn.o_proj.weight', config.heads * config.headDim, block);
+    checkBlockable('model.layers.0.mlp.down_proj.weight', config.intermediateSize, block);
   }
   const out = nativeOutputPath(params, config.family.name);
   const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new WorkbenchError('not_a_file', `${out} is a folder: --out names the .tflite file to write (e.g. ${path.join(out, 'model.tflite')}); use --out-dir for a folder.`, { path: out });
+  }
   if (existsSync(out)) findings.push({ level: 'warn', message: `${out} exists; it is replaced only once the new file is complete.` });
   const facts = modelFactsFromConfig((await readHfFolder(configDirFor(params, ctx))).config);
   if (!('ok' in facts)) {

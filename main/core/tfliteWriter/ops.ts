@@ -15,12 +15,17 @@ import {
   DynamicUpdateSliceOptions,
   FullyConnectedOptions,
   GatherOptions,
+  GeluOptions,
+  GreaterEqualOptions,
+  MaximumMinimumOptions,
   MulOptions,
   NegOptions,
   ReducerOptions,
   ReshapeOptions,
+  SelectV2Options,
   SliceOptions,
   SoftmaxOptions,
+  SubOptions,
   TransposeOptions,
 } from './generated/tflite_schema.js';
 
@@ -41,7 +46,12 @@ export type OpOptions =
   | { kind: 'BATCH_MATMUL'; adjX: boolean; adjY: boolean; asymmetricQuantizeInputs: boolean }
   | { kind: 'SOFTMAX'; beta: number }
   | { kind: 'DYNAMIC_UPDATE_SLICE' }
-  | { kind: 'DEQUANTIZE' };
+  | { kind: 'DEQUANTIZE' }
+  | { kind: 'SUB' }
+  | { kind: 'GREATER_EQUAL' }
+  | { kind: 'SELECT_V2' }
+  | { kind: 'MINIMUM' }
+  | { kind: 'GELU'; approximate: boolean };
 
 export type OpKind = OpOptions['kind'];
 
@@ -63,6 +73,11 @@ export const BUILTIN_CODE: Record<OpKind, BuiltinOperator> = {
   SOFTMAX: BuiltinOperator.SOFTMAX,
   DYNAMIC_UPDATE_SLICE: BuiltinOperator.DYNAMIC_UPDATE_SLICE,
   DEQUANTIZE: BuiltinOperator.DEQUANTIZE,
+  SUB: BuiltinOperator.SUB,
+  GREATER_EQUAL: BuiltinOperator.GREATER_EQUAL,
+  SELECT_V2: BuiltinOperator.SELECT_V2,
+  MINIMUM: BuiltinOperator.MINIMUM,
+  GELU: BuiltinOperator.GELU,
 };
 
 /**
@@ -95,6 +110,11 @@ export function opVersion(op: OpOptions, quantizedWeight: 'int8' | 'int4' | null
     case 'LOGISTIC':
     case 'RESHAPE':
     case 'DYNAMIC_UPDATE_SLICE':
+    case 'GREATER_EQUAL':
+    case 'SELECT_V2':
+    case 'MINIMUM':
+    case 'GELU':
+    case 'SUB':
       return 1;
   }
 }
@@ -165,5 +185,22 @@ export function writeOptions(builder: Builder, op: OpOptions): { type: BuiltinOp
     case 'DEQUANTIZE':
       DequantizeOptions.startDequantizeOptions(builder);
       return { type: BuiltinOptions.DequantizeOptions, offset: DequantizeOptions.endDequantizeOptions(builder) };
+    case 'SUB':
+      SubOptions.startSubOptions(builder);
+      SubOptions.addFusedActivationFunction(builder, none);
+      return { type: BuiltinOptions.SubOptions, offset: SubOptions.endSubOptions(builder) };
+    case 'GREATER_EQUAL':
+      GreaterEqualOptions.startGreaterEqualOptions(builder);
+      return { type: BuiltinOptions.GreaterEqualOptions, offset: GreaterEqualOptions.endGreaterEqualOptions(builder) };
+    case 'SELECT_V2':
+      SelectV2Options.startSelectV2Options(builder);
+      return { type: BuiltinOptions.SelectV2Options, offset: SelectV2Options.endSelectV2Options(builder) };
+    case 'MINIMUM':
+      MaximumMinimumOptions.startMaximumMinimumOptions(builder);
+      return { type: BuiltinOptions.MaximumMinimumOptions, offset: MaximumMinimumOptions.endMaximumMinimumOptions(builder) };
+    case 'GELU':
+      GeluOptions.startGeluOptions(builder);
+      GeluOptions.addApproximate(builder, op.approximate);
+      return { type: BuiltinOptions.GeluOptions, offset: GeluOptions.endGeluOptions(builder) };
   }
 }

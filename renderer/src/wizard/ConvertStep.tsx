@@ -41,7 +41,7 @@ const BYTES_PER_WEIGHT: Record<Quantization, number> = {
 const ROUTES: Record<ConvertRoute, { title: string; help: string }> = {
   native: {
     title: 'Native → .tflite (built in, bounded memory)',
-    help: 'The default: the workbench converts Qwen2/Qwen2.5, Qwen3 and Llama 3 checkpoints itself, streaming one weight at a time — under 1 GiB of RAM at any context, minutes instead of the field report’s 128 GB host and 30 min, and no Python. Same signatures, names and int8/int4 formats as litert-torch’s output; checked against a PyTorch forward pass. Other architectures or features (sliding window, MoE, other rope scalings) need a Python route.',
+    help: 'The default: the workbench converts Qwen2/Qwen2.5, Qwen3, Llama 3 and Gemma 3 (text) checkpoints itself, streaming one weight at a time — under 1 GiB of RAM at any context, minutes instead of the field report’s 128 GB host and 30 min, and no Python. Same signatures, names and int8/int4 formats as litert-torch’s output; checked against a PyTorch forward pass. Other architectures or features (MoE, logit softcapping, other rope scalings, a vision tower) need a Python route.',
   },
   example: {
     title: 'Example builders → .tflite (AI Edge Torch 0.7)',
