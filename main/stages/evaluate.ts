@@ -23,8 +23,8 @@ await runStage(async () => {
     },
   });
   const s = result.summary;
-  stageOut.log(s.bundleMatches === s.prompts ? 'info' : 'warn', s.text);
-  for (const cause of s.causes.slice(1)) stageOut.log('warn', cause);
+  stageOut.log(s.verdict === 'match' ? 'info' : 'warn', s.text);
+  for (const cause of s.causes.slice(1)) stageOut.log('warn', cause.text);
   stageOut.metric('evaluate.bundle_matches', s.bundleMatches);
   stageOut.metric('evaluate.greedy_matches', s.greedyMatches);
   stageOut.metric('evaluate.never_stopped', s.bundleNeverStopped);

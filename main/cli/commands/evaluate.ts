@@ -2,10 +2,13 @@
  * `workbench evaluate --model DIR --bundle FILE`: the behaviour check as a
  * one-stage run (same runner and history as the app): the source model's
  * answers in PyTorch next to the bundle's in LiteRT-LM's engine, per prompt,
- * the teacher-forced numeric comparison and a summary naming the likely
- * cause. `--json` prints exactly one JSON document on stdout: `prompts`
- * (reference/bundle/greedy {text, stopped}, firstDivergence, repetition) and
- * `summary`. Exit code 0 when every answer matches, 1 otherwise.
+ * the teacher-forced numeric comparison and the causes of every difference
+ * ranked by evidence. `--json` prints exactly one JSON document on stdout:
+ * `prompts` (reference/bundle/greedy {text, stopped}, firstDivergence,
+ * repetition, input, cause) and `summary` (verdict, causes [{kind, latent,
+ * prompts, evidence, text}]). Exit code 0 when every answer matches (also
+ * for a latent finding: the verdict says LATENT and names the failing check;
+ * `workbench check` is the gate for metadata), 1 when some differ.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,11 +32,17 @@ export function formatEvaluation(result: EvaluateResult): string {
     lines.push(`      bundle     ${show(p.bundle.text)}  (${p.bundle.tokens} tokens, ${stop(p.bundle)}, repetition ${(p.repetition * 100).toFixed(0)}%)`);
     lines.push(`      greedy     ${show(p.greedy.text)}  (${p.greedy.tokens} tokens, ${stop(p.greedy)})`);
     if (p.firstDivergence.token !== null) lines.push(`      first divergence at reference token ${p.firstDivergence.token} (character ${p.firstDivergence.char})`);
+    if (p.cause) lines.push(`      first cause: ${p.cause.kind}: ${p.cause.text}`);
     if (p.numeric) lines.push(`      teacher-forced: top-1 ${(p.numeric.top1Agreement * 100).toFixed(0)}% over ${p.numeric.positions} positions, max |logit error| ${p.numeric.maxAbsLogitError.toFixed(4)}, mean KL ${p.numeric.meanKl.toExponential(2)}`);
   }
   const s = result.summary;
-  lines.push('', s.text);
-  for (const cause of s.causes) lines.push(`  - ${cause}`);
+  const verdict = s.verdict ?? (s.bundleMatches === s.prompts ? 'match' : 'differ');
+  lines.push('', `${verdict === 'match' ? 'MATCH' : verdict === 'latent' ? 'LATENT' : 'DIFFER'}  ${s.text}`);
+  if (s.causes.length > 0) lines.push('Causes, most evidenced first:');
+  s.causes.forEach((cause, i) => {
+    lines.push(`  ${i + 1}. [${cause.latent ? 'latent ' : ''}${cause.kind}] ${cause.text}`);
+    for (const e of cause.evidence) lines.push(`       ${e.label}: ${e.value}`);
+  });
   if (s.numeric) lines.push(`Teacher-forced over ${s.numeric.positions} positions: top-1 agreement ${(s.numeric.top1Agreement * 100).toFixed(1)}%, max |logit error| ${s.numeric.maxAbsLogitError.toFixed(4)}, mean KL ${s.numeric.meanKl.toExponential(2)}.`);
   lines.push(`Reference: ${result.referenceBackend}; bundle: LiteRT-LM ${result.engineVersion} (wasm, CPU).`);
   return lines.join('\n');
@@ -45,7 +54,8 @@ export const evaluateCommand: CliCommand = {
   usage: `workbench evaluate --model DIR --bundle FILE [--prompts FILE] [--max-tokens N] [--json]
   --prompts FILE   JSONL, one conversation per line ({"messages": [...]}), added to the built-in prompts
   --max-tokens N   cap on generated tokens per answer (default 48)
-exit code: 0 every answer matches the reference, 1 some differ or the check failed, 2 usage error, 3 bad input`,
+exit code: 0 every answer matches the reference (a LATENT verdict too: answers match but a failing check may change
+  other prompts; gate metadata with \`workbench check\`), 1 some differ or the check failed, 2 usage error, 3 bad input`,
   async run(argv, ctx) {
     const { values } = parseArgs({
       args: argv,
