@@ -4,10 +4,12 @@
  * (plus one exchange it was trained to loop on), converted natively, and
  * packaged with the metadata derived from its folder (the clean control) and
  * then with one defect at a time: a hot sampler, a missing stop token, a
- * doubled start token, a foreign chat template, a max_num_tokens shorter
- * than prompt + answer, a tokenizer with merges removed, a .tflite converted
- * from noised weights, the looping exchange, and a latent defect (an EOS id
- * missing from the stop tokens while the model ends on <|im_end|>).
+ * foreign chat template, a max_num_tokens shorter than prompt + answer, a
+ * tokenizer whose vocabulary gives some prompt words other ids, a .tflite
+ * converted from noised weights, the looping exchange, and a latent defect:
+ * the doubled <|im_start|> start token a field team shipped, which this
+ * small model happens to shrug off (measured: all answers still match, also
+ * with <|endoftext|> or three <|im_start|> as start token).
  *
  * Training and conversion take most of a minute, so the set is built once
  * into the OS temp dir under a key made of this file's, the trainer's and
@@ -35,13 +37,13 @@ import { addQwenChatFiles, TYPED_CHATML_TEMPLATE } from './runnableBundle.js';
 export const LOOP_PROMPT = { label: 'chorus', messages: [{ role: 'user' as const, content: 'Sing the chorus.' }] };
 export const LOOP_ANSWER = Array.from({ length: 40 }, () => 'la').join(' ');
 
-export type Fault = 'clean' | 'sampler' | 'stop' | 'start-token' | 'template' | 'context' | 'tokenizer' | 'conversion' | 'model' | 'latent';
+export type Fault = 'clean' | 'sampler' | 'stop' | 'template' | 'context' | 'tokenizer' | 'conversion' | 'model' | 'latent';
 
 export interface FaultCase {
   bundle: string;
   modelDir: string;
-  /** A JSONL prompts file to use instead of the built-in prompts (the loop case). */
-  promptsFile: string | null;
+  /** The JSONL prompts file to evaluate with (instead of the built-in prompts). */
+  promptsFile: string;
   metadata: LlmMetadataJson;
 }
 
@@ -111,13 +113,20 @@ function noisedCopy(modelDir: string, out: string, scale: number): void {
   writeFileSync(path.join(out, 'model.safetensors'), copy);
 }
 
-/** A copy of a model folder whose tokenizer has the merges that form "What", "Say" and "Count" removed (the same vocabulary, other ids for those words). */
+/** Words that occur in the prompts but in no answer: their ids are rotated in the bundle's vocabulary. */
+export const SWAPPED_WORDS = ['What', 'Say', 'Count', 'Ġhello', 'ĠSpanish', 'Ġcolour', 'Ġclear', 'Ġday', 'Ġfrom'];
+
+/**
+ * A copy of a model folder whose tokenizer gives the prompt-only words each
+ * other's ids (a vocabulary from another checkpoint would do the same);
+ * merges removed instead were tried and changed no answer of this model.
+ */
 function brokenTokenizerCopy(modelDir: string, out: string): void {
   mkdirSync(out, { recursive: true });
   for (const f of ['config.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors']) copyFileSync(path.join(modelDir, f), path.join(out, f));
-  const json = JSON.parse(readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8')) as { model: { merges: (string | [string, string])[] } };
-  const words = new Set(['What', 'Say', 'Count']);
-  json.model.merges = json.model.merges.filter((m) => !words.has(Array.isArray(m) ? m.join('') : m.replace(' ', '')));
+  const json = JSON.parse(readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+  const ids = SWAPPED_WORDS.map((w) => json.model.vocab[w]!);
+  SWAPPED_WORDS.forEach((w, i) => (json.model.vocab[w] = ids[(i + 1) % ids.length]!));
   writeFileSync(path.join(out, 'tokenizer.json'), JSON.stringify(json));
 }
 
@@ -135,16 +144,17 @@ async function build(dir: string): Promise<void> {
 
   await pack('sampler', { ...clean, samplerParams: { type: 'TOP_P', k: 1000, p: 1, temperature: 4 } });
   await pack('stop', { ...clean, stopTokens: [{ tokenIds: { ids: [151643] } }] });
-  await pack('start-token', { ...clean, startToken: { tokenIds: { ids: [151644] } } });
   await pack('template', { ...clean, jinjaPromptTemplate: FOREIGN_TEMPLATE });
   await pack('context', { ...clean, maxNumTokens: 20 });
-  await pack('latent', { ...clean, stopTokens: [{ tokenIds: { ids: [151645] } }] });
+  await pack('latent', { ...clean, startToken: { tokenIds: { ids: [151644] } } });
   brokenTokenizerCopy(modelDir, path.join(dir, 'model-broken-tokenizer'));
   await pack('tokenizer', clean, { modelDir: path.join(dir, 'model-broken-tokenizer') });
   noisedCopy(modelDir, path.join(dir, 'model-noised'), 1.5);
   await convert(path.join(dir, 'model-noised'), path.join(dir, 'noised.tflite'));
   await pack('conversion', clean, { tflitePath: path.join(dir, 'noised.tflite') });
   writeFileSync(path.join(dir, 'loop-prompts.jsonl'), `${JSON.stringify(LOOP_PROMPT)}\n`);
+  // Two of the built-in prompts: each planted fault shows on both (measured), at half the engine time of four.
+  writeFileSync(path.join(dir, 'prompts.jsonl'), BUILT_IN_PROMPTS.filter((p) => p.label === 'capital' || p.label === 'counting').map((p) => JSON.stringify(p)).join('\n') + '\n');
 }
 
 let building: Promise<FaultSet> | null = null;
@@ -163,11 +173,11 @@ export function faultBundles(): Promise<FaultSet> {
       renameSync(tmp, dir);
     }
     const modelDir = path.join(dir, 'model');
-    const names: Fault[] = ['clean', 'sampler', 'stop', 'start-token', 'template', 'context', 'tokenizer', 'conversion', 'model', 'latent'];
+    const names: Fault[] = ['clean', 'sampler', 'stop', 'template', 'context', 'tokenizer', 'conversion', 'model', 'latent'];
     const cases = {} as Record<Fault, FaultCase>;
     for (const name of names) {
       const bundle = path.join(dir, `${name === 'model' ? 'clean' : name}.litertlm`);
-      cases[name] = { bundle, modelDir, promptsFile: name === 'model' ? path.join(dir, 'loop-prompts.jsonl') : null, metadata: (await readLlmMetadata(bundle))! };
+      cases[name] = { bundle, modelDir, promptsFile: path.join(dir, name === 'model' ? 'loop-prompts.jsonl' : 'prompts.jsonl'), metadata: (await readLlmMetadata(bundle))! };
     }
     return { dir, modelDir, cases };
   })();

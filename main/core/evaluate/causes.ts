@@ -350,14 +350,52 @@ export function rankCauses(prompts: PromptOutcome[], facts: BundleFacts | null, 
   }
   const latent: Cause[] = [...latentByKind.entries()]
     .sort((a, b) => CAUSE_ORDER.indexOf(a[0]) - CAUSE_ORDER.indexOf(b[0]))
-    .map(([kind, list]) => ({
-      kind,
-      latent: true,
-      prompts: [],
-      alsoPrompts: [],
-      evidence: list.map((c) => ({ label: c.id, value: c.explanation })),
-      checks: list.map((c) => c.id),
-      text: `Latent (${CAUSE_TITLES[kind].toLowerCase()}): ${differing === 0 ? `the answers match on these ${n} prompts` : `no answer among these ${n} prompts shows it`}, but ${list.map((c) => `${c.id} fails (${c.explanation.replace(/\.$/, '')})`).join('; ')}; it may change other prompts.`,
-    }));
+    .map(([kind, list]) => {
+      const seen = measuredInput(kind, prompts, facts);
+      return {
+        kind,
+        latent: true,
+        prompts: seen?.prompts ?? [],
+        alsoPrompts: [],
+        evidence: [...(seen?.evidence ?? []), ...list.map((c) => ({ label: c.id, value: c.explanation }))],
+        checks: list.map((c) => c.id),
+        text: `Latent (${CAUSE_TITLES[kind].toLowerCase()}): ${differing === 0 ? `the answers match on these ${n} prompts` : `no answer among these ${n} prompts shows it`}, but ${seen ? `${seen.sentence}, and ` : ''}${list.map((c) => `${c.id} fails (${c.explanation.replace(/\.$/, '')})`).join('; ')}; it may change other prompts.`,
+      };
+    });
   return { causes: [...ranked, ...latent], perPrompt };
+}
+
+/** For a latent finding: what the prompts' own input measurement saw of it (the prompt-format and tokenizer classes). */
+function measuredInput(kind: CauseKind, prompts: PromptOutcome[], facts: BundleFacts | null): { prompts: number[]; evidence: CauseEvidence[]; sentence: string } | null {
+  if (kind === 'prompt-format') {
+    const hit = prompts.filter((p) => p.input?.format);
+    if (hit.length === 0) return null;
+    const f = hit[0]!.input!.format!;
+    const source = f.source === 'start-token' ? `the start token ${ids(facts?.startToken ?? []) || '(none)'}` : 'the chat template';
+    return {
+      prompts: hit.map((p) => p.index),
+      evidence: [
+        { label: 'source', value: source },
+        { label: 'first differing token', value: String(f.position) },
+        { label: 'model ids', value: ids(f.expected) || '(end of prompt)' },
+        { label: 'runtime ids', value: ids(f.actual) || '(end of prompt)' },
+      ],
+      sentence: `${source} changes the prompt the runtime feeds in ${hit.length}/${prompts.length} prompts from token ${f.position} (model ${ids(f.expected)}; runtime ${ids(f.actual)})`,
+    };
+  }
+  if (kind === 'tokenizer') {
+    const hit = prompts.filter((p) => p.input?.tokenizer);
+    if (hit.length === 0) return null;
+    const t = hit[0]!.input!.tokenizer!;
+    return {
+      prompts: hit.map((p) => p.index),
+      evidence: [
+        { label: 'first differing token', value: String(t.position) },
+        { label: "model's tokenizer", value: ids(t.expected) },
+        { label: "bundle's tokenizer", value: ids(t.actual) },
+      ],
+      sentence: `the bundle's tokenizer encodes ${hit.length}/${prompts.length} prompts differently from token ${t.position}`,
+    };
+  }
+  return null;
 }
