@@ -59,6 +59,10 @@ describe('run report', () => {
     await page.waitForSelector('[data-testid=nav-runs]');
     await page.evaluate((hash) => (window.location.hash = hash), `#/runs/${runId}`);
     await page.waitForSelector('[data-testid=evaluate-panel]', { timeout: 60_000 });
+    // The run page's causes: the sampler first, its evidence one click away.
+    expect(await page.getAttribute('[data-testid=evaluate-cause-0]', 'data-kind')).toBe('sampler');
+    await page.click('[data-testid=evaluate-cause-0] summary');
+    await page.locator('[data-testid=evaluate-panel]').screenshot({ path: path.join(SHOTS, 'evaluate-causes.png') });
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('[data-testid=export-report-html]')]);
     expect(download.suggestedFilename()).toBe(`run-${runId}-report.html`);
     const file = path.join(dir, download.suggestedFilename());
