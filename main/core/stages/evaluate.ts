@@ -49,7 +49,7 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
  * python3-torch lives), that can import torch (a pyenv shim without it may
  * come first), else the usual stage Python (the stage then names what is missing).
  */
-async function referencePython(options: FindPythonsOptions): Promise<string> {
+export async function referencePython(options: FindPythonsOptions): Promise<string> {
   const candidates = await findPythons(options);
   const chosen = candidates.find((c) => c.source === 'settings') ?? candidates.find((c) => c.source === 'venv' && c.usable);
   if (chosen) return stagePython(options);
