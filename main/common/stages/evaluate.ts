@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ChatMessage } from '../bundleRun.js';
+import { CorpusMetrics, CorpusOptions } from '../corpusMetrics.js';
 
 export const EvaluateParams = z.object({
   modelDir: z.string().min(1),
@@ -21,6 +22,8 @@ export const EvaluateParams = z.object({
   reference: z.enum(['auto', 'transformers', 'plain']).default('auto'),
   /** Skip the teacher-forced LiteRT.js comparison. */
   numeric: z.boolean().default(true),
+  /** Corpus metrics (KLD, top-1, perplexity ratio over a text corpus; main/common/corpusMetrics.ts); absent: not measured. */
+  corpus: CorpusOptions.optional(),
 });
 export type EvaluateParams = z.infer<typeof EvaluateParams>;
 export type EvaluateParamsInput = z.input<typeof EvaluateParams>;
@@ -188,5 +191,7 @@ export const EvaluateResult = z.object({
     })
     .nullable()
     .default(null),
+  /** The corpus metrics when asked for (EvaluateParams.corpus); null otherwise. */
+  corpus: CorpusMetrics.nullable().optional(),
 });
 export type EvaluateResult = z.infer<typeof EvaluateResult>;

@@ -26,6 +26,8 @@ import { readLitertlmHeader, SectionType, sectionStream } from '../formats/liter
 import { DecoderSession } from '../litertjs/decoderSession.js';
 import { TfliteModelRunner } from '../litertjs/litertjs.js';
 import { pythonEnvPath } from '../paths.js';
+import { corpusMetricsForBundle } from '../corpus/measure.js';
+import type { CorpusMetrics } from '../../common/corpusMetrics.js';
 import { compareLogits, divergence, repetitionShare, summarize } from './compare.js';
 import { BUILT_IN_PROMPTS, readPromptsFile, type EvalPrompt } from './prompts.js';
 import { bundleFacts, promptInput } from './promptInputs.js';
@@ -95,6 +97,21 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
     numeric = await teacherForced(bundlePath, workDir, promptIds, reference, reporter);
   }
 
+  let corpus: CorpusMetrics | null = null;
+  if (params.corpus) {
+    // Corpus metrics (main/core/corpus): KLD, top-1, perplexity ratio over a text corpus.
+    corpus = await corpusMetricsForBundle({
+      options: params.corpus,
+      model: { encode: tokenizer.encode.bind(tokenizer), render: model.render, bos: intent.bos && !intent.templateWritesBos ? intent.bos.id : null },
+      modelDir,
+      bundlePath,
+      python: options.python,
+      workDir,
+      ...(params.reference !== 'auto' ? { backend: params.reference } : {}),
+      reporter: { progress: (f, phase, message) => reporter.progress(f === null ? null : 0.86 + 0.13 * f, phase, message), log: (level, text) => reporter.log(level, text) },
+    });
+  }
+
   const outcomes: PromptOutcome[] = prompts.map((p, i) => {
     const ref = reference[i]!;
     const answerIds = ref.stopped ? ref.tokens.slice(0, -1) : ref.tokens;
@@ -138,6 +155,7 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
     summary,
     failingChecks,
     bundleFacts: facts,
+    corpus,
   };
 }
 

@@ -90,20 +90,21 @@ export function renderHtml(m: ReportModel): string {
     body.push('</tbody></table>');
   }
   for (const c of m.corpus) {
-    body.push(`<h2>Corpus metrics (stage ${esc(c.stage)})</h2>`, table(['Metric', 'Value'], c.values.map((v) => [v.name, fmtMetric(v.name, v.value)]), 'report-corpus'));
+    body.push(`<h2>Corpus metrics (stage ${esc(c.stage)})</h2>`, `<p class="muted">${esc(c.source)}</p>`, table(['Metric', 'Value'], c.values.map((v) => [v.name, fmtMetric(v.name, v.value)]), 'report-corpus'));
     if (c.kldPerPosition) {
-      body.push(lineChart({ series: [{ name: 'KL(reference ‖ bundle) per position', color: '#1f56c6', points: c.kldPerPosition.map((v, i) => [i, v]) }], xLabel: 'position', xFormat: (x) => String(Math.round(x)), yFormat: (y) => y.toExponential(1), esc, testId: 'report-kld-chart' }));
+      body.push(lineChart({ series: [{ name: 'KL(reference ‖ bundle) per position', color: '#1f56c6', points: c.kldPerPosition.map((v, i) => [i * c.stride, v]) }], xLabel: c.stride > 1 ? `scored position (maximum over ${c.stride})` : 'scored position', xFormat: (x) => String(Math.round(x)), yFormat: (y) => y.toExponential(1), esc, testId: 'report-kld-chart' }));
     }
   }
   for (const t of m.recipes) {
-    const front = paretoFront(t.rows);
+    const front = t.pareto.length > 0 ? new Set(t.pareto) : paretoFront(t.rows);
     body.push(`<h2>Recipes (stage ${esc(t.stage)})</h2>`);
     body.push(
       table(
-        ['Recipe', 'Bundle size', 'Mean KLD', 'Top-1', 'PPL ratio', 'Greedy', 'Decode tok/s', 'Pareto'],
+        ['Recipe', 'Bundle size', 'Device memory', 'Mean KLD', 'Top-1', 'PPL ratio', 'Greedy', 'Decode tok/s', 'Pareto'],
         t.rows.map((r) => [
-          `${r.recipe}${r.recipe === t.recommended ? ' (recommended)' : ''}`,
+          `${r.recipe}${r.recipe === t.recommended ? ' (recommended)' : ''}${r.error ? ` — ${r.error}` : ''}`,
           formatBytes(r.bytes),
+          formatBytes(r.deviceBytes),
           r.meanKld === null ? '—' : r.meanKld.toExponential(3),
           r.top1Agreement === null ? '—' : `${(r.top1Agreement * 100).toFixed(1)}%`,
           r.pplRatio === null ? '—' : r.pplRatio.toFixed(4),

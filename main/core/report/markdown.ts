@@ -57,17 +57,18 @@ export function renderMarkdown(m: ReportModel): string {
     );
   }
   for (const c of m.corpus) {
-    out.push(`## Corpus metrics (stage ${inline(c.stage)})`, '', ...table(['Metric', 'Value'], c.values.map((v) => [v.name, fmtMetric(v.name, v.value)])), '');
+    out.push(`## Corpus metrics (stage ${inline(c.stage)})`, '', inline(c.source), '', ...table(['Metric', 'Value'], c.values.map((v) => [v.name, fmtMetric(v.name, v.value)])), '');
   }
   for (const t of m.recipes) {
-    const front = paretoFront(t.rows);
+    const front = t.pareto.length > 0 ? new Set(t.pareto) : paretoFront(t.rows);
     out.push(`## Recipes (stage ${inline(t.stage)})`, '');
     out.push(
       ...table(
-        ['Recipe', 'Bundle size', 'Mean KLD', 'Top-1', 'PPL ratio', 'Greedy', 'Decode tok/s', 'Pareto'],
+        ['Recipe', 'Bundle size', 'Device memory', 'Mean KLD', 'Top-1', 'PPL ratio', 'Greedy', 'Decode tok/s', 'Pareto'],
         t.rows.map((r) => [
-          `${r.recipe}${r.recipe === t.recommended ? ' (recommended)' : ''}`,
+          `${r.recipe}${r.recipe === t.recommended ? ' (recommended)' : ''}${r.error ? ` — ${r.error}` : ''}`,
           formatBytes(r.bytes),
+          formatBytes(r.deviceBytes),
           r.meanKld === null ? '—' : r.meanKld.toExponential(3),
           r.top1Agreement === null ? '—' : `${(r.top1Agreement * 100).toFixed(1)}%`,
           r.pplRatio === null ? '—' : r.pplRatio.toFixed(4),

@@ -10,6 +10,8 @@
  */
 import type { MemorySample } from '../../common/memory.js';
 import type { RunDetail, StageRecord } from '../../common/runs.js';
+import { CorpusMetrics as CorpusMetricsSchema } from '../../common/corpusMetrics.js';
+import { RecipesResult } from '../../common/recipes.js';
 import { EvaluateResult } from '../../common/stages/evaluate.js';
 
 export interface ReportSource {
@@ -24,23 +26,27 @@ export interface Prediction {
   highBytes: number | null;
 }
 
-/** Corpus metrics as the `evaluate --corpus` / `recipes` stages record them (issue 16, item 2), read loosely. */
+/** Corpus metrics as `evaluate --corpus` records them (main/common/corpusMetrics.ts). */
 export interface CorpusMetrics {
   stage: string;
+  source: string;
   values: { name: string; value: number }[];
-  /** KLD per position, when recorded, for the plot. */
+  /** KLD per scored position (folded by maximum over `stride` positions), for the plot. */
   kldPerPosition: number[] | null;
+  stride: number;
 }
 
-/** One row of a recipe comparison (issue 16, item 3), read loosely. */
+/** One row of a recipe comparison (main/common/recipes.ts). */
 export interface RecipeRow {
   recipe: string;
   bytes: number | null;
+  deviceBytes: number | null;
   meanKld: number | null;
   top1Agreement: number | null;
   pplRatio: number | null;
   greedy: string | null;
   decodeTokensPerSecond: number | null;
+  error: string | null;
 }
 
 export interface RecipeTable {
@@ -48,6 +54,8 @@ export interface RecipeTable {
   rows: RecipeRow[];
   recommended: string | null;
   reason: string | null;
+  /** The recipes on the size-versus-KLD Pareto front, as the stage recorded it. */
+  pareto: string[];
 }
 
 export interface ReportModel {
@@ -83,33 +91,42 @@ function predictions(run: RunDetail): Prediction[] {
   return out;
 }
 
-const CORPUS_FIELDS = ['tokens', 'meanKld', 'medianKld', 'p99Kld', 'top1Agreement', 'pplReference', 'pplBundle', 'pplRatio', 'rmsDeltaP'];
+const CORPUS_FIELDS = ['tokens', 'meanKld', 'medianKld', 'p99Kld', 'maxKld', 'top1Agreement', 'pplReference', 'pplBundle', 'pplRatio', 'rmsDeltaP', 'meanDeltaP', 'referenceSeconds', 'bundleSeconds'] as const;
 
 function corpusOf(stage: StageRecord, value: unknown): CorpusMetrics | null {
-  if (!isObject(value)) return null;
-  const values = CORPUS_FIELDS.filter((f) => num(value[f]) !== null).map((name) => ({ name, value: num(value[name])! }));
-  if (values.length === 0) return null;
-  const perPosition = Array.isArray(value.kldPerPosition) ? value.kldPerPosition.filter((x): x is number => num(x) !== null) : null;
-  return { stage: `${stage.idx + 1}. ${stage.kind}`, values, kldPerPosition: perPosition && perPosition.length > 1 ? perPosition : null };
+  const parsed = CorpusMetricsSchema.safeParse(value);
+  if (!parsed.success) return null;
+  const c = parsed.data;
+  return {
+    stage: `${stage.idx + 1}. ${stage.kind}`,
+    source: `${c.source.builtIn ? 'built-in sample' : c.source.path} (${c.source.format}, ${c.source.documents} document${c.source.documents === 1 ? '' : 's'}); ${c.corpusTokens} tokens, ${c.windows} window${c.windows === 1 ? '' : 's'} of ${c.windowTokens}`,
+    values: CORPUS_FIELDS.map((name) => ({ name, value: c[name] })),
+    kldPerPosition: c.kldByPosition.length > 1 ? c.kldByPosition : null,
+    stride: c.kldStride,
+  };
 }
 
-function recipesOf(stage: StageRecord, result: Record<string, unknown>): RecipeTable | null {
-  if (!Array.isArray(result.recipes)) return null;
-  const rows: RecipeRow[] = result.recipes.filter(isObject).map((r) => {
-    const corpus = isObject(r.corpus) ? r.corpus : {};
-    const greedy = num(r.greedyMatches) !== null && num(r.prompts) !== null ? `${r.greedyMatches}/${r.prompts}` : null;
-    return {
-      recipe: String(r.recipe ?? '?'),
-      bytes: num(r.bytes),
-      meanKld: num(corpus.meanKld),
-      top1Agreement: num(corpus.top1Agreement),
-      pplRatio: num(corpus.pplRatio),
-      greedy,
-      decodeTokensPerSecond: num(r.decodeTokensPerSecond),
-    };
-  });
-  if (rows.length === 0) return null;
-  return { stage: `${stage.idx + 1}. ${stage.kind}`, rows, recommended: typeof result.recommended === 'string' ? result.recommended : null, reason: typeof result.reason === 'string' ? result.reason : null };
+function recipesOf(stage: StageRecord, value: unknown): RecipeTable | null {
+  const parsed = RecipesResult.safeParse(value);
+  if (!parsed.success) return null;
+  const r = parsed.data;
+  return {
+    stage: `${stage.idx + 1}. ${stage.kind}`,
+    rows: r.recipes.map((x) => ({
+      recipe: x.recipe,
+      bytes: x.bytes,
+      deviceBytes: x.deviceBytes,
+      meanKld: x.corpus?.meanKld ?? null,
+      top1Agreement: x.corpus?.top1Agreement ?? null,
+      pplRatio: x.corpus?.pplRatio ?? null,
+      greedy: `${x.greedyMatches}/${x.prompts}`,
+      decodeTokensPerSecond: x.decodeTokensPerSecond,
+      error: x.error,
+    })),
+    recommended: r.recommended,
+    reason: r.reason,
+    pareto: r.pareto,
+  };
 }
 
 function scalarFields(value: Record<string, unknown>, prefix = '', depth = 0): { name: string; value: string }[] {
@@ -135,12 +152,9 @@ export function buildReportModel(source: ReportSource, runId: number, now = Date
       model.evaluations.push({ stage, result: evaluation.data });
       known = true;
     }
-    const corpus = corpusOf(stage, result.corpus ?? (isObject(result.evaluation) ? result.evaluation.corpus : undefined));
-    if (corpus) {
-      model.corpus.push(corpus);
-      known = true;
-    }
-    const recipes = recipesOf(stage, result);
+    const corpus = corpusOf(stage, evaluation.success ? evaluation.data.corpus : undefined);
+    if (corpus) model.corpus.push(corpus);
+    const recipes = recipesOf(stage, result.recipes);
     if (recipes) {
       model.recipes.push(recipes);
       known = true;

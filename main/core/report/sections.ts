@@ -90,7 +90,8 @@ export function answerNote(a: PromptOutcome['reference']): string {
 export function fmtMetric(name: string, value: number): string {
   if (name === 'tokens') return String(value);
   if (name === 'top1Agreement') return `${(value * 100).toFixed(2)}%`;
-  if (/Kld|rms/i.test(name)) return value.toExponential(3);
+  if (/Seconds$/.test(name)) return `${value.toFixed(1)} s`;
+  if (/Kld|rms|DeltaP/i.test(name)) return value.toExponential(3);
   return value.toFixed(4);
 }
 

@@ -10,6 +10,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { findPythons, stagePython, type FindPythonsOptions } from '../env/python.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
+import { readCorpus } from '../corpus/read.js';
 import { producedByEarlierStage } from './planOutputs.js';
 
 export const evaluateStage: StageDefinition<'evaluate'> = {
@@ -24,6 +25,8 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
+    // A bad corpus (empty, binary, a pipe, a bad JSONL line) is refused before the run starts.
+    if (params.corpus && !(params.corpus.file && producedByEarlierStage(params.corpus.file, ctx))) await readCorpus(params.corpus.file);
     return [];
   },
   async launch(_params, ctx) {
@@ -46,7 +49,7 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
  * python3-torch lives), that can import torch (a pyenv shim without it may
  * come first), else the usual stage Python (the stage then names what is missing).
  */
-async function referencePython(options: FindPythonsOptions): Promise<string> {
+export async function referencePython(options: FindPythonsOptions): Promise<string> {
   const candidates = await findPythons(options);
   const chosen = candidates.find((c) => c.source === 'settings') ?? candidates.find((c) => c.source === 'venv' && c.usable);
   if (chosen) return stagePython(options);
