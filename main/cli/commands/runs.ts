@@ -179,19 +179,25 @@ workbench runs export <id> --format md|html [--out FILE] [--json]
     const existing = ctx.existingHistory();
     switch (sub) {
       case 'export': {
-        const id = runId(positionals[0]);
-        const format = ReportFormat.safeParse(values.format);
-        if (!format.success) throw new WorkbenchError('usage', `--format must be md or html${values.format === undefined ? '' : `, not "${values.format}"`}.`);
-        const out = values.out ? path.resolve(values.out) : null;
-        if (out && existsSync(out)) throw new WorkbenchError('file_exists', `${out} already exists; choose another --out or remove it first (a report never overwrites a file).`, { path: out });
-        if (out && !existsSync(path.dirname(out))) throw new WorkbenchError('file_not_found', `The folder ${path.dirname(out)} does not exist; create it or choose another --out.`, { path: out });
-        if ('missing' in existing) throw noHistory(id, existing.missing);
-        const report = exportReport(ctx.engine().history, id, format.data);
-        if (out) await writeFile(out, report.text, { flag: 'wx' });
-        if (values.json) ctx.out(JSON.stringify({ runId: id, format: report.format, fileName: report.fileName, mimeType: report.mimeType, out, bytes: Buffer.byteLength(report.text), ...(out ? {} : { text: report.text }) }, null, 2));
-        else if (out) ctx.out(`Wrote the ${format.data === 'html' ? 'HTML' : 'Markdown'} report of run ${id} to ${out} (${formatBytes(Buffer.byteLength(report.text))}).`);
-        else ctx.out(report.text);
-        return EXIT.ok;
+        // --json: one JSON document on stdout on failure too (the message also goes to stderr).
+        try {
+          const id = runId(positionals[0]);
+          const format = ReportFormat.safeParse(values.format);
+          if (!format.success) throw new WorkbenchError('usage', `--format must be md or html${values.format === undefined ? '' : `, not "${values.format}"`}.`);
+          const out = values.out ? path.resolve(values.out) : null;
+          if (out && existsSync(out)) throw new WorkbenchError('file_exists', `${out} already exists; choose another --out or remove it first (a report never overwrites a file).`, { path: out });
+          if (out && !existsSync(path.dirname(out))) throw new WorkbenchError('file_not_found', `The folder ${path.dirname(out)} does not exist; create it or choose another --out.`, { path: out });
+          if ('missing' in existing) throw noHistory(id, existing.missing);
+          const report = exportReport(ctx.engine().history, id, format.data);
+          if (out) await writeFile(out, report.text, { flag: 'wx' });
+          if (values.json) ctx.out(JSON.stringify({ runId: id, format: report.format, fileName: report.fileName, mimeType: report.mimeType, out, bytes: Buffer.byteLength(report.text), ...(out ? {} : { text: report.text }) }, null, 2));
+          else if (out) ctx.out(`Wrote the ${format.data === 'html' ? 'HTML' : 'Markdown'} report of run ${id} to ${out} (${formatBytes(Buffer.byteLength(report.text))}).`);
+          else ctx.out(report.text);
+          return EXIT.ok;
+        } catch (error) {
+          if (values.json && error instanceof WorkbenchError) ctx.out(JSON.stringify({ runId: positionals[0] ?? null, error: { code: error.code, message: error.message } }, null, 2));
+          throw error;
+        }
       }
       case 'list': {
         const status = runStatuses(values.status);

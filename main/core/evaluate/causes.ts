@@ -302,13 +302,13 @@ export function rankCauses(prompts: PromptOutcome[], facts: BundleFacts | null, 
       if (i === 0) {
         e.prompts.push(p.index);
         if (!firstText.has(c.kind)) {
-          firstText.set(c.kind, `${p.label}: ${c.text}`);
+          firstText.set(c.kind, c.text);
           e.evidence = c.evidence;
         }
       } else {
         e.alsoPrompts.push(p.index);
         if (e.evidence.length === 0) e.evidence = c.evidence;
-        if (!firstText.has(c.kind) && e.text === '') e.text = `${p.label}: ${c.text}`;
+        if (!firstText.has(c.kind) && e.text === '') e.text = c.text;
       }
     });
   }
@@ -316,7 +316,7 @@ export function rankCauses(prompts: PromptOutcome[], facts: BundleFacts | null, 
     const e = entry('model');
     e.prompts.push(p.index);
     if (e.evidence.length === 0) e.evidence = c.evidence;
-    if (!firstText.has('model')) firstText.set('model', `${p.label}: ${c.text}`);
+    if (!firstText.has('model')) firstText.set('model', c.text);
   }
   const differing = prompts.filter((p) => !sameAnswer(p.reference, p.bundle)).length;
   for (const c of byKind.values()) {
@@ -326,9 +326,9 @@ export function rankCauses(prompts: PromptOutcome[], facts: BundleFacts | null, 
     if (c.kind === 'model' && c.prompts.every((i) => sameAnswer(prompts.find((p) => p.index === i)!.reference, prompts.find((p) => p.index === i)!.bundle))) {
       c.text = `${title} (${plural(c.prompts.length, n)}, answers match): ${sample}.`;
     } else if (c.prompts.length > 0) {
-      c.text = `${title} — first cause in ${plural(c.prompts.length, differing)} that differ; ${sample}${c.checks.length > 0 ? ` [${c.checks.join(', ')}]` : ''}.`;
+      c.text = `${title} — first cause in ${plural(c.prompts.length, differing)} that differ: ${sample}${c.checks.length > 0 ? ` [${c.checks.join(', ')}]` : ''}.`;
     } else {
-      c.text = `${title} — also measured in ${plural(c.alsoPrompts.length, differing)} that differ, after another cause; ${sample}${c.checks.length > 0 ? ` [${c.checks.join(', ')}]` : ''}.`;
+      c.text = `${title} — also measured in ${plural(c.alsoPrompts.length, differing)} that differ, after another cause: ${sample}${c.checks.length > 0 ? ` [${c.checks.join(', ')}]` : ''}.`;
     }
   }
   const weight = (c: Cause) => {

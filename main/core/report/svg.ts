@@ -18,7 +18,7 @@ export interface Rule {
 
 const W = 720;
 const H = 240;
-const PAD = { left: 72, right: 16, top: 16, bottom: 36 };
+const PAD = { left: 72, right: 40, top: 16, bottom: 36 };
 
 function ticks(max: number, n = 4): number[] {
   return Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
