@@ -43,8 +43,8 @@ afterAll(async () => {
 });
 
 describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
-  it('trains in under a minute', () => {
-    expect(demo.training.seconds).toBeLessThan(60);
+  it('trains to a low loss', () => {
+    // No wall-clock assertion: the machine is shared (COMMON rule); the time is in demo.training.seconds.
     expect(demo.training.loss).toBeLessThan(0.05);
   });
 
@@ -66,11 +66,12 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     expect(shipped.summary.bundleMatches).toBe(0);
     expect(shipped.summary.bundleNeverStopped).toBe(4);
     // The first cause of every answer: the stop token (greedy follows the reference to <|im_end|> and goes on);
-    // the doubled start token and the hot sampler, which no greedy answer shows, are latent findings after it.
+    // the doubled start token, which no greedy answer shows, is a latent finding after it (the sampler's
+    // temperature is a warning of sampling.params, not a failure, so it is not latent).
     expect(shipped.prompts.map((p) => p.cause?.kind)).toEqual(['stop-tokens', 'stop-tokens', 'stop-tokens', 'stop-tokens']);
     expect(shipped.summary.causes[0]).toMatchObject({ kind: 'stop-tokens', latent: false, prompts: [0, 1, 2, 3], checks: ['stop-tokens.eos', 'stop-tokens.end-of-turn'] });
     expect(shipped.summary.causes[0]!.text).toContain('the reference stopped on <|im_end|> after 7 tokens, which is not a stop token of the bundle (151643 "<|endoftext|>")');
-    expect(shipped.summary.causes.filter((c) => c.latent).map((c) => c.kind)).toEqual(['prompt-format', 'sampler']);
+    expect(shipped.summary.causes.filter((c) => c.latent).map((c) => c.kind)).toEqual(['prompt-format']);
     // The .tflite itself is right: the fault is the metadata.
     expect(shipped.summary.numeric!.top1Agreement).toBe(1);
     expect(shipped.summary.numeric!.maxAbsLogitError).toBeLessThan(1e-3);
