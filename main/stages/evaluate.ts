@@ -23,12 +23,20 @@ await runStage(async () => {
     },
   });
   const s = result.summary;
-  stageOut.log(s.bundleMatches === s.prompts ? 'info' : 'warn', s.text);
-  for (const cause of s.causes.slice(1)) stageOut.log('warn', cause);
+  stageOut.log(s.verdict === 'match' ? 'info' : 'warn', s.text);
+  for (const cause of s.causes.slice(1)) stageOut.log('warn', cause.text);
   stageOut.metric('evaluate.bundle_matches', s.bundleMatches);
   stageOut.metric('evaluate.greedy_matches', s.greedyMatches);
   stageOut.metric('evaluate.never_stopped', s.bundleNeverStopped);
   if (s.numeric) stageOut.metric('evaluate.top1_agreement', s.numeric.top1Agreement);
+  const c = result.corpus;
+  if (c) {
+    stageOut.log('info', `Corpus metrics over ${c.tokens} positions: mean KLD ${c.meanKld.toExponential(3)}, top-1 ${(c.top1Agreement * 100).toFixed(1)}%, perplexity ratio ${c.pplRatio.toFixed(4)}.`);
+    stageOut.metric('evaluate.corpus.mean_kld', c.meanKld);
+    stageOut.metric('evaluate.corpus.top1_agreement', c.top1Agreement);
+    stageOut.metric('evaluate.corpus.ppl_ratio', c.pplRatio);
+    stageOut.artifact('corpus-positions', path.join(workDir, 'corpus-positions.json'));
+  }
   const report = path.join(workDir, 'evaluate-report.json');
   await writeFile(report, `${JSON.stringify(result, null, 2)}\n`);
   stageOut.artifact('evaluate-report', report);

@@ -19,8 +19,14 @@ Parameters (JSON file given with --params):
   prompts         list of token-id lists (the rendered prompts)
   maxNewTokens    cap on generated tokens per prompt
   stopIds         token ids that end an answer (EOS ids and the end-of-turn token)
-  outDir          where logits-<i>.f32 are written
+  outDir          where logits-<i>.f32 (and window-<i>.f32) are written
   backend         optional: "transformers" or "plain" to force one
+  windows         optional: token-id lists (corpus windows, main/core/corpus). Each is
+                  run in ONE forward pass over the whole window (causal mask, positions
+                  0..n-1, no cache), and the logits of positions 0..n-2 (each predicting
+                  the next token of the window) are written to window-<i>.f32, raw
+                  little-endian float32 [n-1, vocab]. Result: windows [{logitsPath, rows, vocab}].
+  dtype           optional, plain backend only: "float64" (default) or "float32"
 """
 
 from __future__ import annotations
@@ -73,21 +79,31 @@ class _TransformersBackend:
         ids = torch.tensor([[token]])
     return tokens, rows
 
+  def window_logits(self, ids: List[int]):
+    torch = self.torch
+    with torch.no_grad():
+      return self.model(input_ids=torch.tensor([ids])).logits[0, :-1].to(torch.float32)
+
 
 class _PlainBackend:
   name = "plain_lm"
 
-  def __init__(self, model_dir: str):
+  def __init__(self, model_dir: str, dtype: str = "float64"):
+    import torch
     from plain_lm import PlainLM
 
+    self.torch = torch
     try:
-      self.lm = PlainLM(model_dir)
+      self.lm = PlainLM(model_dir, dtype=torch.float32 if dtype == "float32" else torch.float64)
     except ValueError as error:
       raise StageFailure("unsupported_model", f"{error}; install transformers in the stage Python for other architectures.")
 
   def greedy(self, prompt: List[int], max_new: int, stop_ids):
     tokens, logits = self.lm.greedy(prompt, max_new, stop_ids=tuple(stop_ids))
     return tokens, [logits[i] for i in range(len(tokens))]
+
+  def window_logits(self, ids: List[int]):
+    return self.lm.logits(list(ids))[:-1].to(self.torch.float32)
 
 
 def run(params: Dict[str, Any]) -> None:
@@ -106,7 +122,7 @@ def run(params: Dict[str, Any]) -> None:
     if wanted == "transformers" or (wanted is None and has_transformers):
       backend = _TransformersBackend(model_dir)
     else:
-      backend = _PlainBackend(model_dir)
+      backend = _PlainBackend(model_dir, str(params.get("dtype", "float64")))
   out.log("info", f"Reference backend: {backend.name} (torch {torch.__version__}).")
   answers = []
   for i, prompt in enumerate(prompts):
@@ -120,8 +136,24 @@ def run(params: Dict[str, Any]) -> None:
     stopped = bool(tokens) and tokens[-1] in stop_ids
     answers.append({"tokens": tokens, "stopped": stopped, "stopId": tokens[-1] if stopped else None, "logitsPath": path, "vocab": int(rows[0].shape[-1]) if rows else 0})
   out.metric("reference.seconds", time.time() - started, "s")
+  windows_out = []
+  windows: List[List[int]] = params.get("windows") or []
+  window_started = time.time()
+  for i, ids in enumerate(windows):
+    out.progress(i / max(1, len(windows)), "corpus", f"Corpus window {i + 1} of {len(windows)} ({len(ids)} tokens, one forward pass)")
+    if len(ids) < 2:
+      raise StageFailure("bad_params", f"Corpus window {i} has {len(ids)} token(s); a window needs at least 2.")
+    with redirect_foreign_stdout():
+      rows = backend.window_logits(list(ids))
+    path = os.path.join(out_dir, f"window-{i}.f32")
+    with open(path, "wb") as f:
+      f.write(rows.contiguous().numpy().tobytes())
+    windows_out.append({"logitsPath": path, "rows": int(rows.shape[0]), "vocab": int(rows.shape[-1])})
+  window_seconds = time.time() - window_started
+  if windows:
+    out.metric("reference.window_seconds", window_seconds, "s")
   out.progress(1.0, "done")
-  out.result({"backend": backend.name, "answers": answers})
+  out.result({"backend": backend.name, "answers": answers, "windows": windows_out, "windowSeconds": window_seconds})
 
 
 def main(argv=None) -> int:

@@ -65,9 +65,13 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     expect(shipped.prompts.every((p) => p.reference.stopped && p.reference.stopToken === '<|im_end|>')).toBe(true);
     expect(shipped.summary.bundleMatches).toBe(0);
     expect(shipped.summary.bundleNeverStopped).toBe(4);
-    expect(shipped.summary.causes[0]).toBe(
-      'The bundle never stopped in 4/4 prompts; the reference stopped on <|im_end|>, which is not a stop token of the bundle (<|endoftext|>) [stop-tokens.eos, stop-tokens.end-of-turn].',
-    );
+    // The first cause of every answer: the stop token (greedy follows the reference to <|im_end|> and goes on);
+    // the doubled start token, which no greedy answer shows, is a latent finding after it (the sampler's
+    // temperature is a warning of sampling.params, not a failure, so it is not latent).
+    expect(shipped.prompts.map((p) => p.cause?.kind)).toEqual(['stop-tokens', 'stop-tokens', 'stop-tokens', 'stop-tokens']);
+    expect(shipped.summary.causes[0]).toMatchObject({ kind: 'stop-tokens', latent: false, prompts: [0, 1, 2, 3], checks: ['stop-tokens.eos', 'stop-tokens.end-of-turn'] });
+    expect(shipped.summary.causes[0]!.text).toContain('the reference stopped on <|im_end|> after 7 tokens, which is not a stop token of the bundle (151643 "<|endoftext|>")');
+    expect(shipped.summary.causes.filter((c) => c.latent).map((c) => c.kind)).toEqual(['prompt-format']);
     // The .tflite itself is right: the fault is the metadata.
     expect(shipped.summary.numeric!.top1Agreement).toBe(1);
     expect(shipped.summary.numeric!.maxAbsLogitError).toBeLessThan(1e-3);
@@ -90,7 +94,8 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     await page.evaluate((hash) => (window.location.hash = hash), `#/runs/${before}`);
     await page.waitForSelector('[data-testid=evaluate-panel][data-matches="0/4"]', { timeout: 30_000 });
     expect(await page.getAttribute('[data-testid=evaluate-bundle-0]', 'data-stopped')).toBe('false');
-    expect(await page.textContent('[data-testid=evaluate-verdict]')).toContain('never stopped in 4/4 prompts');
+    expect(await page.textContent('[data-testid=evaluate-verdict]')).toContain('not a stop token of the bundle');
+    expect(await page.getAttribute('[data-testid=evaluate-cause-0]', 'data-kind')).toBe('stop-tokens');
     // A succeeded run whose answers differ does not look green: the verdict on top, the fix one click away.
     expect(await page.textContent('[data-testid=run-verdict]')).toContain('Behaviour check: 0 of 4 answers match the reference.');
     expect(await page.textContent('[data-testid=evaluate-fix]')).toContain(`workbench package --fix-metadata ${demo.shipped} --model ${demo.modelDir}`);

@@ -11,8 +11,9 @@ import { evaluateCommand } from './evaluate.js';
 import { inspectCommand } from './inspect.js';
 import { mergeCommand } from './merge.js';
 import { packageCommand } from './package.js';
+import { recipesCommand } from './recipes.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, convertCommand, inspectCommand, packageCommand, checkCommand, chatCommand, evaluateCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, convertCommand, inspectCommand, packageCommand, checkCommand, chatCommand, evaluateCommand, recipesCommand];

@@ -1,11 +1,17 @@
 /**
- * `workbench runs list | show <id> | logs <id>`: the run history from the
- * terminal, same database as the app.
+ * `workbench runs list | show <id> | logs <id> | export <id>`: the run
+ * history from the terminal, same database as the app. `export` writes the
+ * run report (main/core/report/) as Markdown or self-contained HTML.
  */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../common/format.js';
 import { RunStatus, type RunSummary } from '../../common/runs.js';
 import { LogLevel } from '../../common/stageProtocol.js';
+import { ReportFormat } from '../../common/report.js';
+import { exportReport } from '../../core/report/index.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { EXIT, type CliCommand } from '../context.js';
 import { renderTable } from '../table.js';
@@ -17,6 +23,7 @@ const SUBCOMMANDS = {
   list: { options: ['json', 'status', 'search', 'limit'], positionals: 0 },
   show: { options: ['json'], positionals: 1 },
   logs: { options: ['json', 'grep', 'level'], positionals: 1 },
+  export: { options: ['json', 'format', 'out'], positionals: 1 },
 } as const;
 
 function keyParamsText(run: RunSummary): string {
@@ -133,16 +140,19 @@ function runName(name: string | null): string {
 
 export const runsCommand: CliCommand = {
   name: 'runs',
-  summary: 'List past runs, show one, or print its logs',
+  summary: 'List past runs, show one, print its logs, or export it as a report',
   usage: `workbench runs list [--status S,...] [--search TEXT] [--limit N] [--json]
 workbench runs show <id> [--json]
 workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
+workbench runs export <id> --format md|html [--out FILE] [--json]
 
   --status S,...  only runs with one of these statuses: ${RunStatus.options.join(', ')}
   --search TEXT   only runs whose logs contain these words (full-text word search, the last word as a prefix)
   --limit N       at most N runs, newest first (default ${DEFAULT_LIST_LIMIT})
   --grep TEXT     only lines containing TEXT: a substring, case-insensitive, every character literal
-  --level L       only lines at level L or above (debug < info < warn < error); any case`,
+  --level L       only lines at level L or above (debug < info < warn < error); any case
+  --format F      export: md (Markdown) or html (one self-contained file: inline CSS and SVG, no scripts)
+  --out FILE      export: write the report there (an existing file is not overwritten); without it, stdout`,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseArgs({
@@ -155,9 +165,11 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
         limit: { type: 'string' },
         grep: { type: 'string' },
         level: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
       },
     });
-    if (sub !== 'list' && sub !== 'show' && sub !== 'logs') {
+    if (sub !== 'list' && sub !== 'show' && sub !== 'logs' && sub !== 'export') {
       ctx.err(`Usage:\n${this.usage}`);
       return EXIT.usage;
     }
@@ -166,6 +178,27 @@ workbench runs logs <id> [--grep TEXT] [--level debug|info|warn|error] [--json]
     // Reading never creates a history either: a mistyped --data-dir is named, not filled with a new database.
     const existing = ctx.existingHistory();
     switch (sub) {
+      case 'export': {
+        // --json: one JSON document on stdout on failure too (the message also goes to stderr).
+        try {
+          const id = runId(positionals[0]);
+          const format = ReportFormat.safeParse(values.format);
+          if (!format.success) throw new WorkbenchError('usage', `--format must be md or html${values.format === undefined ? '' : `, not "${values.format}"`}.`);
+          const out = values.out ? path.resolve(values.out) : null;
+          if (out && existsSync(out)) throw new WorkbenchError('file_exists', `${out} already exists; choose another --out or remove it first (a report never overwrites a file).`, { path: out });
+          if (out && !existsSync(path.dirname(out))) throw new WorkbenchError('file_not_found', `The folder ${path.dirname(out)} does not exist; create it or choose another --out.`, { path: out });
+          if ('missing' in existing) throw noHistory(id, existing.missing);
+          const report = exportReport(ctx.engine().history, id, format.data);
+          if (out) await writeFile(out, report.text, { flag: 'wx' });
+          if (values.json) ctx.out(JSON.stringify({ runId: id, format: report.format, fileName: report.fileName, mimeType: report.mimeType, out, bytes: Buffer.byteLength(report.text), ...(out ? {} : { text: report.text }) }, null, 2));
+          else if (out) ctx.out(`Wrote the ${format.data === 'html' ? 'HTML' : 'Markdown'} report of run ${id} to ${out} (${formatBytes(Buffer.byteLength(report.text))}).`);
+          else ctx.out(report.text);
+          return EXIT.ok;
+        } catch (error) {
+          if (values.json && error instanceof WorkbenchError) ctx.out(JSON.stringify({ runId: positionals[0] ?? null, error: { code: error.code, message: error.message } }, null, 2));
+          throw error;
+        }
+      }
       case 'list': {
         const status = runStatuses(values.status);
         const limit = positiveWholeNumber('limit', values.limit, DEFAULT_LIST_LIMIT);

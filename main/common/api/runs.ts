@@ -7,6 +7,7 @@ import { LogLine, LogSearchHit, RunDetail, RunStatus, RunSummary } from '../runs
 import { MemorySample } from '../memory.js';
 import { PlanReview } from '../planReview.js';
 import { RunPlan } from '../stages/plan.js';
+import { ExportedReport, ReportFormat } from '../report.js';
 import { method } from './define.js';
 
 const RunId = z.object({ id: z.number().int().positive() });
@@ -44,5 +45,7 @@ export const runsMethods = {
     z.object({ query: z.string().min(1).max(500), runId: z.number().int().positive().optional(), limit: z.number().int().min(1).max(1000).default(200) }),
     z.object({ hits: z.array(LogSearchHit) }),
   ),
+  /** The run as a report a person can send: Markdown, or one self-contained HTML file (main/core/report/). */
+  'runs.exportReport': method(z.object({ id: z.number().int().positive(), format: ReportFormat }), ExportedReport),
   'runs.memory': method(RunId, z.object({ samples: z.array(MemorySample.extend({ stageId: z.number().nullable() })) })),
 };

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ChatMessage } from '../bundleRun.js';
+import { CorpusMetrics, CorpusOptions } from '../corpusMetrics.js';
 
 export const EvaluateParams = z.object({
   modelDir: z.string().min(1),
@@ -21,6 +22,8 @@ export const EvaluateParams = z.object({
   reference: z.enum(['auto', 'transformers', 'plain']).default('auto'),
   /** Skip the teacher-forced LiteRT.js comparison. */
   numeric: z.boolean().default(true),
+  /** Corpus metrics (KLD, top-1, perplexity ratio over a text corpus; main/common/corpusMetrics.ts); absent: not measured. */
+  corpus: CorpusOptions.optional(),
 });
 export type EvaluateParams = z.infer<typeof EvaluateParams>;
 export type EvaluateParamsInput = z.input<typeof EvaluateParams>;
@@ -53,8 +56,56 @@ export const PromptNumeric = z.object({
   meanKl: z.number(),
   maxKl: z.number(),
   top1Agreement: z.number(),
+  /** The first teacher-forced position where the .tflite's top-1 token is not the reference's (null: none). */
+  firstTop1Miss: z.object({ position: z.number().int(), reference: z.number().int(), bundle: z.number().int() }).nullable().default(null),
 });
 export type PromptNumeric = z.infer<typeof PromptNumeric>;
+
+/** A token id with its text, for evidence a person can read. */
+export const TokenRef = z.object({ id: z.number().int(), text: z.string() });
+export type TokenRef = z.infer<typeof TokenRef>;
+
+/** Where two token sequences of one prompt part ways: the index and a few ids from there on each side. */
+export const IdDifference = z.object({
+  position: z.number().int(),
+  expected: z.array(TokenRef),
+  actual: z.array(TokenRef),
+});
+export type IdDifference = z.infer<typeof IdDifference>;
+
+/**
+ * What the runtime is fed for one prompt, measured against the model's own
+ * prompt: the token counts, where the bundle's prompt format (its start
+ * token and template, tokenized with the model's tokenizer) departs, and
+ * where the bundle's tokenizer encodes the model's prompt text differently.
+ */
+export const PromptInput = z.object({
+  /** The model's prompt: its chat template, its tokenizer. */
+  modelTokens: z.number().int(),
+  /** What the runtime feeds: start token + the bundle's template, the bundle's tokenizer (null: not reproducible). */
+  runtimeTokens: z.number().int().nullable(),
+  format: IdDifference.extend({
+    /** 'start-token' when the departure is the metadata's start token, 'template' when the rendered text differs. */
+    source: z.enum(['start-token', 'template']),
+    /** First differing character of the rendered texts (template only). */
+    textOffset: z.number().int().nullable(),
+  }).nullable(),
+  tokenizer: IdDifference.nullable(),
+  /** Why the runtime side could not be rendered or tokenized, when it could not. */
+  problem: z.string().nullable(),
+});
+export type PromptInput = z.infer<typeof PromptInput>;
+
+/** The classes of cause the behaviour check attributes a difference to (docs/fidelity.md, "Causes"). */
+export const CauseKind = z.enum(['context', 'prompt-format', 'tokenizer', 'conversion', 'stop-tokens', 'sampler', 'model', 'engine', 'unexplained']);
+export type CauseKind = z.infer<typeof CauseKind>;
+
+export const CauseEvidence = z.object({ label: z.string(), value: z.string() });
+export type CauseEvidence = z.infer<typeof CauseEvidence>;
+
+/** One prompt's first cause: the class and what was seen for this prompt. */
+export const PromptCause = z.object({ kind: CauseKind, text: z.string(), evidence: z.array(CauseEvidence) });
+export type PromptCause = z.infer<typeof PromptCause>;
 
 export const PromptOutcome = z.object({
   index: z.number().int(),
@@ -69,8 +120,36 @@ export const PromptOutcome = z.object({
   /** The bundle's own answer's repetition share (the loop detector). */
   repetition: z.number(),
   numeric: PromptNumeric.nullable(),
+  /** What the runtime is fed against the model's prompt (absent in results recorded before it was measured). */
+  input: PromptInput.nullable().default(null),
+  /** The first cause of this prompt's difference (null: the answer matches). */
+  cause: PromptCause.nullable().default(null),
 });
 export type PromptOutcome = z.infer<typeof PromptOutcome>;
+
+/**
+ * A cause across prompts: its class, the prompts it is the first cause of,
+ * the prompts where it was measured too but something else came first, the
+ * evidence (values, ids, positions), the fidelity checks that agree, and one
+ * sentence for the CLI and the UI. `latent`: a failing check no answer
+ * shows (the answers match on these prompts, others may change).
+ */
+export const Cause = z.object({
+  kind: CauseKind,
+  latent: z.boolean(),
+  prompts: z.array(z.number().int()),
+  alsoPrompts: z.array(z.number().int()),
+  evidence: z.array(CauseEvidence),
+  checks: z.array(z.string()),
+  text: z.string(),
+});
+export type Cause = z.infer<typeof Cause>;
+
+/** Results recorded before causes were structured stored one sentence each; they read as unattributed causes. */
+const StoredCause = z.preprocess(
+  (value) => (typeof value === 'string' ? { kind: 'unexplained', latent: false, prompts: [], alsoPrompts: [], evidence: [], checks: [], text: value } : value),
+  Cause,
+);
 
 export const EvaluateSummary = z.object({
   prompts: z.number().int(),
@@ -79,8 +158,10 @@ export const EvaluateSummary = z.object({
   bundleNeverStopped: z.number().int(),
   referenceStopped: z.number().int(),
   loops: z.number().int(),
-  /** One sentence per likely cause, joined with the fidelity checks. */
-  causes: z.array(z.string()),
+  /** 'match': every answer matches and no check fails; 'latent': every answer matches but a failing check may change other prompts; 'differ': some answer differs. */
+  verdict: z.enum(['match', 'latent', 'differ']).optional(),
+  /** Causes, most evidenced first: first causes of differing answers by count, then causes measured but not first, then the model's own loops, then latent findings. */
+  causes: z.array(StoredCause),
   /** The verdict in one sentence. */
   text: z.string(),
   numeric: z
@@ -99,5 +180,18 @@ export const EvaluateResult = z.object({
   summary: EvaluateSummary,
   /** Fidelity checks that did not pass (id: explanation), as joined into the causes. */
   failingChecks: z.array(z.object({ id: z.string(), status: z.string(), explanation: z.string() })),
+  /** The bundle's metadata as the evidence quotes it (absent in results recorded before it was). */
+  bundleFacts: z
+    .object({
+      sampler: z.string().nullable(),
+      stopTokens: z.array(TokenRef),
+      startToken: z.array(TokenRef),
+      maxNumTokens: z.number().int().nullable(),
+      kvLength: z.number().int().nullable(),
+    })
+    .nullable()
+    .default(null),
+  /** The corpus metrics when asked for (EvaluateParams.corpus); null otherwise. */
+  corpus: CorpusMetrics.nullable().optional(),
 });
 export type EvaluateResult = z.infer<typeof EvaluateResult>;

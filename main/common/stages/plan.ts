@@ -8,10 +8,11 @@ import { ConvertParams } from './convert.js';
 import { EvaluateParams } from './evaluate.js';
 import { MergeParams } from './merge.js';
 import { PackageParams } from './package.js';
+import { RecipesParams } from '../recipes.js';
 import { SelftestParams } from './selftest.js';
 import { VerifyParams } from './verify.js';
 
-export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap', 'evaluate']);
+export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap', 'evaluate', 'recipes']);
 export type StageKind = z.infer<typeof StageKind>;
 
 export const StagePlan = z.discriminatedUnion('kind', [
@@ -22,6 +23,7 @@ export const StagePlan = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('verify'), params: VerifyParams }),
   z.object({ kind: z.literal('bootstrap'), params: BootstrapParams }),
   z.object({ kind: z.literal('evaluate'), params: EvaluateParams }),
+  z.object({ kind: z.literal('recipes'), params: RecipesParams }),
 ]);
 export type StagePlan = z.infer<typeof StagePlan>;
 export type StagePlanInput = z.input<typeof StagePlan>;

@@ -3,6 +3,7 @@
  */
 import { WorkbenchError } from '../../common/errors.js';
 import type { runsMethods } from '../../common/api/runs.js';
+import { exportReport } from '../report/index.js';
 import type { HandlerFactory } from './handlerTypes.js';
 
 export const runsHandlers: HandlerFactory<keyof typeof runsMethods> = (engine) => ({
@@ -28,5 +29,6 @@ export const runsHandlers: HandlerFactory<keyof typeof runsMethods> = (engine) =
     lines: engine.history.getLogs(id, { afterId, limit, ...(stageId !== undefined ? { stageId } : {}), ...(levels ? { levels } : {}) }),
   }),
   'runs.searchLogs': ({ query, runId, limit }) => ({ hits: engine.history.searchLogs(query, { ...(runId !== undefined ? { runId } : {}), limit }) }),
+  'runs.exportReport': ({ id, format }) => exportReport(engine.history, id, format),
   'runs.memory': ({ id }) => ({ samples: engine.history.memorySamples(id) }),
 });

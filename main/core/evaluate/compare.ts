@@ -2,10 +2,12 @@
  * The measurements of the behaviour check, as pure functions: where two
  * answers part ways, how much an answer repeats itself (a loop detector), the
  * teacher-forced numeric comparison of two logit sequences (max |error|, KL,
- * top-1 agreement) and the summary that names the likely cause by joining the
- * measurements with the fidelity checks.
+ * top-1 agreement) and the summary: counts, the verdict and the causes
+ * ranked by evidence (causes.ts).
  */
-import type { Answer, Divergence, EvaluateSummary, PromptNumeric, PromptOutcome } from '../../common/stages/evaluate.js';
+import type { Divergence, EvaluateSummary, PromptCause, PromptNumeric, PromptOutcome } from '../../common/stages/evaluate.js';
+import { LOOP_SHARE, rankCauses, sameAnswer, type FailingCheck } from './causes.js';
+import type { BundleFacts } from './promptInputs.js';
 
 /** First difference of two token sequences and of their texts. */
 export function divergence(refTokens: readonly number[], refPieces: readonly string[], refText: string, otherText: string): Divergence {
@@ -64,6 +66,7 @@ export function compareLogits(reference: readonly Float32Array[], actual: readon
   let klSum = 0;
   let klMax = 0;
   let agree = 0;
+  let firstTop1Miss: PromptNumeric['firstTop1Miss'] = null;
   for (let p = 0; p < n; p++) {
     const r = reference[p]!;
     const a = actual[p]!;
@@ -76,51 +79,29 @@ export function compareLogits(reference: readonly Float32Array[], actual: readon
     kl = Math.max(0, kl);
     klSum += kl;
     klMax = Math.max(klMax, kl);
-    if (argmax(r.subarray(0, len)) === argmax(a.subarray(0, len))) agree++;
+    const ra = argmax(r.subarray(0, len));
+    const aa = argmax(a.subarray(0, len));
+    if (ra === aa) agree++;
+    else firstTop1Miss ??= { position: p, reference: ra, bundle: aa };
   }
-  return { positions: n, maxAbsLogitError: maxAbs, meanKl: n ? klSum / n : 0, maxKl: klMax, top1Agreement: n ? agree / n : 0 };
+  return { positions: n, maxAbsLogitError: maxAbs, meanKl: n ? klSum / n : 0, maxKl: klMax, top1Agreement: n ? agree / n : 0, firstTop1Miss };
 }
 
-export interface FailingCheck {
-  id: string;
-  status: string;
-  explanation: string;
-}
+export type { FailingCheck } from './causes.js';
 
-const LOOP_SHARE = 0.5;
-
-/** Counts, the likely causes (measurements joined with failing checks) and a one-sentence verdict. */
-export function summarize(prompts: readonly PromptOutcome[], checks: readonly FailingCheck[], context: { bundleStopTokens: string[]; referenceStopText: (p: PromptOutcome) => string | null }): EvaluateSummary {
+/**
+ * Counts, the causes ranked by evidence (causes.ts) and the verdict: 'differ'
+ * when an answer differs, 'latent' when all match but a check fails (that
+ * may change other prompts), else 'match'.
+ */
+export function summarize(prompts: PromptOutcome[], checks: readonly FailingCheck[], facts: BundleFacts | null): { summary: EvaluateSummary; perPrompt: (PromptCause | null)[] } {
   const n = prompts.length;
-  const same = (a: Answer, b: Answer) => !a.error && !b.error && a.text === b.text && a.stopped === b.stopped;
-  const bundleMatches = prompts.filter((p) => same(p.reference, p.bundle)).length;
-  const greedyMatches = prompts.filter((p) => same(p.reference, p.greedy)).length;
+  const bundleMatches = prompts.filter((p) => sameAnswer(p.reference, p.bundle)).length;
+  const greedyMatches = prompts.filter((p) => sameAnswer(p.reference, p.greedy)).length;
   const bundleNeverStopped = prompts.filter((p) => !p.bundle.error && !p.bundle.stopped).length;
   const referenceStopped = prompts.filter((p) => p.reference.stopped).length;
   const loops = prompts.filter((p) => p.repetition >= LOOP_SHARE).length;
-  const errors = prompts.filter((p) => p.bundle.error).length;
-  const failing = (prefix: string) => checks.filter((c) => c.id.startsWith(prefix));
-  const causes: string[] = [];
-
-  if (errors > 0) causes.push(`The engine could not answer ${errors}/${n} prompts with the bundle's own metadata: ${prompts.find((p) => p.bundle.error)!.bundle.error}`);
-  if (bundleNeverStopped > 0 && referenceStopped > 0) {
-    const stopTexts = [...new Set(prompts.map(context.referenceStopText).filter((t): t is string => Boolean(t)))];
-    const missing = stopTexts.filter((t) => !context.bundleStopTokens.includes(t));
-    const stopChecks = failing('stop-tokens');
-    causes.push(
-      `The bundle never stopped in ${bundleNeverStopped}/${n} prompts; the reference stopped on ${stopTexts.join(', ') || 'its stop token'}${missing.length > 0 ? `, which ${missing.length === 1 ? 'is' : 'are'} not a stop token of the bundle (${context.bundleStopTokens.join(', ') || 'none'})` : ''}${stopChecks.length > 0 ? ` [${stopChecks.map((c) => c.id).join(', ')}]` : ''}.`,
-    );
-  }
-  const promptChecks = [...failing('prompt-format'), ...failing('start-token'), ...failing('engine.typed-content')];
-  const greedyEarly = prompts.filter((p) => p.greedyDivergence.token === 0 && !p.greedy.error).length;
-  if (greedyEarly > 0 && promptChecks.length > 0) {
-    causes.push(`Greedy answers already differ at the first token in ${greedyEarly}/${n} prompts: the prompt the runtime renders is not the model's (${promptChecks.map((c) => `${c.id}: ${c.explanation}`).join(' ')})`);
-  }
-  const sampler = failing('sampling').concat(failing('engine.sampler-type'));
-  if (greedyMatches > bundleMatches) {
-    causes.push(`Greedy decoding matches the reference in ${greedyMatches}/${n} prompts but the bundle's own sampler only in ${bundleMatches}/${n}: its sampler settings are a cause${sampler.length > 0 ? ` (${sampler.map((c) => c.id).join(', ')})` : ''}.`);
-  }
-  if (loops > 0) causes.push(`The bundle's answer repeats itself (≥ ${LOOP_SHARE * 100}% repeated 3-grams) in ${loops}/${n} prompts${failing('sampling.repetition-penalty').length > 0 ? '; the model expects a repetition penalty the runtime cannot apply' : ''}.`);
+  const { causes, perPrompt } = rankCauses(prompts, facts, checks);
   const numericRows = prompts.map((p) => p.numeric).filter((x): x is PromptNumeric => x !== null && x.positions > 0);
   const positions = numericRows.reduce((s, x) => s + x.positions, 0);
   const numeric =
@@ -132,12 +113,14 @@ export function summarize(prompts: readonly PromptOutcome[], checks: readonly Fa
           top1Agreement: numericRows.reduce((s, x) => s + x.top1Agreement * x.positions, 0) / positions,
         }
       : null;
-  if (numeric && numeric.top1Agreement < 0.9) {
-    causes.push(`The .tflite itself departs from the reference: top-1 agreement ${(numeric.top1Agreement * 100).toFixed(0)}% over ${positions} teacher-forced positions (max |logit error| ${numeric.maxAbsLogitError.toFixed(3)}); the conversion or its quantization is a cause.`);
-  }
+  const latent = causes.filter((c) => c.latent);
+  const verdict = bundleMatches < n ? 'differ' : latent.length > 0 ? 'latent' : 'match';
+  const modelNote = causes.find((c) => c.kind === 'model' && !c.latent);
   const text =
-    bundleMatches === n
-      ? `The bundle's answers match the reference in all ${n} prompts.`
-      : `The bundle's answers differ from the reference in ${n - bundleMatches}/${n} prompts${causes.length > 0 ? `: ${causes[0]}` : '.'}`;
-  return { prompts: n, bundleMatches, greedyMatches, bundleNeverStopped, referenceStopped, loops, causes, text, numeric };
+    verdict === 'differ'
+      ? `The bundle's answers differ from the reference in ${n - bundleMatches}/${n} prompts; first cause: ${causes[0]!.text}`
+      : verdict === 'latent'
+        ? `The bundle's answers match the reference in all ${n} prompts, but not cleanly: ${latent[0]!.text}`
+        : `The bundle's answers match the reference in all ${n} prompts.${modelNote ? ` ${modelNote.text}` : ''}`;
+  return { summary: { prompts: n, bundleMatches, greedyMatches, bundleNeverStopped, referenceStopped, loops, verdict, causes, text, numeric }, perPrompt };
 }

@@ -5,8 +5,9 @@
  * reference_answers.py: transformers when installed, else plain_lm.py);
  * get the bundle's answers from LiteRT-LM's engine, with its own metadata and
  * greedy; run the .tflite teacher-forced on the reference's tokens through
- * LiteRT.js and compare logits; join it all with the fidelity checks into a
- * summary naming the likely cause. Runs inside the stage process (the engine
+ * LiteRT.js and compare logits; measure what the runtime is fed against the
+ * model's prompt (promptInputs.ts); rank the causes of every difference by
+ * that evidence and the fidelity checks (causes.ts). Runs inside the stage process (the engine
  * and LiteRT.js are wasm: never in the workbench's own process).
  */
 import { spawn } from 'node:child_process';
@@ -19,15 +20,17 @@ import { WorkbenchError } from '../../common/errors.js';
 import type { Answer, EvaluateParams, EvaluateResult, PromptNumeric, PromptOutcome } from '../../common/stages/evaluate.js';
 import { StageEvent } from '../../common/stageProtocol.js';
 import { BundleRunnerHost } from '../bundleRunner/host.js';
-import { checkFidelity } from '../fidelity/analyze.js';
+import { analyze, loadAnalysisInput } from '../fidelity/analyze.js';
 import { modelIntent } from '../fidelity/intent.js';
-import { loadModelSide } from '../fidelity/load.js';
 import { readLitertlmHeader, SectionType, sectionStream } from '../formats/litertlm.js';
 import { DecoderSession } from '../litertjs/decoderSession.js';
 import { TfliteModelRunner } from '../litertjs/litertjs.js';
 import { pythonEnvPath } from '../paths.js';
+import { corpusMetricsForBundle } from '../corpus/measure.js';
+import type { CorpusMetrics } from '../../common/corpusMetrics.js';
 import { compareLogits, divergence, repetitionShare, summarize } from './compare.js';
 import { BUILT_IN_PROMPTS, readPromptsFile, type EvalPrompt } from './prompts.js';
+import { bundleFacts, promptInput } from './promptInputs.js';
 
 export interface EvaluateReporter {
   progress(fraction: number | null, phase: string, message?: string): void;
@@ -54,33 +57,36 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
   if (prompts.length === 0) throw new WorkbenchError('bad_prompts', 'There are no prompts to evaluate: give a prompts file or keep the built-in prompts.');
 
   reporter.progress(0.02, 'prompts', 'Rendering the prompts with the model\'s chat template');
-  const model = await loadModelSide(modelDir);
+  // Both sides once: the model's prompts, the fidelity checklist and what the runtime is fed come from the same reading.
+  const analysis = await loadAnalysisInput({ modelDir, bundlePath });
+  const model = analysis.model;
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new WorkbenchError('no_tokenizer', `The model folder ${modelDir} has no tokenizer.json the workbench can reproduce${model.tokenizerProblem ? `: ${model.tokenizerProblem}` : ''}.`);
   if (!model.render) throw new WorkbenchError('no_chat_template', `The model folder ${modelDir} has no usable chat template${model.renderProblem ? ` (${model.renderProblem})` : ''}, so prompts cannot be rendered the way the model was trained.`);
   const intent = modelIntent(model);
   const stopIds = [...new Set([...intent.eosIds, ...(intent.endOfTurn ? [intent.endOfTurn.id] : [])])];
-  const promptIds = prompts.map((p) => {
-    const ids = tokenizer.encode(model.render!(p.messages, true));
+  const promptTexts = prompts.map((p) => model.render!(p.messages, true));
+  const promptIds = promptTexts.map((text) => {
+    const ids = tokenizer.encode(text);
     return intent.bos && !intent.templateWritesBos ? [intent.bos.id, ...ids] : ids;
   });
+  const inputs = prompts.map((p, i) => promptInput(analysis, p.messages, promptTexts[i]!, promptIds[i]!));
+  const facts = bundleFacts(analysis);
 
   reporter.progress(0.05, 'reference', 'Reference answers of the source model (PyTorch)');
   const reference = await referenceAnswers(options.python, { modelDir, prompts: promptIds, maxNewTokens: params.maxTokens, stopIds, outDir: path.join(workDir, 'reference'), ...(params.reference !== 'auto' ? { backend: params.reference } : {}) }, reporter);
 
   reporter.progress(0.35, 'fidelity', 'Fidelity checklist');
-  const report = await checkFidelity({ modelDir, bundlePath });
+  const report = analyze(analysis);
   const failingChecks = report.items.filter((i) => i.status !== 'pass').map((i) => ({ id: i.id, status: i.status, explanation: i.explanation }));
 
   const host = new BundleRunnerHost({ onLog: (line) => reporter.log('debug', line) });
   const bundleAnswers: { own: Answer; greedy: Answer }[] = [];
-  let bundleStopTokens: string[] = [];
   try {
     for (let i = 0; i < prompts.length; i++) {
       reporter.progress(0.4 + (0.4 * i) / prompts.length, 'bundle', `Prompt ${i + 1} of ${prompts.length} in LiteRT-LM ${LITERT_LM_JS_VERSION}`);
       const own = await bundleAnswer(host, bundlePath, prompts[i]!, params.maxTokens, false, tokenizer.encode.bind(tokenizer));
       const greedy = await bundleAnswer(host, bundlePath, prompts[i]!, params.maxTokens, true, tokenizer.encode.bind(tokenizer));
-      bundleStopTokens = own.stopTokens.length > 0 ? own.stopTokens : greedy.stopTokens.length > 0 ? greedy.stopTokens : bundleStopTokens;
       bundleAnswers.push({ own: own.answer, greedy: greedy.answer });
     }
   } finally {
@@ -91,6 +97,21 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
   if (params.numeric) {
     reporter.progress(0.82, 'numeric', 'Teacher-forced comparison of the .tflite (LiteRT.js) with the reference');
     numeric = await teacherForced(bundlePath, workDir, promptIds, reference, reporter);
+  }
+
+  let corpus: CorpusMetrics | null = null;
+  if (params.corpus) {
+    // Corpus metrics (main/core/corpus): KLD, top-1, perplexity ratio over a text corpus.
+    corpus = await corpusMetricsForBundle({
+      options: params.corpus,
+      model: { encode: tokenizer.encode.bind(tokenizer), render: model.render, bos: intent.bos && !intent.templateWritesBos ? intent.bos.id : null },
+      modelDir,
+      bundlePath,
+      python: options.python,
+      workDir,
+      ...(params.reference !== 'auto' ? { backend: params.reference } : {}),
+      reporter: { progress: (f, phase, message) => reporter.progress(f === null ? null : 0.86 + 0.13 * f, phase, message), log: (level, text) => reporter.log(level, text) },
+    });
   }
 
   const outcomes: PromptOutcome[] = prompts.map((p, i) => {
@@ -119,9 +140,12 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
       greedyDivergence: greedy.error ? { token: 0, char: 0 } : divergence(answerIds, pieces, refText, greedy.text),
       repetition: own.repetition,
       numeric: numeric[i] ?? null,
+      input: inputs[i]!,
+      cause: null,
     };
   });
-  const summary = summarize(outcomes, failingChecks, { bundleStopTokens, referenceStopText: (p) => (p.reference.stopped ? p.reference.stopToken : null) });
+  const { summary, perPrompt } = summarize(outcomes, failingChecks, facts);
+  outcomes.forEach((o, i) => (o.cause = perPrompt[i] ?? null));
   reporter.progress(1, 'done');
   return {
     modelDir,
@@ -132,6 +156,8 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
     prompts: outcomes,
     summary,
     failingChecks,
+    bundleFacts: facts,
+    corpus,
   };
 }
 

@@ -28,11 +28,14 @@ const result: EvaluateResult = {
       firstDivergence: { token: 2, char: 6 },
       greedyDivergence: { token: null, char: null },
       repetition: 0.25,
-      numeric: { positions: 3, maxAbsLogitError: 0.001, meanKl: 1e-9, maxKl: 1e-8, top1Agreement: 1 },
+      numeric: { positions: 3, maxAbsLogitError: 0.001, meanKl: 1e-9, maxKl: 1e-8, top1Agreement: 1, firstTop1Miss: null },
+      input: null,
+      cause: null,
     },
   ],
   summary: { prompts: 1, bundleMatches: 0, greedyMatches: 1, bundleNeverStopped: 1, referenceStopped: 1, loops: 0, causes: [], text: 'x', numeric: null },
   failingChecks: [],
+  bundleFacts: null,
 };
 
 describe('migration 2: behaviour-check rows', () => {

@@ -10,6 +10,7 @@ import { referencePython } from '../env/python.js';
 import { readLitertlmHeader } from '../formats/litertlm.js';
 import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
+import { readCorpus } from '../corpus/read.js';
 import { producedByEarlierStage } from './planOutputs.js';
 
 export const evaluateStage: StageDefinition<'evaluate'> = {
@@ -26,6 +27,8 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
     }
     // Not a LiteRT-LM bundle: refused before the run starts (one sentence, bad input), never after the reference has run.
     if (!producedByEarlierStage(params.bundlePath, ctx)) readLitertlmHeader(path.resolve(params.bundlePath));
+    // A bad corpus (empty, binary, a pipe, a bad JSONL line) is refused before the run starts.
+    if (params.corpus && !(params.corpus.file && producedByEarlierStage(params.corpus.file, ctx))) await readCorpus(params.corpus.file);
     return [];
   },
   async launch(_params, ctx) {

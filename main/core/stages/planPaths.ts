@@ -18,6 +18,7 @@ export const STAGE_PATH_PARAMS: Readonly<Record<StageKind, readonly string[]>> =
   verify: ['modelDir', 'bundlePath', 'metadataPath'],
   bootstrap: ['pythonPath'],
   evaluate: ['modelDir', 'bundlePath', 'promptsFile'],
+  recipes: ['modelDir', 'outDir', 'promptsFile'],
 };
 
 /** A relative path in a path parameter; a bare interpreter name ("python3") is looked up on PATH, so it is not one. */

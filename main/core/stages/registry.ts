@@ -10,6 +10,7 @@ import { convertStage } from './convert.js';
 import { evaluateStage } from './evaluate.js';
 import { mergeStage } from './merge.js';
 import { packageStage } from './package.js';
+import { recipesStage } from './recipes.js';
 import { selftestStage } from './selftest.js';
 import { verifyStage } from './verify.js';
 
@@ -21,6 +22,7 @@ const definitions = new Map<StageKind, StageDefinition>([
   [packageStage.kind, packageStage as StageDefinition],
   [verifyStage.kind, verifyStage as StageDefinition],
   [evaluateStage.kind, evaluateStage as StageDefinition],
+  [recipesStage.kind, recipesStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {

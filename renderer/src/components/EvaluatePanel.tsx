@@ -1,5 +1,7 @@
 /**
- * The behaviour check on a run's page: the verdict and its likely causes,
+ * The behaviour check on a run's page: the verdict and its causes ranked by
+ * evidence (each with what it saw: values, ids, positions; latent findings
+ * marked),
  * the teacher-forced figures, and every prompt side by side (the source
  * model's answer in PyTorch, the bundle's with its own metadata, the
  * bundle's greedy answer), each marked where it departs from the reference
@@ -7,7 +9,59 @@
  */
 import { useState } from 'react';
 import type { FidelityFixResult } from '../../../main/common/api/fidelity';
-import { EvaluateResult, type Answer, type PromptOutcome } from '../../../main/common/stages/evaluate';
+import { EvaluateResult, type Answer, type Cause, type CauseKind, type PromptOutcome } from '../../../main/common/stages/evaluate';
+
+/** The classes' names as the causes list shows them (main/core/evaluate/causes.ts has the same; the renderer imports main/common only). */
+export const CAUSE_LABELS: Record<CauseKind, string> = {
+  context: 'Context',
+  model: 'The model itself',
+  'prompt-format': 'Prompt format',
+  tokenizer: 'Tokenizer',
+  conversion: 'Conversion / quantization',
+  'stop-tokens': 'Stop tokens',
+  sampler: 'Sampler',
+  engine: 'Engine',
+  unexplained: 'Unexplained',
+};
+
+/** Results recorded before the verdict field read 'match' or 'differ' from the counts. */
+export function verdictOf(s: EvaluateResult['summary']): 'match' | 'latent' | 'differ' {
+  return s.verdict ?? (s.bundleMatches === s.prompts ? 'match' : 'differ');
+}
+
+function CauseItem({ cause, index, labels }: { cause: Cause; index: number; labels: string[] }) {
+  const which = (list: number[]) => list.map((i) => labels[i] ?? `#${i}`).join(', ');
+  return (
+    <li data-testid={`evaluate-cause-${index}`} data-kind={cause.kind} data-latent={String(cause.latent)} className={cause.latent ? 'warn-text' : undefined}>
+      <span className="badge">{cause.latent ? 'latent · ' : ''}{CAUSE_LABELS[cause.kind]}</span> {cause.text}
+      {cause.evidence.length > 0 || cause.prompts.length > 0 || cause.alsoPrompts.length > 0 ? (
+        <details>
+          <summary className="muted small">evidence</summary>
+          <dl className="cause-evidence small">
+            {cause.prompts.length > 0 ? (
+              <>
+                <dt>first cause of</dt>
+                <dd>{which(cause.prompts)}</dd>
+              </>
+            ) : null}
+            {cause.alsoPrompts.length > 0 ? (
+              <>
+                <dt>also measured in</dt>
+                <dd>{which(cause.alsoPrompts)}</dd>
+              </>
+            ) : null}
+            {cause.evidence.map((e, i) => (
+              <span key={i}>
+                <dt>{e.label}</dt>
+                <dd className="mono">{e.value}</dd>
+              </span>
+            ))}
+          </dl>
+        </details>
+      ) : null}
+    </li>
+  );
+}
 import type { RunDetail } from '../../../main/common/runs';
 import { useAction, useApi } from '../api/hooks';
 import { ErrorBox } from './common';
@@ -92,6 +146,11 @@ function PromptRow({ p }: { p: PromptOutcome }) {
       <th>
         {p.label}
         <div className="muted small">{p.messages[p.messages.length - 1]!.content}</div>
+        {p.cause ? (
+          <div className="small" data-testid={`evaluate-prompt-cause-${p.index}`} data-kind={p.cause.kind}>
+            <span className="badge">{CAUSE_LABELS[p.cause.kind]}</span>
+          </div>
+        ) : null}
         {p.numeric ? <div className="muted small">top-1 {(p.numeric.top1Agreement * 100).toFixed(0)}% · max |Δlogit| {p.numeric.maxAbsLogitError.toFixed(4)}</div> : null}
       </th>
       <AnswerCell answer={p.reference} from={null} testId={`evaluate-reference-${p.index}`} />
@@ -111,20 +170,21 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
         if (!parsed.success) return null;
         const r = parsed.data;
         const s = r.summary;
-        const ok = s.bundleMatches === s.prompts;
+        const verdict = verdictOf(s);
+        const labels = r.prompts.map((p) => p.label);
         return (
-          <section key={stage.id} id="evaluate-panel" className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`}>
+          <section key={stage.id} id="evaluate-panel" className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`} data-verdict={verdict}>
             <h2>Behaviour check</h2>
-            <p className={ok ? 'ok-text' : 'error-text'} data-testid="evaluate-verdict">
+            <p className={verdict === 'match' ? 'ok-text' : verdict === 'latent' ? 'warn-text' : 'error-text'} data-testid="evaluate-verdict">
               {s.text}
             </p>
-            {ok ? null : <DifferFix r={r} />}
-            {s.causes.length > 1 || (s.causes.length === 1 && !s.text.includes(s.causes[0]!)) ? (
-              <ul data-testid="evaluate-causes">
-                {s.causes.map((c) => (
-                  <li key={c}>{c}</li>
+            {verdict === 'differ' ? <DifferFix r={r} /> : null}
+            {s.causes.length > 0 ? (
+              <ol data-testid="evaluate-causes" className="cause-list">
+                {s.causes.map((c, i) => (
+                  <CauseItem key={`${c.kind}-${i}`} cause={c} index={i} labels={labels} />
                 ))}
-              </ul>
+              </ol>
             ) : null}
             <p className="muted">
               Reference: {r.referenceBackend} (PyTorch) · bundle: LiteRT-LM {r.engineVersion} (wasm, CPU) · cap {r.maxTokens} tokens

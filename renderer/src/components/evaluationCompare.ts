@@ -23,6 +23,8 @@ export function evaluationCompareRows(runs: RunDetail[], pick: (run: RunDetail) 
   const rows: CompareRow[] = [];
   const add = (label: string, pick: (r: EvaluateResult) => string) => rows.push({ section, label, values: results.map((r) => (r ? pick(r) : '—')) });
   add('behaviour: verdict', (r) => r.summary.text);
+  add('behaviour: first cause', (r) => (r.summary.causes[0] ? `${r.summary.causes[0].latent ? 'latent ' : ''}${r.summary.causes[0].kind}` : '—'));
+  add('behaviour: causes', (r) => r.summary.causes.map((c) => `${c.latent ? 'latent ' : ''}${c.kind}${c.prompts.length > 0 ? ` (${c.prompts.length})` : ''}`).join(', ') || '—');
   add('behaviour: answers matching the reference', (r) => `${r.summary.bundleMatches}/${r.summary.prompts} (greedy ${r.summary.greedyMatches}/${r.summary.prompts})`);
   add('behaviour: never stopped', (r) => `${r.summary.bundleNeverStopped}/${r.summary.prompts}`);
   add('behaviour: teacher-forced top-1', (r) => (r.summary.numeric ? `${(r.summary.numeric.top1Agreement * 100).toFixed(1)}% of ${r.summary.numeric.positions}` : '—'));

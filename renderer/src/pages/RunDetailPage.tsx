@@ -42,6 +42,18 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
   const cancel = useAction(() => api.call('runs.cancel', { id: runId }));
   const retry = useAction(async () => navigate(`/runs/${(await api.call('runs.retry', { id: runId })).id}`));
   const rerun = useAction(async (newOutputs: boolean) => navigate(`/runs/${(await api.call('runs.rerun', { id: runId, newOutputs })).id}`));
+  // The report is built by the engine (main/core/report/) and saved through a Blob link, which works the same in serve mode and Electron.
+  const exportReport = useAction(async (format: 'md' | 'html') => {
+    const report = await api.call('runs.exportReport', { id: runId, format });
+    const url = URL.createObjectURL(new Blob([report.text], { type: `${report.mimeType};charset=utf-8` }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = report.fileName;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  });
   const remove = useAction(async () => {
     await api.call('runs.delete', { id: runId });
     navigate('/runs');
@@ -56,7 +68,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
   const runPeak = Math.max(detail.peakRssBytes ?? 0, ...stages.map((stage) => stage.peakRssBytes ?? 0)) || null;
   const failedStage = stages.find((stage) => stage.error && stage.status !== 'succeeded');
   const retryable = !active && ['failed', 'cancelled', 'interrupted', 'stopped_by_guard'].includes(detail.status);
-  const actionError = cancel.error ?? retry.error ?? rerun.error ?? remove.error;
+  const actionError = cancel.error ?? retry.error ?? rerun.error ?? remove.error ?? exportReport.error;
   const verdict = evaluateVerdict({ ...detail, stages });
 
   return (
@@ -79,6 +91,16 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
             <button type="button" onClick={() => void retry.run()} disabled={retry.pending} data-testid="retry-run" title="Reuse the stages that finished and start from the first that did not">
               {detail.status === 'failed' ? 'Retry from failed stage' : 'Resume from the unfinished stage'}
             </button>
+          ) : null}
+          {!active ? (
+            <>
+              <button type="button" className="secondary" onClick={() => void exportReport.run('html')} disabled={exportReport.pending} data-testid="export-report-html" title="One self-contained HTML file (inline CSS and charts, no scripts) to send to someone">
+                Report (HTML)
+              </button>
+              <button type="button" className="secondary" onClick={() => void exportReport.run('md')} disabled={exportReport.pending} data-testid="export-report-md" title="The same report as Markdown, for a ticket or a chat">
+                Report (Markdown)
+              </button>
+            </>
           ) : null}
           {!active ? (
             <button type="button" className="secondary" onClick={() => void rerun.run(false)} disabled={rerun.pending} data-testid="rerun">

@@ -32,13 +32,14 @@ export interface PromptFormatResult {
   packagedFirstIds: number[] | null;
 }
 
-interface PackagedForm {
+export interface PackagedForm {
   kind: 'jinja' | 'affixes' | 'none';
   render: Renderer | null;
   problem: string | null;
 }
 
-function packagedForm(input: AnalysisInput): PackagedForm {
+/** The bundle's prompt format as the runtime renders it (jinja, prefix/suffix affixes, or none). */
+export function packagedForm(input: AnalysisInput): PackagedForm {
   const meta = input.bundle.metadata;
   if (meta?.jinjaPromptTemplate) {
     try {
