@@ -107,6 +107,24 @@ describe('workbench convert', () => {
     expect(existsSync(path.dirname(out))).toBe(false);
   }, 60_000);
 
+  test('blockwise int4: block 32 converts (inspect says dynamic_int4); block 128 on 64-wide rows is refused naming the tensor, nothing written', async () => {
+    // A vocabulary wide enough that the int4 weights dominate the file, as in any real model.
+    const model = await writeTinyDecoder(path.join(dir, 'int4'), { family: 'qwen2', layers: 1, vocab: 4096 });
+    const out = path.join(dir, 'int4-out', 'q4.tflite');
+    const ok = await cli(['convert', '--model', model, '--out', out, '--kv', '64', '--prefill', '8', '--quant', 'dynamic_int4_block32', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const inspected = await cli(['inspect', out, '--json']);
+    expect(inspected.stdout).toContain('"quantScheme": "dynamic_int4"');
+
+    const refusedDir = path.join(dir, 'int4-refused');
+    const refused = await cli(['convert', '--model', model, '--out', path.join(refusedDir, 'q4.tflite'), '--kv', '64', '--quant', 'dynamic_int4_block128']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/model\.embed_tokens\.weight has 64 input columns, not a multiple of the int4 block size 128, so it cannot be quantized blockwise/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    // Refused by the stage's preflight, before the run starts: not even the folder is made.
+    expect(existsSync(refusedDir)).toBe(false);
+  }, 120_000);
+
   test('a NaN weight fails the run naming the tensor, and leaves no partial file', async () => {
     const values = new Float32Array(96 * 64).fill(0.01);
     values[5 * 64 + 3] = Number.NaN;
@@ -126,7 +144,6 @@ describe('workbench convert', () => {
     const cases: [string[], RegExp][] = [
       [['--out', path.join(dir, 'u', 'x.bin')], /does not end in \.tflite/],
       [['--out', path.join(dir, 'u', 'x.tflite'), '--quant', 'int3'], /--quant must be one of/],
-      [['--out', path.join(dir, 'u', 'x.tflite'), '--quant', 'dynamic_int4_block32'], /The native route does not build dynamic_int4_block32 yet/],
       [['--out', path.join(dir, 'u', 'x.tflite'), '--kv', 'lots'], /--kv expects a whole number, got "lots"/],
       [['--out', path.join(dir, 'u', 'x.tflite'), '--kv', '64', '--prefill', '8,128'], /The longest prefill length \(128\) exceeds the context length \(64\)/],
       [['--out', path.join(dir, 'u', 'x.tflite'), '--kv-layout', 'nhwc'], /--kv-layout must be btnh or transposed/],

@@ -4,7 +4,9 @@
  * continuation of a raw prompt (Session API, no template) must equal the
  * plain-PyTorch reference's greedy continuation of the same token ids for at
  * least 16 tokens — the float export against the float reference, the int8
- * export against the reference's int8 emulation. The tokens are compared as
+ * and blockwise int4 exports against the reference's emulation of the same
+ * quantization (LiteRT-LM's wasm engine runs blockwise int4 FULLY_CONNECTED
+ * and EMBEDDING_LOOKUP). The tokens are compared as
  * the text the bundle's own tokenizer makes of them.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -34,6 +36,7 @@ describe('native bundles in LiteRT-LM’s engine', () => {
   test.each<[NativeQuantization, string]>([
     ['none', 'none'],
     ['dynamic_int8', 'dynamic_int8'],
+    ['dynamic_int4_block32', 'dynamic_int4_block32'],
   ])('%s export: greedy raw continuation equals the %s reference for 18 tokens', async (quantize, emulate) => {
     const root = path.join(dir, quantize);
     const { modelDir, bundle } = await writeRunnableBundle(root, { quantize, kv: 128, prefill: [8, 32], decoder: { seed: 11 } });

@@ -12,6 +12,7 @@ import { formatBytes, formatDuration } from '../common/format.js';
 import { ConvertParams } from '../common/stages/convert.js';
 import { makeDirectories } from '../core/files/folders.js';
 import { convertNative, NATIVE_CONVERTER_VERSION, readDecoderConfig } from '../core/nativeConvert/convertModel.js';
+import type { NativeQuantization } from '../core/nativeConvert/decoderGraph.js';
 import { nativeOutputPath } from '../core/nativeConvert/outputPath.js';
 import { readStageParams, runStage, stageOut } from './lib/protocol.js';
 
@@ -40,7 +41,7 @@ await runStage(async () => {
   const result = await convertNative({
     modelDir,
     outPath,
-    quantize: params.quantize as 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8',
+    quantize: params.quantize as NativeQuantization,
     kvCacheMaxLen: params.kvCacheMaxLen,
     prefillSeqLens: prefill,
     kvLayout,

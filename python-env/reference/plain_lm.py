@@ -16,7 +16,11 @@ weights, with its own implementation of the quantizers:
     q = round(w / scale) in float32), float activations;
   - dynamic_int8: the same weights, and every linear layer's input quantized
     per row to asymmetric int8 the way XNNPACK's dynamically quantized fully
-    connected kernels do (see quantize_activations_asymmetric).
+    connected kernels do (see quantize_activations_asymmetric);
+  - dynamic_int4_block32 / dynamic_int4_block128: blockwise int4 weights as
+    ai-edge-quantizer makes them (see quantize_blocks_int4), activations as
+    dynamic_int8 (XNNPACK runs float × blockwise-int4 fully connected layers
+    as per-row int8 activations × int4 weights, qd8 × qb4w).
 
 Command line (JSON on stdout, logits as raw little-endian float32 to a file):
   python3 plain_lm.py --model DIR --prompt 1,2,3 --steps 8 [--emulate MODE]
@@ -78,6 +82,28 @@ def quantize_rows_int8(w: torch.Tensor) -> torch.Tensor:
     return q * scale
 
 
+INT4_BLOCKS = {"dynamic_int4_block32": 32, "dynamic_int4_block128": 128}
+
+
+def quantize_blocks_int4(w: torch.Tensor, block: int) -> torch.Tensor:
+    """Blockwise symmetric int4, ai-edge-quantizer's dynamic_wi4_afp32_blockwise
+    (uniform_quantize_tensor.py), in float32: blocks of `block` consecutive
+    input columns per row; scale = max(|w|, 1e-9) / 7 rounded to bfloat16 and
+    then to float16; q = clip(round_half_even(w / scale), -8, 7). A scale that
+    rounds to 0 in float16 becomes 2^-24 (the converter's documented departure:
+    XNNPACK refuses zero scales). Returns the dequantized weights."""
+    w = w.to(torch.float32)
+    rows, cols = w.shape
+    if cols % block:
+        raise ValueError(f"{cols} columns are not a multiple of the block size {block}")
+    blocks = w.reshape(rows, cols // block, block)
+    bound = torch.clamp(blocks.abs().amax(dim=-1, keepdim=True), min=1e-9)
+    scale = (bound / 7.0).to(torch.bfloat16).to(torch.float16).to(torch.float32)
+    scale = torch.where(scale == 0, torch.full_like(scale, 2.0**-24), scale)
+    q = torch.clamp(torch.round(blocks / scale), -8, 7)
+    return (q * scale).reshape(rows, cols)
+
+
 def quantize_activations_asymmetric(x: torch.Tensor) -> torch.Tensor:
     """Per-row asymmetric int8 as XNNPACK's dynamically quantized GEMMs do it
     (xnn_f32_qd8_asymmetric_quantization_params, all in float32): the range is
@@ -121,6 +147,8 @@ class PlainLM:
         for name in matrices:
             if emulate in ("dynamic_int8", "weight_only_int8"):
                 raw[name] = quantize_rows_int8(raw[name])
+            elif emulate in INT4_BLOCKS:
+                raw[name] = quantize_blocks_int4(raw[name], INT4_BLOCKS[emulate])
             elif emulate == "fp16":
                 raw[name] = raw[name].to(torch.float16).to(torch.float32)
         self.w = {n: t.to(dtype) for n, t in raw.items()}
@@ -145,8 +173,11 @@ class PlainLM:
             inv = torch.where(medium, smoothed, scaled)
         return inv
 
+    def _dynamic(self) -> bool:
+        return self.emulate == "dynamic_int8" or self.emulate in INT4_BLOCKS
+
     def _linear(self, x, name, bias=True):
-        if self.emulate == "dynamic_int8":
+        if self._dynamic():
             x = quantize_activations_asymmetric(x)
         y = x @ self.w[f"{name}.weight"].T
         b = self.w.get(f"{name}.bias")
@@ -194,7 +225,7 @@ class PlainLM:
             up = self._linear(h, f"{p}.mlp.up_proj")
             x = x + self._linear(torch.nn.functional.silu(gate) * up, f"{p}.mlp.down_proj")
         x = self._norm(x, self.w["model.norm.weight"])
-        if self.emulate == "dynamic_int8":
+        if self._dynamic():
             x = quantize_activations_asymmetric(x)
         return x @ self.lm_head.T
 
@@ -218,7 +249,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--prompt", required=True, help="comma-separated token ids")
     ap.add_argument("--steps", type=int, default=8)
-    ap.add_argument("--emulate", default="none", choices=["none", "fp16", "weight_only_int8", "dynamic_int8"])
+    ap.add_argument("--emulate", default="none", choices=["none", "fp16", "weight_only_int8", "dynamic_int8", *INT4_BLOCKS])
     ap.add_argument("--force", default="", help="comma-separated tokens to feed instead of the greedy ones")
     ap.add_argument("--stop", default="", help="comma-separated stop token ids")
     ap.add_argument("--logits-out", default="")

@@ -60,6 +60,18 @@ describe('wizard intake and conversion', () => {
     await page.screenshot({ path: path.join(SHOTS, 'wizard-intake.png'), fullPage: true });
 
     await page.click('[data-testid=step-tab-convert]');
+    // Native (the default) offers blockwise int4; the device-memory column follows the recipe's packed size.
+    await page.locator('[data-testid=device-4096]', { hasText: 'GiB' }).waitFor();
+    const int8Device = (await page.textContent('[data-testid=device-4096]')) ?? '';
+    expect(await page.locator('[data-testid=quant-select] option[value=dynamic_int4_block128]').count()).toBe(1);
+    await page.selectOption('[data-testid=quant-select]', 'dynamic_int4_block32');
+    await page.waitForFunction((before) => /GiB/.test(document.querySelector('[data-testid=device-4096]')?.textContent ?? '') && document.querySelector('[data-testid=device-4096]')?.textContent !== before, int8Device);
+    const int4Device = (await page.textContent('[data-testid=device-4096]')) ?? '';
+    const gib = (text: string) => Number(/([\d.]+) GiB/.exec(text)?.[1]);
+    // Weights 1.54 B × 1 byte vs × 0.5625 bytes: about 0.67 GiB less on the device.
+    expect(gib(int8Device) - gib(int4Device), `${int8Device} → ${int4Device}`).toBeGreaterThan(0.5);
+    expect(await page.textContent('[data-testid=step-convert]')).toContain('int4 weights in blocks of 32');
+    await page.screenshot({ path: path.join(SHOTS, 'wizard-convert-native-int4.png'), fullPage: true });
     // These checks are about the example route's conversion memory (the native route is the default).
     await page.selectOption('[data-testid=route-select]', 'example');
     await page.selectOption('[data-testid=quant-select]', 'weight_only_int8');

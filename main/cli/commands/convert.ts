@@ -37,8 +37,9 @@ export const convertCommand: CliCommand = {
   --out FILE.tflite    the output file (native route)
   --out-dir DIR        output folder instead; the file is <prefix>_<quant>_ekv<kv>.tflite
   --prefix NAME        file name prefix with --out-dir (default: the model family, e.g. qwen2)
-  --quant Q            none | fp16 | dynamic_int8 (default) | weight_only_int8
-                       (the example route also takes dynamic_int4_block32, dynamic_int4_block128)
+  --quant Q            none | fp16 | dynamic_int8 (default) | weight_only_int8 |
+                       dynamic_int4_block32 | dynamic_int4_block128 (blockwise int4; every input
+                       dimension a multiple of the block)
   --kv N               context length: KV-cache entries, prompt + answer (default 4096)
   --prefill LIST       prefill signature lengths (default 8,64,128,256,512,1024, those ≤ --kv)
   --kv-layout L        btnh (default, [1,S,G,H]) or transposed (K [1,G,S,H], V [1,G,H,S])

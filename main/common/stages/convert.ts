@@ -53,8 +53,8 @@ export const QUANT_SUFFIX: Record<Quantization, string> = {
   dynamic_int4_block128: 'q4_block128',
 };
 
-/** What the native route builds (int4 blocks are not implemented there yet). */
-export const NATIVE_QUANTIZATIONS: readonly Quantization[] = ['none', 'fp16', 'dynamic_int8', 'weight_only_int8'];
+/** What the native route builds: all of litert-torch's recipes (int4 blockwise as ai-edge-quantizer writes it). */
+export const NATIVE_QUANTIZATIONS: readonly Quantization[] = ['none', 'fp16', 'dynamic_int8', 'weight_only_int8', 'dynamic_int4_block32', 'dynamic_int4_block128'];
 
 /** The native route's output file name, the example scripts' pattern: <prefix>_<quant>_ekv<kv>.tflite. */
 export function nativeTfliteName(prefix: string, quantize: Quantization, kvCacheMaxLen: number): string {

@@ -342,13 +342,18 @@ export function estimateConversion(
     bandKey = 'native';
     if (lightweight) notes.push('Lightweight conversion is an export_hf option; the native route always streams.');
     const n = PRIOR.native;
-    // One float32 scale per output row of every weight matrix, for each int8 tensor (tensor tables are a few MB).
-    const scaleRows = quantizes ? facts.numLayers * (facts.numHeads * facts.headDim + 2 * facts.numKvHeads * facts.headDim + facts.hiddenSize + 2 * facts.intermediateSize + facts.hiddenSize) + facts.vocabSize : 0;
+    // int8: one float32 scale per output row of every weight matrix, in the flatbuffer (tensor tables are a few MB).
+    // int4: the float16 block scales are tensors of their own, held for one weight at a time (the largest: the
+    // embedding's, and its copy while written).
+    const block = options.quantize === 'dynamic_int4_block32' ? 32 : options.quantize === 'dynamic_int4_block128' ? 128 : 0;
+    const scaleRows = quantizes && block === 0 ? facts.numLayers * (facts.numHeads * facts.headDim + 2 * facts.numKvHeads * facts.headDim + facts.hiddenSize + 2 * facts.intermediateSize + facts.hiddenSize) + facts.vocabSize : 0;
+    const blockScaleBytes = block > 0 ? 2 * ((Math.max(facts.vocabSize, facts.intermediateSize) * facts.hiddenSize) / block) * 2 : 0;
     phases.push(
       new PhaseBuilder('convert', 'Stream every weight into the .tflite (native converter)', scales)
         .add('runtime', 'fixed', 'Node.js and the converter', n.runtimeBytes)
         .add('chunks', 'fixed', 'weight chunks in flight: source rows, their float32 decode and encoding', n.chunkBytes)
-        .add('header', 'weights', `flatbuffer: tensor tables of ${nSignatures} signatures and the per-row scales`, scaleRows * 4 + nSignatures * facts.numLayers * 64 * 1024)
+        .add('header', 'weights', `flatbuffer: tensor tables of ${nSignatures} signatures${block > 0 ? '' : ' and the per-row scales'}`, scaleRows * 4 + nSignatures * facts.numLayers * 64 * 1024)
+        .add('block_scales', 'weights', 'float16 block scales of the weight being written (int4)', blockScaleBytes)
         .add('rope', 'context', 'RoPE cos/sin tables (one row per position)', 2 * kv * facts.headDim * 4)
         .build(),
     );

@@ -32,6 +32,19 @@ describe('suggestAlternatives', () => {
     for (const s of suggestions) expect(accepted(options, s.change), s.text).toBe(true);
   });
 
+  it('offers a blockwise int4 recipe only when every input dimension splits into its blocks', () => {
+    const options: ConversionOptions = { ...base, route: 'example' };
+    // Qwen2.5-1.5B: hidden 1536, intermediate 8960, 12 × 128 — multiples of 32 and 128: both offered.
+    const both = suggestAlternatives(facts, options, host).map((s) => s.change.quantize);
+    expect(both).toEqual(expect.arrayContaining(['dynamic_int4_block32', 'dynamic_int4_block128']));
+    // An intermediate size of 8928 (a multiple of 32, not of 128): block 128 would be refused, so it is not offered.
+    const odd = modelFactsFromConfig({ ...QWEN25_1_5B_CONFIG, intermediateSize: 8928 }) as ModelFacts;
+    expect(odd.intermediateSize).toBe(8928);
+    const offered = suggestAlternatives(odd, options, host).map((s) => s.change.quantize);
+    expect(offered).toContain('dynamic_int4_block32');
+    expect(offered).not.toContain('dynamic_int4_block128');
+  });
+
   it('turns mask-as-input off when it suggests the export_hf route', () => {
     const options: ConversionOptions = { ...base, maskAsInput: true };
     const suggestions = suggestAlternatives(facts, options, host);

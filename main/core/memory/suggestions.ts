@@ -41,7 +41,12 @@ export function conversionOptions(params: Pick<ConvertParams, 'kvCacheMaxLen' | 
 export function suggestAlternatives(facts: ModelFacts, options: ConversionOptions, host: HostRam, calibration?: AppliedCalibration, stopUsedFraction = 0.9): Suggestion[] {
   const out: Suggestion[] = [];
   // An alternative a run would refuse (fp16 on export_hf, ...) is no alternative.
-  const allowed = (o: ConversionOptions): boolean => convertOptionProblems({ ...o, transposeKvCache: false }).length === 0;
+  // Blockwise int4 needs every weight's input dimension to split into whole blocks (ai-edge-quantizer and the native converter refuse otherwise).
+  const blocks = (q: Quantization): boolean => {
+    const block = q === 'dynamic_int4_block32' ? 32 : q === 'dynamic_int4_block128' ? 128 : 1;
+    return [facts.hiddenSize, facts.intermediateSize, facts.numHeads * facts.headDim].every((d) => d % block === 0);
+  };
+  const allowed = (o: ConversionOptions): boolean => convertOptionProblems({ ...o, transposeKvCache: false }).length === 0 && blocks(o.quantize);
   const judge = (o: ConversionOptions): { peak: Band | null; fit: FitClass } => {
     const e = estimateConversion(facts, o, calibration);
     return { peak: e.ok ? e.peakBytes : null, fit: classifyFit(e, host.totalBytes, host.availableBytes, stopUsedFraction).fit };

@@ -12,6 +12,7 @@ import { readSafetensorsModel } from '../safetensors/header.js';
 import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
 import { parseDecoderConfig, type DecoderConfig } from './config.js';
+import { int4BlockSizeOf } from './blockwise.js';
 import { buildDecoderGraph, type KvLayout, type NativeQuantization } from './decoderGraph.js';
 import { EncodePool } from './encodePool.js';
 import { WeightTable } from './weights.js';
@@ -77,7 +78,7 @@ export async function convertNative(options: NativeConvertOptions): Promise<Nati
     `Convert Workbench native converter v${NATIVE_CONVERTER_VERSION}: ${config.architecture}, ${options.quantize}, KV ${options.kvCacheMaxLen} (${options.kvLayout})`,
   );
   const pool = EncodePool.start(options.threads ?? 0);
-  const weights = new WeightTable(graph, model, pool);
+  const weights = new WeightTable(graph, model, pool, int4BlockSizeOf(options.quantize));
   try {
     const signatures = buildDecoderGraph(graph, config, weights, options);
     const written = await writeModel(graph, options.outPath, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });

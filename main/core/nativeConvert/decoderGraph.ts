@@ -18,7 +18,7 @@ import type { WeightEncoding } from './quantize.js';
 import type { RegisteredWeight, WeightTable } from './weights.js';
 
 export type KvLayout = 'btnh' | 'transposed';
-export type NativeQuantization = 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8';
+export type NativeQuantization = 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8' | 'dynamic_int4_block32' | 'dynamic_int4_block128';
 
 export interface DecoderGraphOptions {
   kvCacheMaxLen: number;
@@ -32,6 +32,9 @@ const SCHEME: Record<NativeQuantization, { encoding: WeightEncoding; use: Weight
   fp16: { encoding: 'float16', use: 'dequantize' },
   dynamic_int8: { encoding: 'int8', use: 'hybrid' },
   weight_only_int8: { encoding: 'int8', use: 'dequantize' },
+  // Block size: WeightTable's (blockwise.ts int4BlockSizeOf).
+  dynamic_int4_block32: { encoding: 'int4', use: 'hybrid' },
+  dynamic_int4_block128: { encoding: 'int4', use: 'hybrid' },
 };
 
 /** Shapes of one layer's K and V cache inputs. */
@@ -134,10 +137,10 @@ function buildSignature(
     v: g.input(`kv_cache_v_${i}`, 'float32', cacheShapes.v),
   }));
 
-  // Embedding: an int8 table is looked up row by row (dequantizing only those rows).
+  // Embedding: an int8 or int4 table is looked up row by row (dequantizing only those rows).
   const ids = L.reshape(tokens, [t], 'token_ids');
   let x =
-    w.embed.type === 'int8'
+    w.embed.type === 'int8' || w.embed.type === 'int4'
       ? g.op({ kind: 'EMBEDDING_LOOKUP' }, [ids, L.weightTensor(w.embed)], { name: 'embedding', shape: [t, d] })
       : g.op({ kind: 'GATHER', axis: 0 }, [L.floatWeight(w.embed), ids], { name: 'embedding', shape: [t, d] });
 

@@ -48,8 +48,12 @@ export class Layers {
     return this.g.op({ kind }, [a, b], { name: this.name(label), shape });
   }
 
-  /** A constant weight tensor in this subgraph (the buffer is shared model-wide). */
+  /** A constant weight tensor in this subgraph (the buffer is shared model-wide); int4 with its scale tensor. */
   weightTensor(w: RegisteredWeight): number {
+    if (w.blockwise) {
+      const scales = this.g.constant(`${w.name}_scales`, 'float16', w.blockwise.scalesShape, w.blockwise.scalesBuffer);
+      return this.g.constant(w.name, w.type, w.shape, w.buffer, { kind: 'blockwise', scales, blockSize: w.blockwise.blockSize });
+    }
     return this.g.constant(w.name, w.type, w.shape, w.buffer, w.quantization);
   }
 
@@ -67,9 +71,10 @@ export class Layers {
   /** x [T, in] → [T, out] with W [out, in] (and an optional float bias). */
   linear(x: number, w: RegisteredWeight, bias: RegisteredWeight | null, label: string): number {
     const rows = this.g.tensor(x).shape[0]!;
-    const filter = w.type === 'int8' && this.use === 'hybrid' ? this.weightTensor(w) : this.floatWeight(w);
+    const filter = (w.type === 'int8' || w.type === 'int4') && this.use === 'hybrid' ? this.weightTensor(w) : this.floatWeight(w);
     const inputs = [x, filter, bias ? this.weightTensor(bias) : -1];
-    return this.g.op({ kind: 'FULLY_CONNECTED', keepNumDims: false, asymmetricQuantizeInputs: this.use === 'hybrid' }, inputs, {
+    // int4: FC options as the float model had them (ai-edge-quantizer changes none); XNNPACK quantizes inputs per row either way.
+    return this.g.op({ kind: 'FULLY_CONNECTED', keepNumDims: false, asymmetricQuantizeInputs: this.use === 'hybrid' && w.type === 'int8' }, inputs, {
       name: this.name(label),
       shape: [rows, w.shape[0]!],
     });

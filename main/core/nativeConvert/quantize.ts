@@ -5,7 +5,8 @@
  *   - float32 / float16: a cast (float16 with round-to-nearest-even);
  *   - int8: symmetric per-row, scale = max|row| / 127 and q = rint(w / scale)
  *     in float32 arithmetic, zero point 0 (what ai_edge_quantizer writes for
- *     dynamic_wi8_afp32 and weight_only_wi8_afp32).
+ *     dynamic_wi8_afp32 and weight_only_wi8_afp32);
+ *   - int4: blockwise, in blockwise.ts.
  * Deliberate edge cases: a row of zeros gets scale 1 (q = 0; XNNPACK refuses
  * zero scales), and a NaN or infinite weight is an error naming the tensor and
  * row, never a NaN model.
@@ -13,9 +14,10 @@
 import { WorkbenchError } from '../../common/errors.js';
 import { f32ToF16 } from '../safetensors/dtypes.js';
 
-export type WeightEncoding = 'float32' | 'float16' | 'int8';
+/** int4: blockwise, two values per byte, with float16 scales per block (blockwise.ts). */
+export type WeightEncoding = 'float32' | 'float16' | 'int8' | 'int4';
 
-export const ENCODING_BYTES: Record<WeightEncoding, number> = { float32: 4, float16: 2, int8: 1 };
+export const ENCODING_BYTES: Record<WeightEncoding, number> = { float32: 4, float16: 2, int8: 1, int4: 0.5 };
 
 export function checkFinite(values: Float32Array, tensor: string, firstRow: number, rowLength: number): void {
   for (let i = 0; i < values.length; i++) {
@@ -63,7 +65,7 @@ export function quantizeRowsInt8(values: Float32Array, rowLength: number, out: I
 
 /** float32 value of every BF16 bit pattern (256 KiB, stays in cache). */
 let bf16Table: Float32Array | null = null;
-function bf16Values(): Float32Array {
+export function bf16Values(): Float32Array {
   if (!bf16Table) {
     const bits = new Uint32Array(65536);
     for (let h = 0; h < 65536; h++) bits[h] = h << 16;

@@ -12,6 +12,7 @@ import type { SafetensorsModel } from '../safetensors/header.js';
 import { SafetensorsReader } from '../safetensors/reader.js';
 import type { ModelGraph, Quantization, TensorType } from '../tfliteWriter/graph.js';
 import type { EncodePool } from './encodePool.js';
+import { checkBlockable } from './blockwise.js';
 import { ENCODING_BYTES, type WeightEncoding } from './quantize.js';
 
 /** Source bytes read per chunk: bounds the converter's memory whatever the tensor size. */
@@ -24,6 +25,8 @@ export interface RegisteredWeight {
   shape: number[];
   encoding: WeightEncoding;
   quantization?: Quantization;
+  /** int4: the float16 scale buffer (written right after the weights), its shape [rows, blocks] and the block size. */
+  blockwise?: { scalesBuffer: number; scalesShape: number[]; blockSize: number };
 }
 
 export class WeightTable {
@@ -34,6 +37,8 @@ export class WeightTable {
     private readonly graph: ModelGraph,
     private readonly model: SafetensorsModel,
     private readonly pool: EncodePool,
+    /** Values per block of the int4 encoding (the recipe's 32 or 128). */
+    private readonly int4BlockSize = 32,
   ) {}
 
   has(name: string): boolean {
@@ -44,9 +49,9 @@ export class WeightTable {
     return this.entry(name).entry.shape;
   }
 
-  /** Registers (once) a tensor under an encoding; rank-1 tensors and biases stay float32. */
-  weight(name: string, encoding: WeightEncoding, expectedShape: number[]): RegisteredWeight {
-    const key = `${name}@${encoding}`;
+  /** Registers (once) a tensor under an encoding (int4 with its block size); rank-1 tensors and biases stay float32. */
+  weight(name: string, encoding: WeightEncoding, expectedShape: number[], blockSize = this.int4BlockSize): RegisteredWeight {
+    const key = `${name}@${encoding}${encoding === 'int4' ? blockSize : ''}`;
     const existing = this.registered.get(key);
     if (existing) return existing;
     const { file, entry } = this.entry(name);
@@ -59,6 +64,10 @@ export class WeightTable {
     const rowLength = entry.shape.length === 1 ? entry.shape[0]! : entry.shape.slice(1).reduce((a, b) => a * b, 1);
     const rows = entry.elementCount / rowLength;
     const quantization: Quantization | undefined = encoding === 'int8' ? { scaleCount: rows, scales: null, quantizedDimension: 0 } : undefined;
+    const int4 = encoding === 'int4';
+    if (int4) checkBlockable(name, rowLength, blockSize);
+    const scaleBytes = int4 ? ((rows * rowLength) / blockSize) * 2 : rows * 4;
+    let blockScales: Uint16Array | null = null;
     const sourceBytes = floatDtypeBytes(entry.dtype);
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_SOURCE_BYTES / (rowLength * sourceBytes)));
     const reader = this.reader;
@@ -69,7 +78,7 @@ export class WeightTable {
       byteLength: entry.elementCount * ENCODING_BYTES[encoding],
       async produce(emit) {
         const bytesOut = ENCODING_BYTES[encoding];
-        const scales = quantization ? (pool.shared ? new SharedArrayBuffer(rows * 4) : new ArrayBuffer(rows * 4)) : null;
+        const scales = quantization || int4 ? (pool.shared ? new SharedArrayBuffer(scaleBytes) : new ArrayBuffer(scaleBytes)) : null;
         const maxChunkRows = Math.min(rows, rowsPerChunk);
         // Two of everything: the next chunk is read and the previous one written while this one is encoded.
         const { raw, encoded } = buffers(maxChunkRows * rowLength * sourceBytes, maxChunkRows * rowLength * bytesOut);
@@ -90,13 +99,27 @@ export class WeightTable {
           if (row + rowsPerChunk < rows) pendingRead = read(row + rowsPerChunk, slot ^ 1);
           // The write of two chunks ago used this slot's output buffer.
           await pendingWrite;
-          await pool.encode({ tensor: name, dtype: entry.dtype as FloatDtype, encoding, rowLength, source: raw[slot]!, target: encoded[slot]!, scales, chunkRow: row }, count);
+          await pool.encode({ tensor: name, dtype: entry.dtype as FloatDtype, encoding, rowLength, source: raw[slot]!, target: encoded[slot]!, scales, chunkRow: row, ...(int4 ? { blockSize } : {}) }, count);
           pendingWrite = settled(emit(new Uint8Array(encoded[slot]!, 0, count * rowLength * bytesOut)));
         }
         await pendingWrite;
         if (quantization) quantization.scales = new Float32Array(scales!);
+        if (int4) blockScales = new Uint16Array(scales!);
       },
     });
+    // int4 scales: a FLOAT16 tensor `<name>_scales` [rows, blocks] (what the quantizer adds), its buffer next in the file.
+    const scalesBuffer = int4
+      ? this.graph.streamedBuffer({
+          label: `${name}_scales`,
+          byteLength: scaleBytes,
+          async produce(emit) {
+            if (!blockScales) throw new Error(`${name}_scales is written before ${name}`);
+            const bytes = new Uint8Array(blockScales.buffer, blockScales.byteOffset, blockScales.byteLength).slice();
+            blockScales = null;
+            await emit(bytes);
+          },
+        })
+      : 0;
     const registered: RegisteredWeight = {
       name,
       buffer,
@@ -104,6 +127,7 @@ export class WeightTable {
       shape: [...entry.shape],
       encoding,
       ...(quantization ? { quantization } : {}),
+      ...(int4 ? { blockwise: { scalesBuffer, scalesShape: [rows, rowLength / blockSize], blockSize } } : {}),
     };
     this.registered.set(key, registered);
     return registered;

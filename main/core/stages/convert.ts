@@ -16,7 +16,9 @@ import { readHfFolder } from '../formats/hfFolder.js';
 import { stagePython, venvPython } from '../env/python.js';
 import { nodeStageScript, pythonEnvPath } from '../paths.js';
 import { freeBytes } from '../merge/outputFolder.js';
+import { checkBlockable, int4BlockSizeOf } from '../nativeConvert/blockwise.js';
 import { readDecoderConfig } from '../nativeConvert/convertModel.js';
+import { tensorNames } from '../nativeConvert/families.js';
 import { nativeOutputPath } from '../nativeConvert/outputPath.js';
 import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
 import { formatBytes } from '../../common/format.js';
@@ -63,11 +65,20 @@ function configDirFor(params: ConvertParams, ctx: PreflightContext): string {
 
 /**
  * What the native route refuses before a run starts: a model it cannot build
- * (one sentence naming the config field, pointing at export_hf) and an output
- * disk that cannot hold the file.
+ * (one sentence naming the config field, pointing at export_hf), an int4
+ * block size the weights' input dimensions do not divide (naming the first
+ * such tensor) and an output disk that cannot hold the file.
  */
 async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Promise<PreflightFinding[]> {
   const config = await readDecoderConfig(configDirFor(params, ctx));
+  // Blockwise int4: every weight's input dimension must split into whole blocks (the converter refuses the same way).
+  const block = int4BlockSizeOf(params.quantize);
+  if (block) {
+    const layer = tensorNames.layer(0);
+    checkBlockable(tensorNames.embed, config.hiddenSize, block);
+    checkBlockable(`${layer.o}.weight`, config.heads * config.headDim, block);
+    checkBlockable(`${layer.down}.weight`, config.intermediateSize, block);
+  }
   const out = nativeOutputPath(params, config.family.name);
   const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
   if (existsSync(out)) findings.push({ level: 'warn', message: `${out} exists; it is replaced only once the new file is complete.` });

@@ -14,9 +14,10 @@
 import { createHash } from 'node:crypto';
 import type { OpOptions } from './ops.js';
 
-export type TensorType = 'float32' | 'float16' | 'int32' | 'int8' | 'bool';
+export type TensorType = 'float32' | 'float16' | 'int32' | 'int8' | 'int4' | 'bool';
 
-export const TENSOR_TYPE_BYTES: Record<TensorType, number> = { float32: 4, float16: 2, int32: 4, int8: 1, bool: 1 };
+/** Bytes per element; int4 packs two elements per byte (the first in the low nibble). */
+export const TENSOR_TYPE_BYTES: Record<TensorType, number> = { float32: 4, float16: 2, int32: 4, int8: 1, int4: 0.5, bool: 1 };
 
 /** Per-channel (or per-tensor) affine quantization of a constant. */
 export interface Quantization {
@@ -25,6 +26,20 @@ export interface Quantization {
   /** Filled in by the buffer's producer when it has seen the data (before the header is finalised). */
   scales: Float32Array | null;
   quantizedDimension: number;
+}
+
+/**
+ * Blockwise quantization (schema `BlockwiseQuantization`): every run of
+ * `blockSize` elements along the last axis of each row has its own scale,
+ * held in a FLOAT16 constant tensor of the same subgraph (`scales`, shape
+ * [rows, columns / blockSize]); zero point 0 (the schema's -1). The scale
+ * tensor is a subgraph index, so unlike affine parameters one object serves
+ * one subgraph.
+ */
+export interface BlockwiseQuantization {
+  kind: 'blockwise';
+  scales: number;
+  blockSize: number;
 }
 
 /** A buffer whose bytes are produced while the file is written. */
@@ -50,7 +65,7 @@ export interface TensorDef {
   shape: number[];
   /** Index into ModelGraph.buffers; 0 = no data (activations, inputs). */
   buffer: number;
-  quantization?: Quantization;
+  quantization?: Quantization | BlockwiseQuantization;
 }
 
 export interface OperatorDef {
@@ -82,7 +97,7 @@ export class SubgraphBuilder {
   }
 
   /** A tensor backed by a model buffer (weights shared between subgraphs). */
-  constant(name: string, type: TensorType, shape: number[], buffer: number, quantization?: Quantization): number {
+  constant(name: string, type: TensorType, shape: number[], buffer: number, quantization?: Quantization | BlockwiseQuantization): number {
     const key = `${buffer}|${type}|${shape.join(',')}|${name}`;
     const existing = this.constantTensors.get(key);
     if (existing !== undefined) return existing;

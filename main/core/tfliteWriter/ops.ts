@@ -71,12 +71,14 @@ export const BUILTIN_CODE: Record<OpKind, BuiltinOperator> = {
  * BATCH_MATMUL v4; the others are their base versions), following
  * tflite/tools/versioning/op_version.cc.
  */
-export function opVersion(op: OpOptions, hybridInt8: boolean): number {
+export function opVersion(op: OpOptions, quantizedWeight: 'int8' | 'int4' | null): number {
+  const hybridInt8 = quantizedWeight === 'int8';
   switch (op.kind) {
     case 'FULLY_CONNECTED':
+      // float input × int4 filter has no version of its own in op_version.cc: the base version.
       return hybridInt8 ? (op.asymmetricQuantizeInputs ? 9 : 5) : op.keepNumDims ? 7 : 1;
     case 'EMBEDDING_LOOKUP':
-      return hybridInt8 ? 3 : 1;
+      return quantizedWeight === 'int4' ? 4 : hybridInt8 ? 3 : 1;
     case 'DEQUANTIZE':
       return 2;
     case 'GATHER':

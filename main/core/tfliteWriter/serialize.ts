@@ -9,10 +9,12 @@
  */
 import { Builder } from 'flatbuffers';
 import {
+  BlockwiseQuantization as TflBlockwiseQuantization,
   Buffer as TflBuffer,
   Model,
   Operator,
   OperatorCode,
+  QuantizationDetails,
   QuantizationParameters,
   SignatureDef,
   SubGraph,
@@ -20,7 +22,7 @@ import {
   TensorMap,
   TensorType as TflTensorType,
 } from './generated/tflite_schema.js';
-import type { ModelGraph, Quantization, TensorDef, TensorType } from './graph.js';
+import type { BlockwiseQuantization, ModelGraph, Quantization, TensorDef, TensorType } from './graph.js';
 import { BUILTIN_CODE, opVersion, writeOptions, type OpKind } from './ops.js';
 
 /** TFLite schema version 3 (the only one current runtimes read). */
@@ -33,6 +35,7 @@ const TYPE_CODE: Record<TensorType, TflTensorType> = {
   float16: TflTensorType.FLOAT16,
   int32: TflTensorType.INT32,
   int8: TflTensorType.INT8,
+  int4: TflTensorType.INT4,
   bool: TflTensorType.BOOL,
 };
 
@@ -62,10 +65,21 @@ export function serializeModel(graph: ModelGraph, placements: BufferPlacement[])
   };
 
   // Quantization tables are shared by every tensor with the same parameters object.
-  const quantOffsets = new Map<Quantization, number>();
-  const quantization = (q: Quantization): number => {
+  const quantOffsets = new Map<Quantization | BlockwiseQuantization, number>();
+  const quantization = (q: Quantization | BlockwiseQuantization): number => {
     let offset = quantOffsets.get(q);
     if (offset !== undefined) return offset;
+    if ('kind' in q) {
+      // As ai_edge_quantizer writes it: no scale/zero_point vectors, the details table, quantized_dimension 0.
+      const details = TflBlockwiseQuantization.createBlockwiseQuantization(b, q.scales, -1, q.blockSize);
+      QuantizationParameters.startQuantizationParameters(b);
+      QuantizationParameters.addDetailsType(b, QuantizationDetails.BlockwiseQuantization);
+      QuantizationParameters.addDetails(b, details);
+      QuantizationParameters.addQuantizedDimension(b, 0);
+      offset = QuantizationParameters.endQuantizationParameters(b);
+      quantOffsets.set(q, offset);
+      return offset;
+    }
     const scales = q.scales ?? new Float32Array(q.scaleCount);
     if (scales.length !== q.scaleCount) throw new Error(`quantization has ${scales.length} scales, ${q.scaleCount} declared`);
     const scale = QuantizationParameters.createScaleVector(b, scales);
@@ -97,12 +111,12 @@ export function serializeModel(graph: ModelGraph, placements: BufferPlacement[])
   graph.subgraphs.forEach((sg, subgraphIndex) => {
     const tensors = sg.tensors.map(tensor);
     const operators = sg.operators.map((op) => {
-      const hybrid = op.inputs.some((i) => {
-        if (i < 0) return false; // an omitted optional input (e.g. no bias)
-        const t = sg.tensor(i);
-        return t.type === 'int8' && t.buffer !== 0;
-      });
-      const opcode = opCodeOf(op.op.kind, opVersion(op.op, hybrid));
+      // The type of a quantized constant input (int8 or int4 weights) decides the kernel version.
+      const quantizedWeight = op.inputs
+        .filter((i) => i >= 0) // an omitted optional input (e.g. no bias) is -1
+        .map((i) => sg.tensor(i))
+        .find((t) => (t.type === 'int8' || t.type === 'int4') && t.buffer !== 0);
+      const opcode = opCodeOf(op.op.kind, opVersion(op.op, (quantizedWeight?.type as 'int8' | 'int4' | undefined) ?? null));
       const inputs = Operator.createInputsVector(b, op.inputs);
       const outputs = Operator.createOutputsVector(b, op.outputs);
       const options = writeOptions(b, op.op);

@@ -22,9 +22,9 @@ import { droppedDefaults, parsePrefillLengths, prefillForContext } from './prefi
 export const QUANTIZATION_HELP: Record<Quantization, string> = {
   dynamic_int8: 'int8 weights, float activations (the default, used in the field report). About ¼ of the float32 size; a small quality loss.',
   weight_only_int8: 'int8 weights turned back into floats while running. Same size as dynamic int8, slower, slightly closer to the original.',
-  fp16: 'half-precision weights. About ½ of the float32 size; nearly lossless. Example route only.',
-  dynamic_int4_block32: 'int4 weights in blocks of 32. About ⅛ of the float32 size; a noticeable quality loss on small (≤ 3B) models.',
-  dynamic_int4_block128: 'int4 weights in blocks of 128. The smallest file and the largest quality loss. Example route only.',
+  fp16: 'half-precision weights. About ½ of the float32 size; nearly lossless. Not on the export_hf route.',
+  dynamic_int4_block32: 'int4 weights in blocks of 32, each block with its own float16 scale (0.56 bytes per weight, about ⅐ of float32); float activations. A noticeable quality loss on small (≤ 3B) models. Every input dimension must be a multiple of 32.',
+  dynamic_int4_block128: 'int4 weights in blocks of 128 (0.52 bytes per weight). The smallest file and the largest quality loss; every input dimension must be a multiple of 128. Not on the export_hf route.',
   none: 'float32 weights. The largest file and the most conversion memory; reference quality, useful to rule quantization out when output looks wrong.',
 };
 
@@ -35,13 +35,13 @@ const BYTES_PER_WEIGHT: Record<Quantization, number> = {
   dynamic_int8: 1,
   weight_only_int8: 1,
   dynamic_int4_block32: 0.5625,
-  dynamic_int4_block128: 0.53,
+  dynamic_int4_block128: 0.515625,
 };
 
 const ROUTES: Record<ConvertRoute, { title: string; help: string }> = {
   native: {
     title: 'Native → .tflite (built in, bounded memory)',
-    help: 'The default: the workbench converts Qwen2/Qwen2.5, Qwen3 and Llama 3 checkpoints itself, streaming one weight at a time — under 1 GiB of RAM at any context, minutes instead of the field report’s 128 GB host and 30 min, and no Python. Same signatures, names and int8 format as litert-torch’s output; checked against a PyTorch forward pass. Other architectures or features (sliding window, MoE, other rope scalings) need a Python route.',
+    help: 'The default: the workbench converts Qwen2/Qwen2.5, Qwen3 and Llama 3 checkpoints itself, streaming one weight at a time — under 1 GiB of RAM at any context, minutes instead of the field report’s 128 GB host and 30 min, and no Python. Same signatures, names and int8/int4 formats as litert-torch’s output; checked against a PyTorch forward pass. Other architectures or features (sliding window, MoE, other rope scalings) need a Python route.',
   },
   example: {
     title: 'Example builders → .tflite (AI Edge Torch 0.7)',
