@@ -30,7 +30,7 @@ export function RecipesTable({ result }: { result: RecipesResult }) {
           <tr key={r.recipe} data-testid={`recipes-row-${r.recipe}`} data-recommended={String(r.recipe === result.recommended)} className={r.recipe === result.recommended ? 'recommended' : undefined}>
             <th>
               {r.recipe}
-              {r.recipe === result.recommended ? <span className="ok-text"> · recommended</span> : null}
+              {r.recipe === result.recommended ? <div className="ok-text small">recommended</div> : null}
               {result.pareto.includes(r.recipe) ? <div className="muted small">Pareto front</div> : null}
             </th>
             {r.error ? (
