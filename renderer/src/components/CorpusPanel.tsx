@@ -16,7 +16,7 @@ export function CorpusFigures({ c }: { c: CorpusMetrics }) {
     ['median / p99 / max KLD', `${k(c.medianKld)} / ${k(c.p99Kld)} / ${k(c.maxKld)}`],
     ['top-1 agreement', `${(c.top1Agreement * 100).toFixed(2)} %`],
     ['perplexity (reference → bundle)', `${c.pplReference.toFixed(3)} → ${c.pplBundle.toFixed(3)} (ratio ${c.pplRatio.toFixed(4)})`],
-    ['RMS Δp', `${(c.rmsDeltaP * 100).toFixed(3)} %`],
+    ['RMS Δp', c.rmsDeltaP.toExponential(2)],
   ];
   return (
     <table className="kv-table" data-testid="corpus-figures">
