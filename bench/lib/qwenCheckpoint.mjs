@@ -11,6 +11,8 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import path from 'node:path';
 
 export const QWEN15 = { hidden: 1536, inter: 8960, heads: 12, kvHeads: 2, headDim: 128, vocab: 151936 };
+/** Qwen2.5-0.5B's shape (24 layers for the full model). */
+export const QWEN05 = { hidden: 896, inter: 4864, heads: 14, kvHeads: 2, headDim: 64, vocab: 151936 };
 
 /** BF16 bits of small random values, reused cyclically. */
 export function randomBf16Pool(count, scale, seed) {
@@ -61,8 +63,8 @@ const LINEAR = (hidden, inter, kv) => [
  * Writes the base model into `baseDir` (and, with `adapter: {dir, rank}`, a LoRA
  * adapter). Returns the bytes of BF16 weights written.
  */
-export function writeQwen15Checkpoint(baseDir, { layers, adapter = null }) {
-  const { hidden, inter, heads, kvHeads, headDim, vocab } = QWEN15;
+export function writeQwen15Checkpoint(baseDir, { layers, adapter = null, shape = QWEN15 }) {
+  const { hidden, inter, heads, kvHeads, headDim, vocab } = shape;
   const kv = kvHeads * headDim;
   mkdirSync(baseDir, { recursive: true });
   const base = [{ name: 'model.embed_tokens.weight', shape: [vocab, hidden], dtype: 'BF16' }];

@@ -57,7 +57,7 @@ export function formatCorpus(c: CorpusMetrics): string[] {
   return [
     `Corpus ${c.source.builtIn ? '(built-in) ' : ''}${c.source.path}: ${c.tokens} positions in ${c.windows} window(s) of up to ${c.windowTokens} tokens`,
     `  KL(reference ‖ bundle): mean ${k(c.meanKld)}, median ${k(c.medianKld)}, p99 ${k(c.p99Kld)}, max ${k(c.maxKld)} nats`,
-    `  top-1 agreement ${(c.top1Agreement * 100).toFixed(2)}%; perplexity reference ${c.pplReference.toFixed(4)}, bundle ${c.pplBundle.toFixed(4)}, ratio ${c.pplRatio.toFixed(5)}; RMS Δp ${(c.rmsDeltaP * 100).toFixed(3)}%`,
+    `  top-1 agreement ${(c.top1Agreement * 100).toFixed(2)}%; perplexity reference ${c.pplReference.toFixed(4)}, bundle ${c.pplBundle.toFixed(4)}, ratio ${c.pplRatio.toFixed(5)}; RMS Δp ${c.rmsDeltaP.toExponential(2)}`,
   ];
 }
 

@@ -38,8 +38,8 @@ export function cutWindows(stream: readonly number[], windowTokens: number, bos:
   const windows: number[][] = [];
   for (let start = 0; start < stream.length; start += body) {
     const chunk = stream.slice(start, start + body);
-    const window = bos === null ? chunk : [bos, ...chunk];
-    if (window.length >= 2) windows.push(window);
+    const win = bos === null ? chunk : [bos, ...chunk];
+    if (win.length >= 2) windows.push(win);
   }
   return windows;
 }

@@ -25,6 +25,7 @@ import { loadModelSide } from '../fidelity/load.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { estimateDeviceMemory, modelFactsFromConfig } from '../memory/estimator.js';
 import { convertNative, readDecoderConfig } from '../nativeConvert/convertModel.js';
+import type { NativeQuantization } from '../nativeConvert/decoderGraph.js';
 import { packageModel } from '../packager/package.js';
 
 export interface RecipesReporter {
@@ -98,7 +99,7 @@ export async function runRecipes(params: RecipesParams, options: { python: strin
         try {
           await mkdir(dir, { recursive: true });
           reporter.progress(at(0), recipe, `Converting (${recipe}, context ${kv})`);
-          const converted = await convertNative({ modelDir, outPath: tflite, quantize: recipe as 'none' | 'fp16' | 'dynamic_int8' | 'weight_only_int8', kvCacheMaxLen: kv, prefillSeqLens: prefill, kvLayout: 'btnh', ...(options.signal ? { signal: options.signal } : {}) });
+          const converted = await convertNative({ modelDir, outPath: tflite, quantize: recipe as NativeQuantization, kvCacheMaxLen: kv, prefillSeqLens: prefill, kvLayout: 'btnh', ...(options.signal ? { signal: options.signal } : {}) });
           result.convertSeconds = converted.seconds;
           result.tfliteBytes = converted.bytes;
           reporter.progress(at(0.15), recipe, 'Packaging');

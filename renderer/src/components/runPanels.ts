@@ -5,10 +5,12 @@
  */
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
+import { CorpusPanel } from './CorpusPanel';
 import { EvaluatePanel } from './EvaluatePanel';
 import { FidelityPanel } from './FidelityPanel';
 import { MergePanel } from './MergePanel';
 import { PackagePanel } from './PackagePanel';
+import { RecipesPanel } from './RecipesPanel';
 import { RunMemoryPanel } from './RunMemoryPanel';
 
 export interface RunPanel {
@@ -23,4 +25,6 @@ export const runPanels: RunPanel[] = [
   { id: 'package', claims: ['package'], component: PackagePanel },
   { id: 'fidelity', claims: ['verify'], component: FidelityPanel },
   { id: 'evaluate', claims: ['evaluate'], component: EvaluatePanel },
+  { id: 'corpus', claims: [], component: CorpusPanel },
+  { id: 'recipes', claims: ['recipes'], component: RecipesPanel },
 ];

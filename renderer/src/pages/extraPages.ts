@@ -5,6 +5,7 @@
 import type { ComponentType } from 'react';
 import type { Route } from '../router';
 import { InspectPage } from './InspectPage';
+import { RecipesPage } from './RecipesPage';
 import { TryPage } from './TryPage';
 
 export interface ExtraPage {
@@ -16,4 +17,5 @@ export interface ExtraPage {
 export const extraPages: ExtraPage[] = [
   { path: 'inspect', label: 'Inspect', component: InspectPage },
   { path: 'try', label: 'Try', component: TryPage },
+  { path: 'recipes', label: 'Compare quantizations', component: RecipesPage },
 ];
