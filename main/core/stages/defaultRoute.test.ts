@@ -37,7 +37,8 @@ describe('a plan without a route', () => {
   it('keeps a named route, and options only the example route has keep it there', async () => {
     expect(await routeOf([{ kind: 'convert', params: { modelDir: qwen, outDir: path.join(dir, 'out'), route: 'example' } }])).toEqual(['example']);
     expect(await routeOf([{ kind: 'convert', params: { modelDir: qwen, outDir: path.join(dir, 'out'), maskAsInput: true } }])).toEqual(['example']);
-    expect(await routeOf([{ kind: 'convert', params: { modelDir: qwen, outDir: path.join(dir, 'out'), quantize: 'dynamic_int4_block32' } }])).toEqual(['example']);
+    // Every quantization is native now (blockwise int4 too), so a recipe alone does not move a plan off the native route.
+    expect(await routeOf([{ kind: 'convert', params: { modelDir: qwen, outDir: path.join(dir, 'out'), quantize: 'dynamic_int4_block32' } }])).toEqual(['native']);
   });
 
   it('judges a merged folder by the merge base it is written from', async () => {
