@@ -12,8 +12,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvaluateParams, type EvaluateResult } from '../main/common/stages/evaluate.js';
 import { runEvaluation } from '../main/core/evaluate/run.js';
 import { HfTokenizer } from '../main/core/tokenizer/hfTokenizer.js';
@@ -25,6 +25,11 @@ let set: FaultSet;
 beforeAll(async () => {
   set = await faultBundles();
 }, 900_000);
+
+// The bundles stay cached for the next run; each evaluation's work folder does not.
+afterAll(() => {
+  for (const fault of Object.keys(set?.cases ?? {})) rmSync(path.join(os.tmpdir(), `evaluate-causes-${fault}-${process.pid}`), { recursive: true, force: true });
+});
 
 async function evaluate(fault: Fault): Promise<EvaluateResult> {
   const c = set.cases[fault];
