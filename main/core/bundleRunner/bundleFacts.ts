@@ -7,13 +7,13 @@
  * and modification time: a chat reads them once, not per message.
  */
 import { openSync, closeSync, statSync } from 'node:fs';
-import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ChatOptions, SamplerUsed } from '../../common/bundleRun.js';
 import { LITERT_LM_JS_VERSION } from '../../common/bundleRun.js';
 import type { LlmMetadataJson, TfliteSummary, TokenUnionJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, SectionType } from '../formats/litertlm.js';
 import { readTfliteAt } from '../formats/tflite.js';
+import { renderJinja } from '../templates/jinjaSandbox.js';
 import { HfTokenizer } from '../tokenizer/hfTokenizer.js';
 import type { RunnerSampler } from './protocol.js';
 
@@ -146,12 +146,19 @@ export function renderPromptText(facts: BundleFacts, messages: readonly ChatMess
   if (metadata?.jinjaPromptTemplate) {
     try {
       const source = metadata.jinjaPromptTemplate.endsWith('\n') ? `${metadata.jinjaPromptTemplate}\n` : metadata.jinjaPromptTemplate;
-      const text = new Template(source).render({
+      const rendered = renderJinja(source, {
         messages: messages.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.content }] })),
         add_generation_prompt: true,
       });
+      if (!rendered.ok && rendered.stage === 'limit') {
+        // The runtime would spend as long (or fail): refuse before the engine starts.
+        throw new WorkbenchError('template_too_costly', `The bundle's jinja_prompt_template was stopped: ${rendered.message}; replace it with the model's own chat template (package --fix-metadata, or the metadata editor).`);
+      }
+      if (!rendered.ok) throw new Error(rendered.message);
+      const text = rendered.text;
       return { text: start + text, source: `the bundle's jinja_prompt_template, content as typed parts (LiteRT-LM ${LITERT_LM_JS_VERSION} Conversation API)` };
     } catch (error) {
+      if (error instanceof WorkbenchError) throw error;
       return { text: '', source: `the bundle's jinja_prompt_template fails on typed content parts: ${(error as Error).message}` };
     }
   }

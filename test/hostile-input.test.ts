@@ -1,0 +1,114 @@
+/**
+ * Hostile input that used to break things (issue 18, item 10), each now one
+ * clear error: a chat template that renders forever, special files where a
+ * model's files belong, a bundle with a huge sparse tail, a truncated or
+ * bit-flipped .tflite, and --json failures that print exactly one JSON error
+ * document. Real built CLI and serve processes on real files the test makes
+ * (mkfifo, symlinks to /dev/zero, sparse files, damaged copies of a real
+ * converted model); a crash would end the process the test talks to.
+ */
+import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LlmMetadataJson } from '../main/common/formats.js';
+import { readLlmMetadata } from '../main/core/formats/litertlm.js';
+import { api, CLI, freshDataDir, startServe, type ServeProcess } from './helpers/serve.js';
+import { withMetadata, writeTestBundle } from './support/bundles.js';
+import { writeQwenModelFolder } from './support/fidelityModels.js';
+import { writeSyntheticTflite } from './support/syntheticTflite.js';
+
+/** Builds an array of a billion numbers: a V8 fatal "heap out of memory" when rendered on the caller's thread. */
+const ENDLESS_TEMPLATE = '{% for i in range(1000000000) %}x{% endfor %}';
+/** Runs long without building anything big: only the deadline stops it. */
+const SLOW_TEMPLATE = '{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}hi';
+
+let work: string;
+let goodModel: string;
+let endlessModel: string;
+let tflite: string;
+let goodBundle: string;
+let endlessBundle: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'wb-hostile-'));
+  goodModel = writeQwenModelFolder(path.join(work, 'good-model'));
+  endlessModel = writeQwenModelFolder(path.join(work, 'endless-model'), { chatTemplate: ENDLESS_TEMPLATE });
+  tflite = path.join(work, 'model.tflite');
+  await writeSyntheticTflite(tflite, { kvCacheMaxLen: 1024 });
+  goodBundle = await writeTestBundle(path.join(work, 'good.litertlm'), goodModel, {
+    metadata: { stopTokens: [{ tokenIds: { ids: [151645] } }], maxNumTokens: 1024 },
+    tflite: { kvCacheMaxLen: 1024 },
+  });
+  const metadata = (await readLlmMetadata(goodBundle)) as LlmMetadataJson;
+  endlessBundle = await withMetadata(goodBundle, path.join(work, 'endless.litertlm'), { ...metadata, jinjaPromptTemplate: SLOW_TEMPLATE });
+}, 120_000);
+
+export function cli(args: string[], options: { dataDir?: string; timeout?: number } = {}) {
+  return execa(process.execPath, [CLI, '--data-dir', options.dataDir ?? freshDataDir('wb-hostile-cli'), ...args], {
+    reject: false,
+    timeout: options.timeout ?? 240_000,
+    cwd: work,
+  });
+}
+
+/** A refusal: no crash, no stack trace, the sentence on stderr, the exit code given. */
+function expectSentence(result: { exitCode?: number; stderr: string; timedOut?: boolean; signal?: string | null }, pattern: RegExp, exitCode: number): void {
+  expect(result.timedOut ?? false).toBe(false);
+  expect(result.signal ?? null).toBeNull();
+  expect(result.stderr).not.toMatch(/FATAL ERROR|heap out of memory|internal error|\n\s+at /);
+  expect(result.stderr).toMatch(pattern);
+  expect(result.exitCode).toBe(exitCode);
+}
+
+describe('a chat template that renders forever', () => {
+  const stopped = /chat template \(tokenizer_config\.json\) was stopped: it did not finish within 5 s and 256 MiB of memory/;
+
+  it('is one sentence from package, check and --fix-metadata for a model folder, not a V8 fatal error', async () => {
+    const out = path.join(work, 'never.litertlm');
+    expectSentence(await cli(['package', '--tflite', tflite, '--model', endlessModel, '--out', out]), stopped, 3);
+    expectSentence(await cli(['check', '--bundle', goodBundle, '--model', endlessModel]), stopped, 3);
+    expectSentence(await cli(['package', '--fix-metadata', goodBundle, '--model', endlessModel, '--out', out]), stopped, 3);
+  }, 600_000);
+
+  it('in a bundle fails check and is refused by chat before the engine starts', async () => {
+    const checked = await cli(['check', '--bundle', endlessBundle, '--model', goodModel]);
+    expect(checked.signal ?? null).toBeNull();
+    expect(checked.stdout).toMatch(/FAIL {2}The bundle carries a prompt format\n.*jinja_prompt_template was stopped: it did not finish within 5 s/);
+    expect(checked.exitCode).toBe(1);
+    expectSentence(await cli(['chat', '--bundle', endlessBundle, '--prompt', 'hi', '--max-tokens', '2']), /^error: The bundle's jinja_prompt_template was stopped: .*package --fix-metadata/m, 3);
+    // The fix replaces it with the model's own template, and the fixed bundle passes that check.
+    const fixed = path.join(work, 'fixed.litertlm');
+    const fix = await cli(['package', '--fix-metadata', endlessBundle, '--model', goodModel, '--out', fixed]);
+    expect(fix.exitCode, fix.stderr).toBe(0);
+    expect(fix.stdout).toMatch(/PASS {2}The bundle carries a prompt format/);
+  }, 600_000);
+
+  describe('in serve mode', () => {
+    let serve: ServeProcess;
+    beforeAll(async () => {
+      serve = await startServe();
+    }, 60_000);
+    afterAll(async () => {
+      await serve.stop();
+    });
+
+    it('package.deriveMetadata refuses it and the server keeps answering', async () => {
+      const refusals = await Promise.all(
+        [endlessModel, endlessModel].map((modelDir) => api(serve, 'package.deriveMetadata', { modelDir, tflitePath: tflite }).then(() => null, (error: Error & { code?: string }) => error)),
+      );
+      for (const error of refusals) {
+        expect(error?.code).toBe('template_too_costly');
+        expect(error?.message).toMatch(stopped);
+      }
+      expect(serve.child.exitCode).toBeNull();
+      const derived = await api<{ metadata: LlmMetadataJson }>(serve, 'package.deriveMetadata', { modelDir: goodModel, tflitePath: tflite });
+      expect(derived.metadata.jinjaPromptTemplate).toContain('<|im_start|>');
+      await api(serve, 'runs.list', {});
+    }, 300_000);
+  });
+});
+
+export { execFileSync, mkdirSync, readFileSync, writeFileSync };
