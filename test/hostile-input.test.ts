@@ -9,16 +9,17 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmMetadataJson } from '../main/common/formats.js';
 import { readLlmMetadata } from '../main/core/formats/litertlm.js';
-import { api, CLI, freshDataDir, startServe, type ServeProcess } from './helpers/serve.js';
+import { api, CLI, freshDataDir, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
 import { withMetadata, writeTestBundle } from './support/bundles.js';
 import { writeQwenModelFolder } from './support/fidelityModels.js';
 import { writeSyntheticTflite } from './support/syntheticTflite.js';
+import { writeTinyDecoder } from './support/tinyDecoder.js';
 
 /** Builds an array of a billion numbers: a V8 fatal "heap out of memory" when rendered on the caller's thread. */
 const ENDLESS_TEMPLATE = '{% for i in range(1000000000) %}x{% endfor %}';
@@ -111,4 +112,79 @@ describe('a chat template that renders forever', () => {
   });
 });
 
-export { execFileSync, mkdirSync, readFileSync, writeFileSync };
+
+describe('special files inside the folders and files a user names', () => {
+  let tiny: string;
+  let fifoConfig: string;
+  let zeroConfig: string;
+  let fifoShard: string;
+  let fifoPrompts: string;
+
+  /** A copy of the tiny model with one file replaced by a FIFO or a link to /dev/zero. */
+  function variant(name: string, file: string, kind: 'fifo' | 'zero'): string {
+    const dir = path.join(work, name);
+    cpSync(tiny, dir, { recursive: true });
+    rmSync(path.join(dir, file));
+    if (kind === 'fifo') execFileSync('mkfifo', [path.join(dir, file)]);
+    else symlinkSync('/dev/zero', path.join(dir, file));
+    return dir;
+  }
+
+  beforeAll(async () => {
+    tiny = await writeTinyDecoder(path.join(work, 'tiny'), { family: 'qwen2', vocab: 256, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, dtype: 'F32' });
+    fifoConfig = variant('fifo-config', 'config.json', 'fifo');
+    zeroConfig = variant('zero-config', 'config.json', 'zero');
+    fifoShard = variant('fifo-shard', 'model.safetensors', 'fifo');
+    fifoPrompts = path.join(work, 'prompts.jsonl');
+    execFileSync('mkfifo', [fifoPrompts]);
+  }, 120_000);
+
+  it('convert refuses a FIFO config.json, a config.json linked to /dev/zero and a FIFO shard at once, exit 3', async () => {
+    const cases: [string, RegExp][] = [
+      [fifoConfig, /fifo-config\/config\.json is a named pipe \(FIFO\), not a file that can be read\./],
+      [zeroConfig, /zero-config\/config\.json is a character device, not a file that can be read\./],
+      [fifoShard, /fifo-shard\/model\.safetensors is a named pipe \(FIFO\), not a file that can be read\./],
+    ];
+    for (const [model, sentence] of cases) {
+      expectSentence(await cli(['convert', '--model', model, '--out', path.join(work, 'never.tflite')], { timeout: 120_000 }), sentence, 3);
+    }
+  }, 600_000);
+
+  it('evaluate refuses a FIFO --prompts, a FIFO shard and a device as the bundle, exit 3', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--model', goodModel, '--bundle', goodBundle, '--prompts', fifoPrompts], /prompts\.jsonl is a named pipe \(FIFO\)/],
+      [['--model', fifoShard, '--bundle', goodBundle], /fifo-shard\/model\.safetensors is a named pipe \(FIFO\)/],
+      [['--model', goodModel, '--bundle', '/dev/zero'], /\/dev\/zero is a character device/],
+    ];
+    for (const [args, sentence] of cases) expectSentence(await cli(['evaluate', ...args], { timeout: 120_000 }), sentence, 3);
+  }, 600_000);
+
+  it('serve mode refuses four such conversions, keeps answering, and stops on SIGTERM', async () => {
+    const serve = await startServe();
+    try {
+      // More runs than libuv has file threads (4): a blocking read of each FIFO would leave none.
+      const started = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          api(serve, 'runs.start', { plan: { name: `fifo ${i}`, stages: [{ kind: 'convert', params: { modelDir: i % 2 ? zeroConfig : fifoConfig, outDir: path.join(work, `out-${i}`), route: 'native' } }] } }).then(
+            () => null,
+            (error: Error & { code?: string }) => error,
+          ),
+        ),
+      );
+      for (const error of started) expect(error?.code).toBe('not_a_file');
+      const evaluation = await api(serve, 'runs.start', { plan: { name: 'fifo prompts', stages: [{ kind: 'evaluate', params: { modelDir: goodModel, bundlePath: goodBundle, promptsFile: fifoPrompts } }] } }).then(
+        () => null,
+        (error: Error & { code?: string }) => error,
+      );
+      expect(evaluation?.code).toBe('not_a_file');
+      await api(serve, 'runs.list', {});
+      const summary = await api<{ format: string }>(serve, 'inspect.open', { path: tflite });
+      expect(summary.format).toBe('tflite');
+    } finally {
+      serve.child.kill('SIGTERM');
+      const exited = await waitFor(async () => serve.child.exitCode !== null || serve.child.signalCode !== null, 'serve to stop on SIGTERM', 120_000);
+      expect(exited).toBe(true);
+      expect(serve.child.signalCode === 'SIGKILL').toBe(false);
+    }
+  }, 600_000);
+});

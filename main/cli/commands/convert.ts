@@ -15,7 +15,7 @@ import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
 
 /** Error codes that mean "your inputs are wrong", not "the conversion broke". */
-const BAD_INPUT = /^(bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
+const BAD_INPUT = /^(not_a_file|file_too_large|bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
 
 function usageError(message: string): never {
   throw new WorkbenchError('usage', message);

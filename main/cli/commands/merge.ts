@@ -14,7 +14,7 @@ import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
 
 /** Error codes that mean "your inputs are wrong", not "the merge broke". */
-const BAD_INPUT = /^(adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
+const BAD_INPUT = /^(not_a_file|file_too_large|adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
 
 /**
  * A whole-number option within the bounds MergeParams enforces, or a usage

@@ -21,6 +21,7 @@ import { nativeOutputPath } from '../nativeConvert/outputPath.js';
 import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
 import { formatBytes } from '../../common/format.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
+import { checkFolderFiles } from '../files/folderFiles.js';
 import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition, type StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
 
@@ -89,6 +90,9 @@ export const convertStage: StageDefinition<'convert'> = {
   title: 'Convert to LiteRT',
   preflight: async (params, ctx) => {
     const findings: PreflightFinding[] = [];
+    // A pipe or device among the model's files would hang the converter (or, here, the engine's file threads).
+    await checkFolderFiles(configDirFor(params, ctx));
+    if (!mergeBaseOf(params.modelDir, ctx)) await checkFolderFiles(path.resolve(params.modelDir));
     if (params.route === 'native') findings.push(...(await nativePreflight(params, ctx)));
     else if (!ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
       findings.push({

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
 import { findPythons, stagePython, type FindPythonsOptions } from '../env/python.js';
 import { nodeStageScript } from '../paths.js';
+import { checkFolderFiles, checkRegularFile } from '../files/folderFiles.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 import { producedByEarlierStage } from './planOutputs.js';
 
@@ -23,6 +24,9 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
     ] as const) {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
+      // A pipe or device would hang the stage or its Python reference for good.
+      if (what === 'model folder') await checkFolderFiles(path.resolve(file));
+      else await checkRegularFile(path.resolve(file));
     }
     return [];
   },
