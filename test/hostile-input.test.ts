@@ -188,3 +188,36 @@ describe('special files inside the folders and files a user names', () => {
     }
   }, 600_000);
 });
+
+describe('--json on failure', () => {
+  it('prints exactly one JSON error document on stdout for every command, with the exit code of the failure', async () => {
+    const junk = path.join(work, 'junk.bin');
+    writeFileSync(junk, 'garbage!');
+    const cases: [string[], number, string][] = [
+      [['inspect', path.join(work, 'missing.tflite')], 3, 'file_not_found'],
+      [['inspect', junk], 3, 'unknown_format'],
+      [['inspect', '--bogus'], 2, 'usage'],
+      [['chat', '--bundle', junk, '--prompt', 'hi'], 3, 'truncated_file'],
+      [['chat', '--bundle', goodBundle], 2, 'usage'],
+      [['estimate', '--model', path.join(work, 'nowhere')], 3, 'file_not_found'],
+      [['estimate', '--model', goodModel, '--context', 'lots'], 2, 'usage'],
+      [['check', '--bundle', junk, '--model', goodModel], 3, 'truncated_file'],
+      [['check', '--model', goodModel], 2, 'usage'],
+      [['package', '--tflite', junk, '--model', goodModel, '--out', path.join(work, 'x.litertlm')], 3, 'bad_magic'],
+      [['package', '--tflite', tflite, '--model', path.join(work, 'nowhere'), '--out', path.join(work, 'x.litertlm')], 3, 'file_not_found'],
+      [['package', '--fix-metadata', junk, '--model', goodModel, '--out', path.join(work, 'x.litertlm')], 3, 'truncated_file'],
+      [['runs', 'show', '999'], 3, 'run_not_found'],
+      [['nope'], 2, 'usage'],
+    ];
+    for (const [args, exitCode, code] of cases) {
+      const result = await cli([...args, '--json'], { timeout: 120_000 });
+      const what = args.join(' ');
+      expect(result.exitCode, what).toBe(exitCode);
+      // Exactly one document: the whole of stdout parses, as an object with an error.
+      const document = JSON.parse(result.stdout) as { error?: { code?: string; message?: string } };
+      expect(document.error?.code, what).toBe(code);
+      expect(document.error?.message, what).toMatch(/\S/);
+      expect(result.stderr, what).not.toMatch(/internal error|\n\s+at /);
+    }
+  }, 900_000);
+});
