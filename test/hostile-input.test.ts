@@ -9,12 +9,15 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmMetadataJson } from '../main/common/formats.js';
+import { FbTable, WindowByteBuffer } from '../main/core/formats/flatbuffer.js';
 import { readLlmMetadata } from '../main/core/formats/litertlm.js';
+import { TFLITE_FIELDS } from '../main/core/formats/tflite.js';
+import { convertNative } from '../main/core/nativeConvert/convertModel.js';
 import { api, CLI, freshDataDir, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
 import { withMetadata, writeTestBundle } from './support/bundles.js';
 import { writeQwenModelFolder } from './support/fidelityModels.js';
@@ -218,6 +221,55 @@ describe('--json on failure', () => {
       expect(document.error?.code, what).toBe(code);
       expect(document.error?.message, what).toMatch(/\S/);
       expect(result.stderr, what).not.toMatch(/internal error|\n\s+at /);
+    }
+  }, 900_000);
+});
+
+describe('a truncated or bit-flipped .tflite', () => {
+  let converted: string;
+  let modelDir: string;
+
+  beforeAll(async () => {
+    modelDir = await writeTinyDecoder(path.join(work, 'tiny-for-tflite'), { family: 'qwen2', vocab: 256, hidden: 32, layers: 2, heads: 2, kvHeads: 1, intermediate: 64, dtype: 'F32' });
+    cpSync(path.join(goodModel, 'tokenizer.json'), path.join(modelDir, 'tokenizer.json'));
+    cpSync(path.join(goodModel, 'tokenizer_config.json'), path.join(modelDir, 'tokenizer_config.json'));
+    converted = path.join(work, 'converted.tflite');
+    await convertNative({ modelDir, outPath: converted, quantize: 'none', kvCacheMaxLen: 64, prefillSeqLens: [8], kvLayout: 'btnh' });
+  }, 300_000);
+
+  /** A copy of the converted model with `change` applied to its bytes. */
+  function damaged(name: string, change: (bytes: Buffer, model: FbTable) => Buffer): string {
+    const bytes = readFileSync(converted);
+    const out = path.join(work, name);
+    writeFileSync(out, change(Buffer.from(bytes), FbTable.root(WindowByteBuffer.fromBytes(new Uint8Array(bytes)))));
+    return out;
+  }
+
+  it('is refused by inspect, package and check with one sentence (exit 3); the intact model passes inspect', async () => {
+    const F = TFLITE_FIELDS;
+    expect((await cli(['inspect', converted])).exitCode).toBe(0);
+    const truncated = damaged('truncated.tflite', (bytes) => bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    // A flipped high bit in the offset of the first weight buffer stored after the flatbuffer.
+    const farOffset = damaged('far-offset.tflite', (bytes, model) => {
+      const buffer = model.tables(F.Model.buffers).find((b) => Number(b.uint64(F.Buffer.offset)) > 1)!;
+      bytes[buffer.pos + buffer.offset(F.Buffer.offset) + 4]! ^= 0x40;
+      return bytes;
+    });
+    // A flipped bit in a tensor's buffer index.
+    const badIndex = damaged('bad-index.tflite', (bytes, model) => {
+      const tensor = model.tables(F.Model.subgraphs)[0]!.tables(F.SubGraph.tensors).find((t) => t.has(F.Tensor.buffer))!;
+      bytes[tensor.pos + tensor.offset(F.Tensor.buffer) + 2]! ^= 0x10;
+      return bytes;
+    });
+    const cases: [string, RegExp][] = [
+      [truncated, /truncated\.tflite is (cut short or damaged: weight buffer \d+ lies at bytes \d+–\d+, but the model has \d+ bytes|truncated: )/],
+      [farOffset, /far-offset\.tflite is cut short or damaged: weight buffer \d+ lies at bytes/],
+      [badIndex, /bad-index\.tflite is not a valid TFLite model: tensor \d+ of subgraph 0 uses buffer \d+, but the model has \d+ buffers\./],
+    ];
+    for (const [file, sentence] of cases) {
+      expectSentence(await cli(['inspect', file]), sentence, 3);
+      expectSentence(await cli(['package', '--tflite', file, '--model', modelDir, '--out', path.join(work, 'never.litertlm')]), sentence, 3);
+      expectSentence(await cli(['check', '--bundle', file, '--model', goodModel, '--metadata', '{"stopTokens":[{"tokenIds":{"ids":[151645]}}]}']), sentence, 3);
     }
   }, 900_000);
 });
