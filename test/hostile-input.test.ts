@@ -23,6 +23,7 @@ import { withMetadata, writeTestBundle } from './support/bundles.js';
 import { writeQwenModelFolder } from './support/fidelityModels.js';
 import { writeSyntheticTflite } from './support/syntheticTflite.js';
 import { writeTinyDecoder } from './support/tinyDecoder.js';
+import { writeRunnableBundle } from './support/runnableBundle.js';
 
 /** Builds an array of a billion numbers: a V8 fatal "heap out of memory" when rendered on the caller's thread. */
 const ENDLESS_TEMPLATE = '{% for i in range(1000000000) %}x{% endfor %}';
@@ -271,5 +272,26 @@ describe('a truncated or bit-flipped .tflite', () => {
       expectSentence(await cli(['package', '--tflite', file, '--model', modelDir, '--out', path.join(work, 'never.litertlm')]), sentence, 3);
       expectSentence(await cli(['check', '--bundle', file, '--model', goodModel, '--metadata', '{"stopTokens":[{"tokenIds":{"ids":[151645]}}]}']), sentence, 3);
     }
+  }, 900_000);
+});
+
+describe('a bundle with a 50 GB sparse tail', () => {
+  it('chat and evaluate read only the sections the header names', async () => {
+    const { bundle, modelDir } = await writeRunnableBundle(path.join(work, 'runnable'));
+    const sparse = path.join(work, 'sparse-tail.litertlm');
+    cpSync(bundle, sparse);
+    // A real sparse file: 50 GiB of holes after the real bundle (no disk used).
+    execFileSync('truncate', ['-s', '+50G', sparse]);
+    const chat = await cli(['chat', '--bundle', sparse, '--prompt', 'hi', '--max-tokens', '2', '--json'], { timeout: 300_000 });
+    expect(chat.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(chat.exitCode, chat.stderr).toBe(0);
+    const reply = JSON.parse(chat.stdout) as { tokens: number };
+    expect(reply.tokens).toBeGreaterThan(0);
+    const prompts = path.join(work, 'one-prompt.jsonl');
+    writeFileSync(prompts, `${JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })}\n`);
+    const evaluation = await cli(['evaluate', '--model', modelDir, '--bundle', sparse, '--prompts', prompts, '--max-tokens', '2', '--json'], { timeout: 600_000 });
+    expect(evaluation.stderr).not.toMatch(/internal error|\n\s+at /);
+    const result = JSON.parse(evaluation.stdout) as { summary: { prompts: number } | null };
+    expect(result.summary?.prompts, evaluation.stdout.slice(0, 400)).toBeGreaterThanOrEqual(1);
   }, 900_000);
 });

@@ -72,6 +72,14 @@ exit code: 0 every answer matches the reference, 1 some differ or the check fail
     const run = await runInTerminal(ctx.engine(), ctx, { name: `evaluate ${path.basename(params.bundlePath)}`, stages: [{ kind: 'evaluate', params }] }, { quiet: values.json });
     const stage = run.stages[0];
     const parsed = EvaluateResult.safeParse((stage?.result as { evaluation?: unknown } | null)?.evaluation);
+    if (!parsed.success && run.status === 'succeeded') {
+      // A finished check whose result does not read is a failure to say, never `"status":"succeeded"` with no result.
+      const issue = parsed.error.issues[0];
+      const message = `Run ${run.id} finished but its result cannot be read (${issue ? `${issue.path.join('.') || 'result'}: ${issue.message}` : 'no evaluation'}); see workbench runs logs ${run.id}.`;
+      if (values.json) ctx.out(JSON.stringify({ runId: run.id, status: run.status, error: { code: 'evaluation_unreadable', message } }));
+      ctx.err(`error: ${message}`);
+      return EXIT.failed;
+    }
     if (!parsed.success) {
       if (values.json) ctx.out(JSON.stringify({ runId: run.id, status: run.status, error: stage?.error ?? null, prompts: [], summary: null }, null, 2));
       else ctx.err(`Run ${run.id} ${run.status}${stage?.error ? `: ${stage.error.message}` : ''}`);

@@ -20,6 +20,11 @@ import type { RunnerSampler } from './protocol.js';
 export interface BundleFacts {
   path: string;
   sizeBytes: number;
+  /**
+   * The bytes the engine is given: the file up to the end of the last section its header names.
+   * Anything after (a stray or sparse tail) is never read.
+   */
+  readBytes: number;
   metadata: LlmMetadataJson | null;
   tflite: TfliteSummary | null;
   tokenizer: HfTokenizer | null;
@@ -61,7 +66,8 @@ export async function bundleFacts(bundlePath: string): Promise<BundleFacts> {
     }
   }
   const stopTokens = (metadata?.stopTokens ?? []).map((t) => tokenText(t, tokenizer));
-  const facts: BundleFacts = { path: bundlePath, sizeBytes: stat.size, metadata, tflite, tokenizer, stopTokens };
+  const readBytes = Math.max(header.headerEnd, ...header.sections.map((section) => section.endOffset));
+  const facts: BundleFacts = { path: bundlePath, sizeBytes: stat.size, readBytes, metadata, tflite, tokenizer, stopTokens };
   cache.set(key, facts);
   while (cache.size > 4) cache.delete(cache.keys().next().value!);
   return facts;
