@@ -295,3 +295,33 @@ describe('a bundle with a 50 GB sparse tail', () => {
     expect(result.summary?.prompts, evaluation.stdout.slice(0, 400)).toBeGreaterThanOrEqual(1);
   }, 900_000);
 });
+
+describe('metadata and options that used to mean something else', () => {
+  it("--prefill '' is refused, not taken for the defaults (exit 2)", async () => {
+    const sentence = /^error: --prefill needs at least one length \(for example --prefill 8,64,128\); leave it out for the defaults\.$/m;
+    expectSentence(await cli(['convert', '--model', goodModel, '--out', path.join(work, 'p.tflite'), '--prefill', '']), sentence, 2);
+    expectSentence(await cli(['estimate', '--model', goodModel, '--prefill', '']), sentence, 2);
+  }, 300_000);
+
+  it('package --metadata with an empty .pb is refused, naming the fix, and writes no bundle', async () => {
+    const empty = path.join(work, 'empty.pb');
+    writeFileSync(empty, '');
+    const out = path.join(work, 'no-stop.litertlm');
+    expectSentence(await cli(['package', '--tflite', tflite, '--model', goodModel, '--out', out, '--metadata', empty]), /A bundle must have stop tokens .*add the model's EOS and end-of-turn ids as stopTokens/, 3);
+    expect(() => readFileSync(out)).toThrow();
+  }, 300_000);
+
+  it('max_num_tokens -1 fails check and chat refuses it, with the rule the packager applies', async () => {
+    const metadata = (await readLlmMetadata(goodBundle)) as LlmMetadataJson;
+    const negative = await withMetadata(goodBundle, path.join(work, 'negative-context.litertlm'), { ...metadata, maxNumTokens: -1 });
+    const checked = await cli(['check', '--bundle', negative, '--model', goodModel]);
+    expect(checked.stdout).toMatch(/FAIL {2}max_num_tokens matches the KV-cache length\n\s+max_num_tokens must be a whole number of 1 or more, not -1\./);
+    expect(checked.exitCode).toBe(1);
+    expectSentence(await cli(['chat', '--bundle', negative, '--prompt', 'hi']), /^error: negative-context\.litertlm cannot be run as packaged: max_num_tokens must be a whole number of 1 or more, not -1; fix its metadata/m, 3);
+    expectSentence(
+      await cli(['package', '--tflite', tflite, '--model', goodModel, '--out', path.join(work, 'neg.litertlm'), '--metadata', '{"maxNumTokens":-1}']),
+      /max_num_tokens must be a whole number of 1 or more, not -1\./,
+      3,
+    );
+  }, 300_000);
+});

@@ -16,6 +16,7 @@ import { formatBytes } from '../../core/memory/estimator.js';
 import { decisionHostMemory, parseByteSize, SIMULATE_HOST_RAM_ENV, simulatedHostBytes } from '../../core/memory/decisionHost.js';
 import { EXIT, type CliCommand } from '../context.js';
 import { renderTable } from '../table.js';
+import { EMPTY_PREFILL } from './convert.js';
 
 function positiveInt(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
@@ -132,6 +133,7 @@ export const estimateCommand: CliCommand = {
     if (!quantize.success) throw new WorkbenchError('usage', `--quant must be one of ${Quantization.options.join(', ')}; got "${values.quant}".`);
     const route = ConvertRoute.safeParse(values.route);
     if (!route.success) throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${values.route}".`);
+    if (values.prefill !== undefined && values.prefill.trim() === '') throw new WorkbenchError('usage', EMPTY_PREFILL);
     const prefillSeqLens = values.prefill
       ? values.prefill.split(',').map((p) => positiveInt('--prefill', p.trim(), 1, 262_144))
       : [...DEFAULT_PREFILL_SEQ_LENS];

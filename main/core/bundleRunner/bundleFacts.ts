@@ -7,10 +7,12 @@
  * and modification time: a chat reads them once, not per message.
  */
 import { openSync, closeSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { ChatMessage, ChatOptions, SamplerUsed } from '../../common/bundleRun.js';
 import { LITERT_LM_JS_VERSION } from '../../common/bundleRun.js';
 import type { LlmMetadataJson, TfliteSummary, TokenUnionJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { metadataProblems } from '../../common/metadataChecks.js';
 import { readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, SectionType } from '../formats/litertlm.js';
 import { readTfliteAt } from '../formats/tflite.js';
 import { renderJinja } from '../templates/jinjaSandbox.js';
@@ -83,7 +85,15 @@ export function tokenText(token: TokenUnionJson, tokenizer: HfTokenizer | null):
 /** The context the engine is opened with: the request's, else max_num_tokens, never beyond the KV cache. */
 export function contextLengthFor(facts: BundleFacts, requested: number | undefined): number {
   const kv = facts.tflite?.derived.kvCacheMaxLen ?? null;
-  const wanted = requested ?? facts.metadata?.maxNumTokens ?? kv ?? 4096;
+  const declared = facts.metadata?.maxNumTokens;
+  if (requested === undefined && declared !== undefined) {
+    // The same rule the packager, the metadata editor and `check` apply (common/metadataChecks.ts).
+    const invalid = metadataProblems({ maxNumTokens: declared }, { vocabSize: null, kvCacheLength: null }).filter((p) => p.field === 'maxNumTokens');
+    if (invalid.length > 0) {
+      throw new WorkbenchError('bad_metadata', `${path.basename(facts.path)} cannot be run as packaged: ${invalid[0]!.message.replace(/\.$/, '')}; fix its metadata (package --fix-metadata) or give the context to use.`, { path: facts.path });
+    }
+  }
+  const wanted = requested ?? declared ?? kv ?? 4096;
   return kv !== null ? Math.min(wanted, kv) : wanted;
 }
 
