@@ -325,3 +325,20 @@ describe('metadata and options that used to mean something else', () => {
     );
   }, 300_000);
 });
+
+describe('a host under ~1.2 GiB', () => {
+  it('is refused by the preflight with the rule the guard applies (the 1 GiB available-RAM floor), not admitted and then always stopped', async () => {
+    const tiny = await writeTinyDecoder(path.join(work, 'tiny-small-host'), { family: 'qwen2', vocab: 256, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, dtype: 'F32' });
+    const result = await execa(process.execPath, [CLI, '--data-dir', freshDataDir('wb-small-host'), 'convert', '--model', tiny, '--out', path.join(work, 'small-host.tflite'), '--kv', '128', '--prefill', '8', '--json'], {
+      reject: false,
+      timeout: 300_000,
+      env: { WORKBENCH_SIMULATE_HOST_RAM: '1100M' },
+    });
+    const document = JSON.parse(result.stdout) as { status: string; error: { code: string; message: string } };
+    expect(document.status, result.stdout.slice(0, 300)).toBe('refused');
+    expect(document.error.code).toBe('predicted_oom');
+    // 1100 MiB less the guard's 1024 MiB floor.
+    expect(document.error.message).toMatch(/more than the 76\.0 MiB this host can give it/);
+    expect(result.exitCode).toBe(5);
+  }, 300_000);
+});
