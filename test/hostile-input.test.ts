@@ -342,3 +342,19 @@ describe('a host under ~1.2 GiB', () => {
     expect(result.exitCode).toBe(5);
   }, 300_000);
 });
+
+describe('long file names', () => {
+  it('accepts a legal 240-character name for convert and package, and refuses an over-long one with one sentence (exit 3)', async () => {
+    const tiny = await writeTinyDecoder(path.join(work, 'tiny-long-names'), { family: 'qwen2', vocab: 256, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64, dtype: 'F32' });
+    const legal = path.join(work, `${'a'.repeat(233)}.tflite`); // 240 characters
+    const converted = await cli(['convert', '--model', tiny, '--out', legal, '--kv', '64', '--prefill', '8'], { timeout: 300_000 });
+    expect(converted.exitCode, converted.stderr).toBe(0);
+    expect(readFileSync(legal).subarray(4, 8).toString()).toBe('TFL3');
+    const bundle = path.join(work, `${'b'.repeat(231)}.litertlm`); // 240 characters
+    const packaged = await cli(['package', '--tflite', tflite, '--model', goodModel, '--out', bundle]);
+    expect(packaged.exitCode, packaged.stderr).toBe(0);
+    const tooLong = /^error: The file name c{40}… is 25[6-9] bytes long, and file names can be at most 255: choose a shorter name\.$/m;
+    expectSentence(await cli(['convert', '--model', tiny, '--out', path.join(work, `${'c'.repeat(250)}.tflite`)]), tooLong, 3);
+    expectSentence(await cli(['package', '--tflite', tflite, '--model', goodModel, '--out', path.join(work, `${'c'.repeat(250)}.litertlm`)]), tooLong, 3);
+  }, 600_000);
+});

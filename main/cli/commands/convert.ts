@@ -13,6 +13,7 @@ import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.
 import { ConvertParams, ConvertRoute, DEFAULT_PREFILL_SEQ_LENS, Quantization } from '../../common/stages/convert.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
+import { clipRunName } from '../../common/stages/plan.js';
 
 /** Error codes that mean "your inputs are wrong", not "the conversion broke". */
 /** `--prefill ''` must not silently mean the defaults. */
@@ -103,7 +104,7 @@ export const convertCommand: CliCommand = {
       run = await runInTerminal(
         ctx.engine(),
         ctx,
-        { name: `convert → ${outFile ?? params.outDir}`, stages: [{ kind: 'convert', params }], allowPredictedOom: values['allow-predicted-oom'] },
+        { name: clipRunName(`convert → ${outFile ?? params.outDir}`), stages: [{ kind: 'convert', params }], allowPredictedOom: values['allow-predicted-oom'] },
         { quiet: values.json, cancelNote: 'Ctrl-C cancels it and removes the partial output.' },
       );
     } catch (error) {

@@ -13,6 +13,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { EvaluateResult, EvaluateParams, type PromptOutcome } from '../../common/stages/evaluate.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
+import { clipRunName } from '../../common/stages/plan.js';
 
 function show(text: string, max = 160): string {
   const flat = JSON.stringify(text);
@@ -69,7 +70,7 @@ exit code: 0 every answer matches the reference, 1 some differ or the check fail
       ...(values.prompts ? { promptsFile: path.resolve(values.prompts) } : {}),
       ...(maxTokens !== undefined ? { maxTokens } : {}),
     });
-    const run = await runInTerminal(ctx.engine(), ctx, { name: `evaluate ${path.basename(params.bundlePath)}`, stages: [{ kind: 'evaluate', params }] }, { quiet: values.json });
+    const run = await runInTerminal(ctx.engine(), ctx, { name: clipRunName(`evaluate ${path.basename(params.bundlePath)}`), stages: [{ kind: 'evaluate', params }] }, { quiet: values.json });
     const stage = run.stages[0];
     const parsed = EvaluateResult.safeParse((stage?.result as { evaluation?: unknown } | null)?.evaluation);
     if (!parsed.success && run.status === 'succeeded') {

@@ -22,6 +22,7 @@ import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estim
 import { formatBytes } from '../../common/format.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
 import { checkFolderFiles } from '../files/folderFiles.js';
+import { checkFileName } from '../files/fileName.js';
 import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition, type StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
 
@@ -70,6 +71,7 @@ function configDirFor(params: ConvertParams, ctx: PreflightContext): string {
 async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Promise<PreflightFinding[]> {
   const config = await readDecoderConfig(configDirFor(params, ctx));
   const out = nativeOutputPath(params, config.family.name);
+  checkFileName(out);
   const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
   if (existsSync(out)) findings.push({ level: 'warn', message: `${out} exists; it is replaced only once the new file is complete.` });
   const facts = modelFactsFromConfig((await readHfFolder(configDirFor(params, ctx))).config);
