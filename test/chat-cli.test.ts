@@ -69,7 +69,8 @@ describe('workbench chat', () => {
     expect(bad.stderr).toContain('--max-tokens must be a whole number from 1 to 32768, not "0".');
     const abort = await cli(['chat', '--bundle', '/work/shared/fixtures/litertlm/test_hf_tokenizer.litertlm', '--prompt', 'hi', '--json']);
     expect(abort.code).toBe(1);
-    expect(abort.stdout).toBe('');
+    // --json on failure: one JSON error document (docs/cli.md).
+    expect(JSON.parse(abort.stdout)).toMatchObject({ error: { code: expect.stringMatching(/^engine_|bundle_cannot_run/), message: expect.stringContaining('no LlmMetadata section') } });
     expect(abort.stderr).toContain('error: The engine aborted loading test_hf_tokenizer.litertlm: the bundle has no LlmMetadata section, which LiteRT-LM 0.17.1 requires.');
   }, 120_000);
 });

@@ -77,7 +77,8 @@ describe('workbench estimate', () => {
     expect(fp16.stderr).toContain('The export_hf route has no quantization recipe matching fp16.');
     const json = await cli('--model', modelDir, '--route', 'export_hf', '--quant', 'dynamic_int4_block128', '--json');
     expect(json.exitCode).toBe(2);
-    expect(json.stdout).toBe('');
+    // --json on failure: one JSON error document (docs/cli.md).
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'usage', message: expect.stringContaining('dynamic_int4_block128') } });
     const lightweight = await cli('--model', modelDir, '--lightweight');
     expect(lightweight.exitCode).toBe(2);
     expect(lightweight.stderr).toContain('Lightweight conversion exists only on the export_hf route.');
@@ -104,7 +105,8 @@ describe('workbench estimate', () => {
       for (const json of [[], ['--json']]) {
         const result = await cli('--model', folder, ...json);
         expect(result.exitCode, `${folder} ${json.join(' ')}`).toBe(3);
-        expect(result.stdout).toBe('');
+        if (json.length === 0) expect(result.stdout).toBe('');
+        else expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'missing_config' } });
         expect(result.stderr).toMatch(new RegExp(`^error: ${folder}/? has no config\\.json, which the estimate needs for the model's architecture and sizes\\.$`, 'm'));
       }
     }

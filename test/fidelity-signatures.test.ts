@@ -29,7 +29,7 @@ beforeAll(() => {
 describe('context.signatures', () => {
   it('fails a bundle whose .tflite has no prefill or decode signature, in the report and in the CLI', async () => {
     const bundle = path.join(work, 'embedding.litertlm');
-    await packageModel({ tflitePath: path.join(FIXTURES, 'tflite', 'dummy_embedding_cpu_model.tflite'), modelDir, outPath: bundle, metadata: { maxNumTokens: 1024 } });
+    await packageModel({ tflitePath: path.join(FIXTURES, 'tflite', 'dummy_embedding_cpu_model.tflite'), modelDir, outPath: bundle, metadata: { maxNumTokens: 1024, stopTokens: [{ tokenIds: { ids: [0] } }] } });
     const report = await checkFidelity({ modelDir, bundlePath: bundle });
     const item = report.items.find((i) => i.id === 'context.signatures')!;
     expect(item.status).toBe('fail');

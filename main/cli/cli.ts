@@ -3,7 +3,7 @@
  * The `workbench` command: the same engine and history as the app, from a
  * terminal (and over SSH on a remote host).
  */
-import { describeSystemError, describeValidationIssues, WorkbenchError } from '../common/errors.js';
+import { describeSystemError, describeValidationIssues, WorkbenchError, type WorkbenchErrorData } from '../common/errors.js';
 import { commands } from './commands/index.js';
 import { createCliContext, EXIT } from './context.js';
 
@@ -69,40 +69,67 @@ export async function main(argv: string[]): Promise<number> {
   const command = commands.find((candidate) => candidate.name === name);
   if (!command) {
     process.stderr.write(`Unknown command "${name}".\n\n${usage()}\n`);
+    if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: 'usage', message: `Unknown command "${name}"; workbench --help lists the commands.` } })}\n`);
     return EXIT.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${command.summary}\n\nUsage:\n${command.usage}\n`);
     return EXIT.ok;
   }
-  const ctx = createCliContext(dataDir);
+  const json = args.some((arg) => arg === '--json' || arg === '--json=true');
+  const base = createCliContext(dataDir);
+  // --json promises exactly one JSON document on stdout, on failure too: remember whether the command
+  // printed one, and the first error sentence it wrote, for the error document when it did not.
+  let stdoutUsed = false;
+  let firstError: string | null = null;
+  const ctx = {
+    ...base,
+    out(text: string) {
+      stdoutUsed = true;
+      base.out(text);
+    },
+    err(text: string) {
+      const sentence = /^error: (.*)/.exec(text)?.[1];
+      if (sentence && firstError === null) firstError = sentence;
+      base.err(text);
+    },
+  };
+  const fail = (data: WorkbenchErrorData, exit: number, stderrText: string): number => {
+    process.stderr.write(stderrText);
+    if (json && !stdoutUsed) process.stdout.write(`${JSON.stringify({ error: data })}\n`);
+    return exit;
+  };
   try {
-    return await command.run(args, ctx);
+    const exit = await command.run(args, ctx);
+    if (json && exit !== EXIT.ok && !stdoutUsed) {
+      process.stdout.write(`${JSON.stringify({ error: { code: exitCodeName(exit), message: firstError ?? `workbench ${name} failed (exit code ${exit}).` } })}\n`);
+    }
+    return exit;
   } catch (error) {
     if (error instanceof WorkbenchError) {
-      process.stderr.write(`error: ${error.message}\n`);
       const hint = (error.details as { hint?: string } | undefined)?.hint ?? (error.code === 'predicted_oom' ? PREDICTED_OOM_HINT : undefined);
-      if (hint) process.stderr.write(`hint: ${hint}\n`);
-      return error.code === 'usage' ? EXIT.usage : error.code === 'predicted_oom' ? EXIT.refused : EXIT.badInput;
+      const exit = error.code === 'usage' ? EXIT.usage : error.code === 'predicted_oom' ? EXIT.refused : EXIT.badInput;
+      return fail(error.toData(), exit, `error: ${error.message}\n${hint ? `hint: ${hint}\n` : ''}`);
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`error: ${error.message}\n\nUsage:\n${command.usage}\n`);
-      return EXIT.usage;
+      return fail({ code: 'usage', message: error.message }, EXIT.usage, `error: ${error.message}\n\nUsage:\n${command.usage}\n`);
     }
     if (error instanceof Error && error.name === 'ZodError') {
-      process.stderr.write(`error: ${describeValidationIssues((error as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues)}\n`);
-      return EXIT.badInput;
+      const message = describeValidationIssues((error as unknown as { issues: { path: PropertyKey[]; message: string }[] }).issues);
+      return fail({ code: 'invalid_input', message }, EXIT.badInput, `error: ${message}\n`);
     }
     const systemError = describeSystemError(error);
-    if (systemError) {
-      process.stderr.write(`error: ${systemError.message}\n`);
-      return EXIT.badInput;
-    }
-    process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return EXIT.failed;
+    if (systemError) return fail(systemError.toData(), EXIT.badInput, `error: ${systemError.message}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    return fail({ code: 'internal', message }, EXIT.failed, `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   } finally {
-    await ctx.close();
+    await base.close();
   }
+}
+
+/** The error code of a JSON error document for a command that returned a failing exit code without one. */
+function exitCodeName(exit: number): string {
+  return exit === EXIT.usage ? 'usage' : exit === EXIT.badInput ? 'bad_input' : exit === EXIT.refused ? 'refused' : exit === EXIT.stoppedByGuard ? 'stopped_by_memory_guard' : exit === EXIT.cancelled ? 'cancelled' : 'failed';
 }
 
 // `workbench runs logs 7 | head` closes the pipe early: that is a normal end, not a crash.

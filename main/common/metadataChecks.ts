@@ -41,6 +41,12 @@ function tokenProblems(token: TokenUnionJson, what: string, vocabSize: number | 
 export function metadataProblems(metadata: LlmMetadataJson, limits: MetadataLimits): MetadataProblem[] {
   const problems: MetadataProblem[] = [];
   if (metadata.startToken) for (const message of tokenProblems(metadata.startToken, 'The start token', limits.vocabSize)) problems.push({ field: 'startToken', message });
+  if ((metadata.stopTokens ?? []).length === 0) {
+    problems.push({
+      field: 'stopTokens',
+      message: "A bundle must have stop tokens (the LiteRT-LM runtime refuses to start a session without them): add the model's EOS and end-of-turn ids as stopTokens, or leave them to be derived from the model folder.",
+    });
+  }
   for (const [index, token] of (metadata.stopTokens ?? []).entries()) {
     for (const message of tokenProblems(token, `Stop token ${index + 1}`, limits.vocabSize)) problems.push({ field: 'stopTokens', message });
   }

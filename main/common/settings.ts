@@ -4,13 +4,16 @@
  */
 import { z } from 'zod';
 
+/** The guard's available-RAM floor unless the settings say otherwise; the preflight budget keeps it free too. */
+export const DEFAULT_MIN_AVAILABLE_MIB = 1024;
+
 export const MemorySettings = z.object({
   /** Warn when system RAM in use exceeds this fraction of total. */
   warnUsedFraction: z.number().min(0.1).max(1).default(0.75),
   /** Stop the stage when RAM in use stays above this fraction of total. */
   stopUsedFraction: z.number().min(0.1).max(1).default(0.9),
   /** ...or when available RAM stays below this floor (MiB). */
-  minAvailableMiB: z.number().int().min(0).default(1024),
+  minAvailableMiB: z.number().int().min(0).default(DEFAULT_MIN_AVAILABLE_MIB),
   /** Swap growth since the stage started that counts as pressure (MiB). */
   swapGrowthMiB: z.number().int().min(0).default(1024),
   /** How many consecutive samples over the stop threshold before acting. */

@@ -38,8 +38,11 @@ function messageOf(error: unknown): string {
 async function open(request: Extract<RunnerRequest, { op: 'open' }>, loaded: Lm): Promise<void> {
   const { lm } = loaded;
   const started = performance.now();
+  // Only the bytes the header's sections span: a tail after them (a 50 GB sparse one) is never read.
+  const whole = await openAsBlob(request.bundlePath);
+  const model = request.readBytes !== undefined && request.readBytes < whole.size ? whole.slice(0, request.readBytes) : whole;
   engine = await lm.Engine.create({
-    model: await openAsBlob(request.bundlePath),
+    model,
     backend: lm.Backend.CPU,
     benchmarkEnabled: true,
     ...(request.contextLength ? { mainExecutorSettings: { maxNumTokens: request.contextLength } } : {}),

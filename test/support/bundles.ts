@@ -24,8 +24,9 @@ export async function writeTestBundle(file: string, modelDir: string, options: B
   const tflitePath = path.join(work, 'model.tflite');
   await writeSyntheticTflite(tflitePath, options.tflite ?? { kvCacheMaxLen: 4096 });
   // The packager refuses metadata a bundle must not carry (ids past the vocabulary, …), and defective
-  // bundles are what these tests need: package empty metadata, then put the defective one in place.
-  await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: {} });
+  // bundles are what these tests need: package minimal metadata (a bundle must have stop tokens), then put
+  // the defective one in place.
+  await packageModel({ tflitePath, modelDir: options.tokenizerFrom ?? modelDir, outPath: file, metadata: { stopTokens: [{ tokenIds: { ids: [0] } }] } });
   await rewriteBundleMetadata({ bundlePath: file, outPath: file, metadata: options.metadata, verbatim: true });
   return file;
 }

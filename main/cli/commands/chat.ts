@@ -107,6 +107,9 @@ exit code: 0 answered, 1 the engine failed, 2 usage error, 3 unreadable input or
       }
       return EXIT.ok;
     } catch (error) {
+      if (error instanceof WorkbenchError && values.json && (error.code === 'bundle_too_large' || error.code.startsWith('engine_') || error.code === 'bundle_cannot_run')) {
+        ctx.out(JSON.stringify({ error: error.toData() }));
+      }
       if (error instanceof WorkbenchError && error.code === 'bundle_too_large') {
         ctx.err(`error: ${error.message}`);
         const hint = (error.details as { hint?: string } | undefined)?.hint;

@@ -16,9 +16,13 @@ import { readDecoderConfig } from '../../core/nativeConvert/convertModel.js';
 import { nativeOutputPath } from '../../core/nativeConvert/outputPath.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
+import { clipRunName } from '../../common/stages/plan.js';
 
 /** Error codes that mean "your inputs are wrong", not "the conversion broke". */
-const BAD_INPUT = /^(not_a_file|bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
+/** `--prefill ''` must not silently mean the defaults. */
+export const EMPTY_PREFILL = '--prefill needs at least one length (for example --prefill 8,64,128); leave it out for the defaults.';
+
+const BAD_INPUT = /^(not_a_file|file_too_large|bad_config|bad_checkpoint|bad_weights|bad_params|missing_weights|missing_config|unmerged_lora|unsupported_|safetensors_|not_a_folder|not_writable|output_unwritable|out_of_disk|disk_full|file_not_found|not_model_folder)/;
 
 function usageError(message: string): never {
   throw new WorkbenchError('usage', message);
@@ -80,6 +84,7 @@ export const convertCommand: CliCommand = {
     if (values.out && !/\.tflite$/i.test(values.out)) usageError(`--out names the .tflite file to write; "${values.out}" does not end in .tflite (use --out-dir for a folder).`);
     if (values.out && route.data !== 'native') usageError('The Python routes name their output themselves: give --out-dir DIR instead of --out.');
     const kv = wholeNumber('kv', values.kv);
+    if (values.prefill !== undefined && values.prefill.trim() === '') throw new WorkbenchError('usage', EMPTY_PREFILL);
     const prefill = values.prefill ? values.prefill.split(',').map((v) => wholeNumber('prefill', v)) : DEFAULT_PREFILL_SEQ_LENS.filter((t) => t <= kv);
 
     // Relative to where the command is typed (the stage itself runs in the run's folder).
@@ -104,7 +109,7 @@ export const convertCommand: CliCommand = {
       run = await runInTerminal(
         ctx.engine(),
         ctx,
-        { name: `convert → ${outFile ?? params.outDir}`, stages: [{ kind: 'convert', params }], allowPredictedOom: values['allow-predicted-oom'] },
+        { name: clipRunName(`convert → ${outFile ?? params.outDir}`), stages: [{ kind: 'convert', params }], allowPredictedOom: values['allow-predicted-oom'] },
         { quiet: values.json, cancelNote: 'Ctrl-C cancels it and removes the partial output.' },
       );
     } catch (error) {

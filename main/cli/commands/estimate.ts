@@ -17,6 +17,7 @@ import { formatBytes } from '../../core/memory/estimator.js';
 import { decisionHostMemory, parseByteSize, SIMULATE_HOST_RAM_ENV, simulatedHostBytes } from '../../core/memory/decisionHost.js';
 import { EXIT, type CliCommand } from '../context.js';
 import { renderTable } from '../table.js';
+import { EMPTY_PREFILL } from './convert.js';
 
 function positiveInt(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
@@ -159,6 +160,7 @@ export const estimateCommand: CliCommand = {
     if (values.route !== undefined && !ConvertRoute.safeParse(values.route).success) {
       throw new WorkbenchError('usage', `--route must be one of ${ConvertRoute.options.join(', ')}; got "${values.route}".`);
     }
+    if (values.prefill !== undefined && values.prefill.trim() === '') throw new WorkbenchError('usage', EMPTY_PREFILL);
     const config = await readModelConfig(values.model);
     const { route, note: routeNote } = await routeFor(values.model, values.route);
     const prefillSeqLens = values.prefill

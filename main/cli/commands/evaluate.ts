@@ -18,6 +18,7 @@ import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand, type CliContext } from '../context.js';
 import type { CorpusMetrics, CorpusOptionsInput } from '../../common/corpusMetrics.js';
 import { readCorpus } from '../../core/corpus/read.js';
+import { clipRunName } from '../../common/stages/plan.js';
 
 function show(text: string, max = 160): string {
   const flat = JSON.stringify(text);
@@ -141,9 +142,17 @@ async function evaluate(values: EvaluateValues, ctx: CliContext): Promise<number
     ...(maxTokens !== undefined ? { maxTokens } : {}),
     ...(corpus ? { corpus } : {}),
   });
-  const run = await runInTerminal(ctx.engine(), ctx, { name: `evaluate ${path.basename(params.bundlePath)}`, stages: [{ kind: 'evaluate', params }] }, { quiet: values.json === true });
+  const run = await runInTerminal(ctx.engine(), ctx, { name: clipRunName(`evaluate ${path.basename(params.bundlePath)}`), stages: [{ kind: 'evaluate', params }] }, { quiet: values.json === true });
   const stage = run.stages[0];
   const parsed = EvaluateResult.safeParse((stage?.result as { evaluation?: unknown } | null)?.evaluation);
+  if (!parsed.success && run.status === 'succeeded') {
+    // A finished check whose result does not read is a failure to say, never `"status":"succeeded"` with no result.
+    const issue = parsed.error.issues[0];
+    const message = `Run ${run.id} finished but its result cannot be read (${issue ? `${issue.path.join('.') || 'result'}: ${issue.message}` : 'no evaluation'}); see workbench runs logs ${run.id}.`;
+    if (values.json) ctx.out(JSON.stringify({ runId: run.id, status: run.status, error: { code: 'evaluation_unreadable', message } }));
+    ctx.err(`error: ${message}`);
+    return EXIT.failed;
+  }
   if (!parsed.success) {
     if (values.json) ctx.out(JSON.stringify({ runId: run.id, status: run.status, error: stage?.error ?? null, prompts: [], summary: null }, null, 2));
     else ctx.err(`Run ${run.id} ${run.status}${stage?.error ? `: ${stage.error.message}` : ''}`);

@@ -12,9 +12,10 @@ import { formatBytes, formatDuration, STATUS_LABELS } from '../../common/format.
 import { MergeParams, MergeSummary } from '../../common/stages/merge.js';
 import { exitCodeForRun, runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand } from '../context.js';
+import { clipRunName } from '../../common/stages/plan.js';
 
 /** Error codes that mean "your inputs are wrong", not "the merge broke". */
-const BAD_INPUT = /^(adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
+const BAD_INPUT = /^(not_a_file|file_too_large|adapter_|safetensors_|merge_input|merge_output|merge_missing_tensor|merge_unsupported|disk_full|output_not_writable|bad_params)/;
 
 /**
  * A whole-number option within the bounds MergeParams enforces, or a usage
@@ -75,7 +76,7 @@ export const mergeCommand: CliCommand = {
       run = await runInTerminal(
         ctx.engine(),
         ctx,
-        { name: `merge → ${params.outDir}`, stages: [{ kind: 'merge', params }] },
+        { name: clipRunName(`merge → ${params.outDir}`), stages: [{ kind: 'merge', params }] },
         { quiet: values.json, cancelNote: 'Ctrl-C cancels it and removes the partial output.' },
       );
     } catch (error) {

@@ -28,8 +28,16 @@ export const StagePlan = z.discriminatedUnion('kind', [
 export type StagePlan = z.infer<typeof StagePlan>;
 export type StagePlanInput = z.input<typeof StagePlan>;
 
+/** Longest run name a plan may carry. */
+export const MAX_RUN_NAME = 200;
+
+/** A run name made from paths, clipped to fit a plan (a legal 240-character file name must not make the plan invalid). */
+export function clipRunName(name: string): string {
+  return name.length <= MAX_RUN_NAME ? name : `${name.slice(0, MAX_RUN_NAME - 1)}…`;
+}
+
 export const RunPlan = z.object({
-  name: z.string().max(200).optional(),
+  name: z.string().max(MAX_RUN_NAME).optional(),
   stages: z.array(StagePlan).min(1).max(20),
   /**
    * Expert override of the memory block: run even though the estimator

@@ -7,19 +7,26 @@
  * and modification time: a chat reads them once, not per message.
  */
 import { openSync, closeSync, statSync } from 'node:fs';
-import { Template } from '@huggingface/jinja';
+import path from 'node:path';
 import type { ChatMessage, ChatOptions, SamplerUsed } from '../../common/bundleRun.js';
 import { LITERT_LM_JS_VERSION, overrideTopK } from '../../common/bundleRun.js';
 import type { LlmMetadataJson, TfliteSummary, TokenUnionJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { metadataProblems } from '../../common/metadataChecks.js';
 import { readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, SectionType } from '../formats/litertlm.js';
 import { readTfliteAt } from '../formats/tflite.js';
+import { renderJinja } from '../templates/jinjaSandbox.js';
 import { HfTokenizer } from '../tokenizer/hfTokenizer.js';
 import type { RunnerSampler } from './protocol.js';
 
 export interface BundleFacts {
   path: string;
   sizeBytes: number;
+  /**
+   * The bytes the engine is given: the file up to the end of the last section its header names.
+   * Anything after (a stray or sparse tail) is never read.
+   */
+  readBytes: number;
   metadata: LlmMetadataJson | null;
   tflite: TfliteSummary | null;
   tokenizer: HfTokenizer | null;
@@ -61,7 +68,8 @@ export async function bundleFacts(bundlePath: string): Promise<BundleFacts> {
     }
   }
   const stopTokens = (metadata?.stopTokens ?? []).map((t) => tokenText(t, tokenizer));
-  const facts: BundleFacts = { path: bundlePath, sizeBytes: stat.size, metadata, tflite, tokenizer, stopTokens };
+  const readBytes = Math.max(header.headerEnd, ...header.sections.map((section) => section.endOffset));
+  const facts: BundleFacts = { path: bundlePath, sizeBytes: stat.size, readBytes, metadata, tflite, tokenizer, stopTokens };
   cache.set(key, facts);
   while (cache.size > 4) cache.delete(cache.keys().next().value!);
   return facts;
@@ -77,7 +85,15 @@ export function tokenText(token: TokenUnionJson, tokenizer: HfTokenizer | null):
 /** The context the engine is opened with: the request's, else max_num_tokens, never beyond the KV cache. */
 export function contextLengthFor(facts: BundleFacts, requested: number | undefined): number {
   const kv = facts.tflite?.derived.kvCacheMaxLen ?? null;
-  const wanted = requested ?? facts.metadata?.maxNumTokens ?? kv ?? 4096;
+  const declared = facts.metadata?.maxNumTokens;
+  if (requested === undefined && declared !== undefined) {
+    // The same rule the packager, the metadata editor and `check` apply (common/metadataChecks.ts).
+    const invalid = metadataProblems({ maxNumTokens: declared }, { vocabSize: null, kvCacheLength: null }).filter((p) => p.field === 'maxNumTokens');
+    if (invalid.length > 0) {
+      throw new WorkbenchError('bad_metadata', `${path.basename(facts.path)} cannot be run as packaged: ${invalid[0]!.message.replace(/\.$/, '')}; fix its metadata (package --fix-metadata) or give the context to use.`, { path: facts.path });
+    }
+  }
+  const wanted = requested ?? declared ?? kv ?? 4096;
   return kv !== null ? Math.min(wanted, kv) : wanted;
 }
 
@@ -142,12 +158,19 @@ export function renderPromptText(facts: BundleFacts, messages: readonly ChatMess
   if (metadata?.jinjaPromptTemplate) {
     try {
       const source = metadata.jinjaPromptTemplate.endsWith('\n') ? `${metadata.jinjaPromptTemplate}\n` : metadata.jinjaPromptTemplate;
-      const text = new Template(source).render({
+      const rendered = renderJinja(source, {
         messages: messages.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.content }] })),
         add_generation_prompt: true,
       });
+      if (!rendered.ok && rendered.stage === 'limit') {
+        // The runtime would spend as long (or fail): refuse before the engine starts.
+        throw new WorkbenchError('template_too_costly', `The bundle's jinja_prompt_template was stopped: ${rendered.message}; replace it with the model's own chat template (package --fix-metadata, or the metadata editor).`);
+      }
+      if (!rendered.ok) throw new Error(rendered.message);
+      const text = rendered.text;
       return { text: start + text, source: `the bundle's jinja_prompt_template, content as typed parts (LiteRT-LM ${LITERT_LM_JS_VERSION} Conversation API)` };
     } catch (error) {
+      if (error instanceof WorkbenchError) throw error;
       return { text: '', source: `the bundle's jinja_prompt_template fails on typed content parts: ${(error as Error).message}` };
     }
   }

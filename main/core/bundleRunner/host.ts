@@ -152,6 +152,10 @@ export class BundleRunnerHost {
     const facts = await bundleFacts(bundlePath);
     // A bundle without a model still goes to the engine: its own error is the one the user will meet on device.
     const fit = facts.tflite ? predictHeap(facts.tflite, this.heapOptions()) : null;
+    // What the engine will read is the sections the header names (bundleFacts.readBytes), never a tail after them.
+    if (fit && facts.readBytes > fit.limitBytes) {
+      throw new WorkbenchError('bundle_too_large', `${path.basename(bundlePath)}'s sections span ${formatBytes(facts.readBytes)}, more than the engine's ${formatBytes(fit.limitBytes)} wasm heap can load.`, { hint: fit.advice ?? 'Re-package the bundle from a smaller model.', heapFit: fit });
+    }
     if (fit && !fit.fits) throw new WorkbenchError('bundle_too_large', `${path.basename(bundlePath)} ${fit.summary.charAt(0).toLowerCase()}${fit.summary.slice(1)}`, { hint: fit.advice, heapFit: fit });
     const options = request.options;
     const contextLength = contextLengthFor(facts, request.contextLength);
@@ -176,7 +180,7 @@ export class BundleRunnerHost {
     let loadSeconds: number | null = null;
     let child: Child;
     try {
-      child = await this.childFor(bundlePath, contextLength, (s) => (loadSeconds = s), (loading) => {
+      child = await this.childFor(bundlePath, contextLength, facts.readBytes, (s) => (loadSeconds = s), (loading) => {
         ticket.phase = 'loading';
         callbacks.onPhase?.('loading');
         // The wasm load runs to its end once started: stopping it means ending the engine's process.
@@ -243,14 +247,14 @@ export class BundleRunnerHost {
   }
 
   /** The child with this bundle open at this context, starting or replacing one as needed. */
-  private async childFor(bundlePath: string, contextLength: number, onLoaded: (seconds: number) => void, onLoading: (child: Child) => void): Promise<Child> {
+  private async childFor(bundlePath: string, contextLength: number, readBytes: number, onLoaded: (seconds: number) => void, onLoading: (child: Child) => void): Promise<Child> {
     if (this.child && !this.child.exited && this.child.bundlePath === bundlePath && this.child.contextLength === contextLength) return this.child;
     await this.close();
     const child = this.spawnChild();
     this.child = child;
     onLoading(child);
     await child.ready;
-    const opened = await this.exchange(child, { id: this.nextId++, op: 'open', bundlePath, contextLength });
+    const opened = await this.exchange(child, { id: this.nextId++, op: 'open', bundlePath, contextLength, readBytes });
     if (opened.type === 'opened') onLoaded(opened.loadSeconds);
     child.bundlePath = bundlePath;
     child.contextLength = contextLength;

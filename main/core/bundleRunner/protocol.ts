@@ -18,7 +18,7 @@ export const RunnerSampler = z.object({
 export type RunnerSampler = z.infer<typeof RunnerSampler>;
 
 export const RunnerRequest = z.discriminatedUnion('op', [
-  z.object({ id: z.number().int(), op: z.literal('open'), bundlePath: z.string(), contextLength: z.number().int().nullable() }),
+  z.object({ id: z.number().int(), op: z.literal('open'), bundlePath: z.string(), contextLength: z.number().int().nullable(), readBytes: z.number().int().positive().optional() }),
   z.object({
     id: z.number().int(),
     op: z.literal('generate'),

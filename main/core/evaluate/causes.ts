@@ -193,7 +193,14 @@ export function candidates(p: PromptOutcome, facts: BundleFacts | null, checks: 
 
   // Conversion / quantization: teacher-forced on the reference's own tokens, the .tflite picks another token.
   const miss = p.numeric?.firstTop1Miss ?? null;
-  if (p.numeric && miss && (greedyEarly || !greedySame)) {
+  // compareLogits reports NaN or infinite logits as the largest error JSON can carry (Number.MAX_VALUE).
+  if (p.numeric && p.numeric.maxAbsLogitError >= Number.MAX_VALUE) {
+    out.push({
+      kind: 'conversion',
+      evidence: [{ label: 'teacher-forced logits', value: `not finite (NaN or infinity) over ${p.numeric.positions} positions` }],
+      text: 'the .tflite\'s logits are not finite (NaN or infinity): the conversion produced a broken model (check config.json values such as rope_theta and rms_norm_eps)',
+    });
+  } else if (p.numeric && miss && (greedyEarly || !greedySame)) {
     const n = p.numeric;
     out.push({
       kind: 'conversion',

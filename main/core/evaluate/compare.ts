@@ -59,9 +59,18 @@ function argmax(row: Float32Array): number {
   return best;
 }
 
+/** The error figure of logits that are NaN or infinite (the largest finite double, so JSON keeps it). */
+export const NOT_FINITE_ERROR = Number.MAX_VALUE;
+
 /** Reference rows against the .tflite's rows, position by position: max |logit error|, KL(ref ‖ tflite), top-1 agreement. */
 export function compareLogits(reference: readonly Float32Array[], actual: readonly Float32Array[]): PromptNumeric {
   const n = Math.min(reference.length, actual.length);
+  // NaN or infinite logits (a broken conversion, e.g. a degenerate rope_theta) compare as maximally wrong, in
+  // numbers JSON can carry: NaN would reach the result as null and the behaviour check's result would not parse.
+  const finite = (rows: readonly Float32Array[]) => rows.slice(0, n).every((row) => row.every(Number.isFinite));
+  if (!finite(reference) || !finite(actual)) {
+    return { positions: n, maxAbsLogitError: NOT_FINITE_ERROR, meanKl: NOT_FINITE_ERROR, maxKl: NOT_FINITE_ERROR, top1Agreement: 0 };
+  }
   let maxAbs = 0;
   let klSum = 0;
   let klMax = 0;

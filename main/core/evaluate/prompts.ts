@@ -5,10 +5,10 @@
  * (`{"messages": [...]}` or a bare array of `{role, content}`), the last
  * message the user's. Bad lines are refused with their line number.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ChatMessage } from '../../common/bundleRun.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile, SMALL_FILE_LIMIT_BYTES } from '../files/regularFile.js';
 
 export interface EvalPrompt {
   label: string;
@@ -27,8 +27,9 @@ const Line = z.union([z.object({ messages: z.array(ChatMessage).min(1), label: z
 export async function readPromptsFile(file: string): Promise<EvalPrompt[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = await readRegularFile(file, 'utf8', { maxBytes: SMALL_FILE_LIMIT_BYTES, what: 'a prompts file' });
+  } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     throw new WorkbenchError('file_not_found', `The prompts file ${file} cannot be read.`, { path: file });
   }
   const prompts: EvalPrompt[] = [];

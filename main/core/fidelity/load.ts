@@ -42,12 +42,29 @@ export async function loadModelSide(dir: string): Promise<ModelSide> {
   const vars = { bosToken: folder.tokenizerConfig?.bosToken ?? '', eosToken: folder.tokenizerConfig?.eosToken ?? '' };
   let render: ModelSide['render'] = null;
   let renderProblem: string | null = chatTemplate ? null : 'The model folder has no chat template.';
+  // A template past the sandbox's limits (templates/jinjaSandbox.ts) is refused here, once, rather than
+  // every probe quietly failing and the packager writing it into a bundle.
+  const tooCostly = (error: unknown): WorkbenchError | null => {
+    if (!(error instanceof WorkbenchError) || error.code !== 'template_too_costly') return null;
+    const source = folder.tokenizerConfig?.chatTemplateSource ?? 'the model folder';
+    return new WorkbenchError(error.code, error.message.replace("The model's chat template", `The model's chat template (${source})`), { path: dir });
+  };
   if (chatTemplate) {
     try {
       render = hfTemplateRenderer(chatTemplate, vars);
     } catch (error) {
       if (!(error instanceof WorkbenchError)) throw error;
+      const refusal = tooCostly(error);
+      if (refusal) throw refusal;
       renderProblem = error.message;
+    }
+  }
+  if (render) {
+    try {
+      render([{ role: 'user', content: 'x' }], true);
+    } catch (error) {
+      const refusal = tooCostly(error);
+      if (refusal) throw refusal;
     }
   }
   return { dir, folder, tokenizer, tokenizerProblem, tokenizerText, chatTemplate, vars, render, renderProblem };

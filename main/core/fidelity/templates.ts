@@ -7,9 +7,9 @@
  * need: an injected default system prompt, the end-of-turn marker, history
  * re-renders that change earlier turns, and constructs minijinja mishandles.
  */
-import { Template } from '@huggingface/jinja';
 import type { LlmMetadataJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { parseJinja, renderJinja, type TemplateOutcome } from '../templates/jinjaSandbox.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -75,32 +75,39 @@ export const CONVERSATIONS: readonly Conversation[] = [
   },
 ];
 
-/** A renderer turns messages into the prompt text (throws `template_render_failed`). */
+/** A renderer turns messages into the prompt text (throws `template_render_failed` or `template_too_costly`). */
 export type Renderer = (messages: readonly ChatMessage[], addGenerationPrompt: boolean) => string;
 
 /** HF's training-only `{% generation %}` markers, which the runtime also deletes before rendering. */
 const GENERATION_TAGS = /\{%-?\s*(?:end)?generation\s*-?%\}/g;
 
-function compile(source: string, what: string): Template {
-  try {
-    return new Template(source.replace(GENERATION_TAGS, ''));
-  } catch (error) {
-    throw new WorkbenchError('template_parse_failed', `The ${what} does not parse as a Jinja template: ${(error as Error).message}`);
+/** The one-sentence error for a template that failed in the sandbox. */
+export function templateError(what: string, outcome: Exclude<TemplateOutcome, { ok: true }>): WorkbenchError {
+  if (outcome.stage === 'parse') return new WorkbenchError('template_parse_failed', `The ${what} does not parse as a Jinja template: ${outcome.message}`);
+  if (outcome.stage === 'limit') {
+    return new WorkbenchError('template_too_costly', `The ${what} was stopped: ${outcome.message}; simplify its loops.`);
   }
+  return new WorkbenchError('template_render_failed', `The ${what} failed to render: ${outcome.message}`);
 }
 
-function renderWith(template: Template, what: string, vars: TemplateVars): Renderer {
+/** Parses a template in the sandbox (jinjaSandbox.ts), throwing its one-sentence error; returns the source to render. */
+function compile(source: string, what: string): string {
+  const stripped = source.replace(GENERATION_TAGS, '');
+  const parsed = parseJinja(stripped);
+  if (!parsed.ok) throw templateError(what, parsed);
+  return stripped;
+}
+
+function renderWith(source: string, what: string, vars: TemplateVars): Renderer {
   return (messages, addGenerationPrompt) => {
-    try {
-      return template.render({
-        messages: messages.map((m) => ({ ...m })),
-        add_generation_prompt: addGenerationPrompt,
-        bos_token: vars.bosToken,
-        eos_token: vars.eosToken,
-      });
-    } catch (error) {
-      throw new WorkbenchError('template_render_failed', `The ${what} failed to render: ${(error as Error).message}`);
-    }
+    const rendered = renderJinja(source, {
+      messages: messages.map((m) => ({ ...m })),
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: vars.bosToken,
+      eos_token: vars.eosToken,
+    });
+    if (!rendered.ok) throw templateError(what, rendered);
+    return rendered.text;
   };
 }
 

@@ -11,6 +11,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { WorkbenchError } from '../../common/errors.js';
+import { formatBytes } from '../../common/format.js';
 
 const READ_NONBLOCK = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
@@ -68,12 +69,34 @@ export async function openRegularFile(target: string): Promise<FileHandle> {
   return handle;
 }
 
-/** The whole content of a regular file. */
-export async function readRegularFile(target: string): Promise<Buffer>;
-export async function readRegularFile(target: string, encoding: 'utf8'): Promise<string>;
-export async function readRegularFile(target: string, encoding?: 'utf8'): Promise<Buffer | string> {
+/** A cap on what is read whole: a file that big is not the kind of file named (a 50 GB "config.json"). */
+export interface ReadLimit {
+  maxBytes: number;
+  /** What the file should be, for the sentence ("a config.json"). */
+  what: string;
+}
+
+/** Bytes that small files (JSON configs, prompt lists, metadata) never reach. */
+export const SMALL_FILE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function tooLarge(target: string, size: number, limit: ReadLimit): WorkbenchError {
+  return new WorkbenchError(
+    'file_too_large',
+    `${target} is ${formatBytes(size)}, far more than ${limit.what} holds (at most ${formatBytes(limit.maxBytes)}); name the right file.`,
+    { path: target, bytes: size },
+  );
+}
+
+/** The whole content of a regular file (refused unread above `limit.maxBytes`). */
+export async function readRegularFile(target: string, encoding?: undefined, limit?: ReadLimit): Promise<Buffer>;
+export async function readRegularFile(target: string, encoding: 'utf8', limit?: ReadLimit): Promise<string>;
+export async function readRegularFile(target: string, encoding?: 'utf8', limit?: ReadLimit): Promise<Buffer | string> {
   const handle = await openRegularFile(target);
   try {
+    if (limit) {
+      const { size } = await handle.stat();
+      if (size > limit.maxBytes) throw tooLarge(target, size, limit);
+    }
     return encoding ? await handle.readFile({ encoding }) : await handle.readFile();
   } finally {
     await handle.close();
@@ -81,9 +104,13 @@ export async function readRegularFile(target: string, encoding?: 'utf8'): Promis
 }
 
 /** The whole content of a regular file, synchronously. */
-export function readRegularFileSync(target: string, encoding: 'utf8'): string {
+export function readRegularFileSync(target: string, encoding: 'utf8', limit?: ReadLimit): string {
   const fd = openRegularFileSync(target);
   try {
+    if (limit) {
+      const { size } = fstatSync(fd);
+      if (size > limit.maxBytes) throw tooLarge(target, size, limit);
+    }
     return readFileSync(fd, encoding);
   } finally {
     closeSync(fd);

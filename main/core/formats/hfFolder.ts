@@ -29,7 +29,7 @@ import type {
   TokenizerSummary,
 } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
-import { readRegularFile } from '../files/regularFile.js';
+import { readRegularFile, SMALL_FILE_LIMIT_BYTES } from '../files/regularFile.js';
 import { parseHfTokenizer } from './hfTokenizer.js';
 import type { ParsedHfTokenizer } from './hfTokenizer.js';
 import { notFound } from './reader.js';
@@ -166,7 +166,7 @@ async function readJsonObject(dir: string, name: string): Promise<Json> {
   const file = path.join(dir, name);
   let text: string;
   try {
-    text = await readRegularFile(file, 'utf8');
+    text = await readRegularFile(file, 'utf8', { maxBytes: SMALL_FILE_LIMIT_BYTES, what: `a ${name}` });
   } catch (error) {
     throw notFound(file, error);
   }

@@ -32,7 +32,7 @@ export const TFLITE_FIELDS = {
   Buffer: { data: 0, offset: 1, size: 2 },
   ExternalBuffer: { id: 0, length: 3 },
   OperatorCode: { deprecated_builtin_code: 0, custom_code: 1, builtin_code: 3 },
-  Operator: { opcode_index: 0 },
+  Operator: { opcode_index: 0, inputs: 1, outputs: 2 },
   Metadata: { name: 0 },
   SignatureDef: { inputs: 0, outputs: 1, signature_key: 2, subgraph_index: 4 },
   TensorMap: { name: 0, tensor_index: 1 },
@@ -129,6 +129,21 @@ function summarise(model: FbTable, path: string, base: number, size: number): Tf
       externalBytes: external ? Number(buffer.uint64(F.Buffer.size)) : 0,
     };
   });
+  // Structure the runtime relies on, checked before anything is reported: a cut-short file or a flipped
+  // bit in an offset, an index or a length would otherwise read as a plausible model (issue 18, item 10).
+  const where = base === 0 ? path : `the model at offset ${base} of ${path}`;
+  const corrupt = (what: string): WorkbenchError => new WorkbenchError(FormatErrorCode.corrupt, `${where} is not a valid TFLite model: ${what}.`, { path, base });
+  buffers.forEach((buffer, index) => {
+    if (buffer.externalOffset === null) return;
+    const end = buffer.externalOffset + buffer.externalBytes;
+    if (!Number.isSafeInteger(end) || end > size) {
+      throw new WorkbenchError(
+        FormatErrorCode.truncated,
+        `${where} is cut short or damaged: weight buffer ${index} lies at bytes ${buffer.externalOffset}–${end}, but the model has ${size} bytes.`,
+        { path, base, buffer: index },
+      );
+    }
+  });
   const externalBufferBytes = new Map<number, number>();
   for (const ext of model.tables(F.Model.external_buffers)) {
     externalBufferBytes.set(ext.uint32(F.ExternalBuffer.id), Number(ext.uint64(F.ExternalBuffer.length)));
@@ -148,6 +163,33 @@ function summarise(model: FbTable, path: string, base: number, size: number): Tf
   let nonConstantFloat = 0;
   const countedBuffers = new Set<string>();
   const subgraphs = model.tables(F.Model.subgraphs);
+  subgraphs.forEach((subgraph, s) => {
+    const tensors = subgraph.vectorLength(F.SubGraph.tensors);
+    const badIndex = (list: number[]) => list.find((i) => i < -1 || i >= tensors);
+    const io = badIndex([...subgraph.int32s(F.SubGraph.inputs), ...subgraph.int32s(F.SubGraph.outputs)]);
+    if (io !== undefined) throw corrupt(`subgraph ${s} names tensor ${io} among its inputs or outputs, but has ${tensors} tensors`);
+    subgraph.tables(F.SubGraph.operators).forEach((op, o) => {
+      const opcode = op.uint32(F.Operator.opcode_index);
+      if (opcode >= opNames.length) throw corrupt(`operator ${o} of subgraph ${s} uses operator code ${opcode}, but the model has ${opNames.length}`);
+      const bad = badIndex([...op.int32s(F.Operator.inputs), ...op.int32s(F.Operator.outputs)]);
+      if (bad !== undefined) throw corrupt(`operator ${o} of subgraph ${s} uses tensor ${bad}, but the subgraph has ${tensors} tensors`);
+    });
+    subgraph.tables(F.SubGraph.tensors).forEach((tensor, t) => {
+      const buffer = tensor.uint32(F.Tensor.buffer);
+      if (buffer >= buffers.length) throw corrupt(`tensor ${t} of subgraph ${s} uses buffer ${buffer}, but the model has ${buffers.length} buffers`);
+    });
+  });
+  for (const def of model.tables(F.Model.signature_defs)) {
+    const index = def.uint32(F.SignatureDef.subgraph_index);
+    const subgraph = subgraphs[index];
+    if (!subgraph) throw corrupt(`signature "${def.string(F.SignatureDef.signature_key) ?? ''}" names subgraph ${index}, but the model has ${subgraphs.length}`);
+    const tensors = subgraph.vectorLength(F.SubGraph.tensors);
+    for (const map of [...def.tables(F.SignatureDef.inputs), ...def.tables(F.SignatureDef.outputs)]) {
+      const tensorIndex = map.uint32(F.TensorMap.tensor_index);
+      if (tensorIndex >= tensors) throw corrupt(`signature "${def.string(F.SignatureDef.signature_key) ?? ''}" names tensor ${tensorIndex}, but its subgraph has ${tensors}`);
+    }
+  }
+
   for (const subgraph of subgraphs) {
     for (const op of subgraph.tables(F.SubGraph.operators)) {
       const name = opNames[op.uint32(F.Operator.opcode_index)] ?? 'UNKNOWN_OPCODE';

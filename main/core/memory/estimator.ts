@@ -24,6 +24,7 @@ import type {
   TermGroup,
 } from '../../common/memoryEstimate.js';
 import { PRIOR_SCALES } from '../../common/memoryEstimate.js';
+import { DEFAULT_MIN_AVAILABLE_MIB } from '../../common/settings.js';
 import type { Quantization } from '../../common/stages/convert.js';
 
 export const GB = 1e9;
@@ -643,10 +644,20 @@ const DEFAULT_STOP_FRACTION = 0.9;
 
 /**
  * What the stage may use on this host: the RAM available now, less the
- * headroom the guard keeps (1 − stop fraction of the total).
+ * headroom the guard keeps. The guard stops a stage when RAM in use reaches
+ * the stop fraction or when available RAM falls below its floor
+ * (guard.ts), so the budget keeps the larger of the two free: one rule, or
+ * the preflight admits hosts (under ~1.2 GiB with the defaults) where the
+ * guard then always stops the run.
  */
-export function hostBudget(hostTotalBytes: number, hostAvailableBytes: number, stopUsedFraction = DEFAULT_STOP_FRACTION): number {
-  return Math.max(0, Math.min(hostAvailableBytes, hostTotalBytes) - (1 - stopUsedFraction) * hostTotalBytes);
+export function hostBudget(
+  hostTotalBytes: number,
+  hostAvailableBytes: number,
+  stopUsedFraction = DEFAULT_STOP_FRACTION,
+  minAvailableBytes = DEFAULT_MIN_AVAILABLE_MIB * 1024 * 1024,
+): number {
+  const reserve = Math.max((1 - stopUsedFraction) * hostTotalBytes, minAvailableBytes);
+  return Math.max(0, Math.min(hostAvailableBytes, hostTotalBytes) - reserve);
 }
 
 /**

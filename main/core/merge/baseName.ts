@@ -5,8 +5,8 @@
  * merge say the same sentence); whether the adapter can merge is decided by
  * the tensor names, shapes and ranks (plan.ts), never by this name.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularFile, SMALL_FILE_LIMIT_BYTES } from '../files/regularFile.js';
 
 function tail(p: string): string {
   return p.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
@@ -20,7 +20,7 @@ async function baseNames(baseDir: string): Promise<Set<string>> {
     if (segment.startsWith('models--')) candidates.add(tail(segment.slice('models--'.length).replace(/--/g, '/')));
   }
   try {
-    const baseConfig = JSON.parse(await readFile(path.join(baseDir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
+    const baseConfig = JSON.parse(await readRegularFile(path.join(baseDir, 'config.json'), 'utf8', { maxBytes: SMALL_FILE_LIMIT_BYTES, what: 'a config.json' })) as { _name_or_path?: unknown };
     if (typeof baseConfig._name_or_path === 'string' && baseConfig._name_or_path) candidates.add(tail(baseConfig._name_or_path));
   } catch {
     // No or unreadable config.json: the folder name is all there is to compare.

@@ -5,9 +5,9 @@
  * (config.ts), then builds the graph (decoderGraph.ts) and streams it to disk
  * (tfliteWriter/). Used by the convert stage's `native` route and the tests.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { readRegularFile, SMALL_FILE_LIMIT_BYTES } from '../files/regularFile.js';
 import { readSafetensorsModel } from '../safetensors/header.js';
 import { ModelGraph } from '../tfliteWriter/graph.js';
 import { writeModel, type WriteProgress } from '../tfliteWriter/writeModel.js';
@@ -49,8 +49,10 @@ export async function readDecoderConfig(modelDir: string): Promise<DecoderConfig
   const file = path.join(modelDir, 'config.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // A pipe or device named config.json would hang the read or stream forever (regularFile.ts).
+    text = await readRegularFile(file, 'utf8', { maxBytes: SMALL_FILE_LIMIT_BYTES, what: 'a config.json' });
   } catch (error) {
+    if (error instanceof WorkbenchError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new WorkbenchError('bad_config', code === 'ENOENT' ? `${modelDir} has no config.json: it is not a Hugging Face model folder.` : `Cannot read ${file}: ${(error as Error).message}`, { path: file });
   }

@@ -25,6 +25,7 @@ import type { HeaderEntry } from './header.js';
 import { deriveLlmMetadata, runnableSampler, warningsAfterOverrides } from './metadata.js';
 import { writeLitertlm } from './writer.js';
 import type { SectionInput, WriteProgress, WrittenBundle } from './writer.js';
+import { checkFileName } from '../files/fileName.js';
 
 /** Section item upstream builders put on the main model (litertlm_builder.py TfLiteModelType). */
 export const PREFILL_DECODE_MODEL_TYPE = 'tf_lite_prefill_decode';
@@ -235,6 +236,7 @@ async function modelTokenizer(modelDir: string): Promise<TokenizerSection> {
 /** Refuses an output that is one of the inputs, is a folder, exists (unless overwriting), or whose folder cannot be created. */
 export async function checkOutPath(outPath: string, inputs: string[], options: { overwrite: boolean }): Promise<void> {
   const resolved = path.resolve(outPath);
+  checkFileName(resolved);
   if (inputs.some((input) => path.resolve(input) === resolved)) {
     throw new WorkbenchError('bad_package_input', `The output ${outPath} is also an input; choose another output file.`, { path: outPath });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -211,10 +211,17 @@ describe('packageModel', () => {
     expect((await readLlmMetadata(out))?.samplerParams?.type).toBe('TOP_P');
   });
 
-  it('always writes an LlmMetadata section, even for empty metadata', async () => {
-    const out = path.join(dir, 'empty-metadata.litertlm');
-    await packageModel({ tflitePath, modelDir, outPath: out, metadata: {} });
-    expect(await readLlmMetadata(out)).toEqual({});
+  it('always writes an LlmMetadata section, even for minimal metadata', async () => {
+    const out = path.join(dir, 'minimal-metadata.litertlm');
+    await packageModel({ tflitePath, modelDir, outPath: out, metadata: { stopTokens: [{ tokenIds: { ids: [0] } }] } });
+    expect(await readLlmMetadata(out)).toEqual({ stopTokens: [{ tokenIds: { ids: [0] } }] });
+  });
+
+  it('refuses metadata without stop tokens, naming the fix, and writes nothing', async () => {
+    const out = path.join(dir, 'no-stop-tokens.litertlm');
+    await expectCode(packageModel({ tflitePath, modelDir, outPath: out, metadata: {} }), 'bad_metadata', /A bundle must have stop tokens .* add the model's EOS and end-of-turn ids as stopTokens/);
+    await expectCode(packageModel({ tflitePath, modelDir, outPath: out, metadataOverrides: { stopTokens: [] } }), 'bad_metadata', /A bundle must have stop tokens/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('packages a SentencePiece tokenizer.model as an SP_Tokenizer section, byte for byte', async () => {
@@ -261,7 +268,7 @@ describe('packageModel', () => {
     await writeFile(path.join(empty, 'config.json'), '{}');
     await expectCode(packageModel({ tflitePath, modelDir: empty, outPath: path.join(dir, 'x.litertlm') }), 'no_tokenizer', /neither tokenizer\.json nor tokenizer\.model/);
     await expectCode(
-      packageModel({ tflitePath, modelDir, outPath: path.join(dir, 'x.litertlm'), metadata: { samplerParams: { type: 'NUCLEUS' } } as never }),
+      packageModel({ tflitePath, modelDir, outPath: path.join(dir, 'x.litertlm'), metadata: { stopTokens: [{ tokenIds: { ids: [0] } }], samplerParams: { type: 'NUCLEUS' } } as never }),
       'bad_metadata',
       /samplerParams\.type/,
     );

@@ -23,6 +23,7 @@ import { LITERTLM_BLOCK_SIZE, LITERTLM_MAGIC, LITERTLM_PREAMBLE_BYTES, readLiter
 import type { LitertlmHeader } from '../formats/litertlm.js';
 import { buildLitertlmHeader } from './header.js';
 import type { HeaderEntry } from './header.js';
+import { siblingPath } from '../files/fileName.js';
 
 /**
  * The format version written. 1.1 is the last version whose readers and
@@ -89,7 +90,7 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
   const firstOffset = roundUpToBlock(LITERTLM_PREAMBLE_BYTES + placeholder.byteLength);
 
   createOutputFolder(outPath);
-  const tmpPath = path.join(path.dirname(outPath), `.${path.basename(outPath)}.partial-${process.pid}-${Date.now()}`);
+  const tmpPath = siblingPath(outPath, `.partial-${process.pid}-${Date.now()}`, '.');
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmpPath, 'wx');

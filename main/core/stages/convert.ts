@@ -22,6 +22,8 @@ import { nativeOutputPath } from '../nativeConvert/outputPath.js';
 import { QUANTIZED_BYTES_PER_PARAM, modelFactsFromConfig } from '../memory/estimator.js';
 import { formatBytes } from '../../common/format.js';
 import { conversionMemoryPreflight } from '../memory/preflight.js';
+import { checkFolderFiles } from '../files/folderFiles.js';
+import { checkFileName } from '../files/fileName.js';
 import { nodeLaunch, type PreflightContext, type PreflightFinding, type StageDefinition, type StageLaunch } from './definition.js';
 import { mergeBaseOf } from './planOutputs.js';
 
@@ -79,6 +81,7 @@ async function nativePreflight(params: ConvertParams, ctx: PreflightContext): Pr
     checkBlockable('model.layers.0.mlp.down_proj.weight', config.intermediateSize, block);
   }
   const out = nativeOutputPath(params, config.family.name);
+  checkFileName(out);
   const findings: PreflightFinding[] = [{ level: 'info', message: `The native converter will write ${out} (${config.architecture}, no Python needed).` }];
   if (existsSync(out) && statSync(out).isDirectory()) {
     throw new WorkbenchError('not_a_file', `${out} is a folder: --out names the .tflite file to write (e.g. ${path.join(out, 'model.tflite')}); use --out-dir for a folder.`, { path: out });
@@ -102,6 +105,9 @@ export const convertStage: StageDefinition<'convert'> = {
   title: 'Convert to LiteRT',
   preflight: async (params, ctx) => {
     const findings: PreflightFinding[] = [];
+    // A pipe or device among the model's files would hang the converter (or, here, the engine's file threads).
+    await checkFolderFiles(configDirFor(params, ctx));
+    if (!mergeBaseOf(params.modelDir, ctx)) await checkFolderFiles(path.resolve(params.modelDir));
     if (params.route === 'native') findings.push(...(await nativePreflight(params, ctx)));
     else if (!ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
       findings.push({

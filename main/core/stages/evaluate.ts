@@ -9,6 +9,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { referencePython } from '../env/python.js';
 import { readLitertlmHeader } from '../formats/litertlm.js';
 import { nodeStageScript } from '../paths.js';
+import { checkFolderFiles, checkRegularFile } from '../files/folderFiles.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 import { readCorpus } from '../corpus/read.js';
 import { producedByEarlierStage } from './planOutputs.js';
@@ -24,6 +25,9 @@ export const evaluateStage: StageDefinition<'evaluate'> = {
     ] as const) {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
+      // A pipe or device would hang the stage or its Python reference for good.
+      if (what === 'model folder') await checkFolderFiles(path.resolve(file));
+      else await checkRegularFile(path.resolve(file));
     }
     // Not a LiteRT-LM bundle: refused before the run starts (one sentence, bad input), never after the reference has run.
     if (!producedByEarlierStage(params.bundlePath, ctx)) readLitertlmHeader(path.resolve(params.bundlePath));

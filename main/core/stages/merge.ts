@@ -15,6 +15,7 @@ import { ADAPTER_WEIGHTS_FILE } from '../merge/merge.js';
 import { checkOutputTarget, requireDirectory } from '../merge/outputFolder.js';
 import { buildMergePlan, predictMergePeakBytes } from '../merge/plan.js';
 import { nodeStageScript } from '../paths.js';
+import { checkFolderFiles } from '../files/folderFiles.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 
 export const mergeStage: StageDefinition<'merge'> = {
@@ -25,6 +26,9 @@ export const mergeStage: StageDefinition<'merge'> = {
     const adapterDir = path.resolve(params.adapterDir);
     await requireDirectory(baseDir, 'base model');
     await requireDirectory(adapterDir, 'adapter');
+    // A pipe or device among the files the merge reads would hang it for good.
+    await checkFolderFiles(baseDir);
+    await checkFolderFiles(adapterDir);
     await access(path.join(adapterDir, 'adapter_config.json')).catch(() => {
       throw new WorkbenchError('adapter_config_missing', `${adapterDir} has no adapter_config.json: it is not a PEFT adapter folder.`);
     });

@@ -17,6 +17,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { WorkbenchError } from '../../common/errors.js';
 import type { ModelGraph } from './graph.js';
 import { PLACEHOLDER_OFFSET, serializeModel, type BufferPlacement } from './serialize.js';
+import { siblingPath } from '../files/fileName.js';
 
 /** XNNPACK and mmap-friendly alignment of every buffer's first byte. */
 export const BUFFER_ALIGNMENT = 64;
@@ -65,7 +66,7 @@ export async function writeModel(graph: ModelGraph, outPath: string, options: Wr
     graph.buffers.map((s) => ({ offset: s ? PLACEHOLDER_OFFSET : 0n, size: BigInt(s ? (s.kind === 'inline' ? s.bytes.byteLength : s.byteLength) : 0) })),
   );
   const { placements, fileBytes } = layoutBuffers(graph, provisional.byteLength);
-  const partial = `${outPath}.partial`;
+  const partial = siblingPath(outPath, '.partial');
   const handle = await open(partial, 'w').catch((error: NodeJS.ErrnoException) => {
     throw new WorkbenchError('output_unwritable', `Cannot create ${partial}: ${error.message}`, { path: partial, errno: error.code });
   });

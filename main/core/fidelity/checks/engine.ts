@@ -6,10 +6,10 @@
  * like their inputs, and a context length the runtime reads correctly from
  * the .tflite. Each names the runtime source or version it is about.
  */
-import { Template } from '@huggingface/jinja';
 import { LITERT_LM_JS_VERSION } from '../../../common/bundleRun.js';
 import type { CheckItem } from '../../../common/fidelity.js';
 import type { AnalysisInput } from '../input.js';
+import { renderJinja } from '../../templates/jinjaSandbox.js';
 
 const SAMPLER_NUMBERS: Record<string, number> = { TOP_K: 1, TOP_P: 2, GREEDY: 3 };
 
@@ -46,8 +46,11 @@ function samplerTypeCheck(input: AnalysisInput): CheckItem {
  */
 export function typedContentProblem(template: string): string | null {
   const probe = 'WB-TYPED-PROBE-7';
-  const render = (content: unknown): string =>
-    new Template(template).render({ messages: [{ role: 'user', content }], add_generation_prompt: true, bos_token: '', eos_token: '' });
+  const render = (content: unknown): string => {
+    const rendered = renderJinja(template, { messages: [{ role: 'user', content }], add_generation_prompt: true, bos_token: '', eos_token: '' });
+    if (!rendered.ok) throw new Error(rendered.message);
+    return rendered.text;
+  };
   let expected: string;
   try {
     expected = render(probe);

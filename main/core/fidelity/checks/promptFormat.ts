@@ -43,7 +43,14 @@ export function packagedForm(input: AnalysisInput): PackagedForm {
   const meta = input.bundle.metadata;
   if (meta?.jinjaPromptTemplate) {
     try {
-      return { kind: 'jinja', render: runtimeJinjaRenderer(meta.jinjaPromptTemplate, input.model.vars), problem: null };
+      const render = runtimeJinjaRenderer(meta.jinjaPromptTemplate, input.model.vars);
+      // A template past the sandbox's limits (templates/jinjaSandbox.ts) hangs or fails the runtime too: the bundle has no usable prompt format.
+      try {
+        render([{ role: 'user', content: 'x' }], true);
+      } catch (error) {
+        if (error instanceof WorkbenchError && error.code === 'template_too_costly') throw error;
+      }
+      return { kind: 'jinja', render, problem: null };
     } catch (error) {
       return { kind: 'jinja', render: null, problem: error instanceof WorkbenchError ? error.message : String(error) };
     }

@@ -8,6 +8,7 @@
 import type { CheckItem } from '../../../common/fidelity.js';
 import type { AnalysisInput } from '../input.js';
 import { expectedModelType, expectedSampler } from '../intent.js';
+import { metadataProblems } from '../../../common/metadataChecks.js';
 
 /** Runtime defaults on CPU/GPU without sampler params: TOP_P, k=1, p=0.95, temperature 1 (FORMATS.md). */
 const RUNTIME_DEFAULT = { type: 'TOP_P', k: 1, p: 0.95, temperature: 1 } as const;
@@ -101,7 +102,13 @@ export function contextChecks(input: AnalysisInput): CheckItem[] {
   let status: CheckItem['status'];
   let explanation: string;
   let fix: string | null = null;
-  if (kv === null) {
+  // The same rule the packager and the metadata editor apply (common/metadataChecks.ts).
+  const invalid = declared === null ? [] : metadataProblems({ maxNumTokens: declared }, { vocabSize: null, kvCacheLength: null }).filter((p) => p.field === 'maxNumTokens');
+  if (invalid.length > 0) {
+    status = 'fail';
+    explanation = `${invalid.map((p) => p.message).join(' ')} The runtime cannot size its context from it.`;
+    fix = kv !== null ? `Set max_num_tokens to ${kv}.` : 'Set max_num_tokens to the .tflite\'s KV-cache length.';
+  } else if (kv === null) {
     status = 'warn';
     explanation = 'The KV-cache length could not be read from the .tflite (no kv_cache inputs found), so max_num_tokens could not be checked against it.';
   } else if (declared === null) {
