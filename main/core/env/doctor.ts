@@ -163,8 +163,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     problems.push({
       id: 'ram',
       severity: 'warn',
-      message: `This host has ${gib(os.totalmem())} of RAM; converting a model of 1.5 B parameters or more at a long context can need more. The wizard's Conversion step predicts the peak for your model and context.`,
-      fix: { label: 'Choose a shorter context length in the wizard (see its memory estimate), or run serve mode on a larger host', action: null, route: null, command: null },
+      // Only the Python routes need that much: the native route streams the weights in a few hundred MiB.
+      message: `This host has ${gib(os.totalmem())} of RAM: enough for the native route (it converts in a few hundred MiB), but the Python routes (example, export_hf) can need more for a model of 1.5 B parameters or more at a long context. The wizard's Conversion step predicts the peak for your model, route and context.`,
+      fix: { label: 'Convert on the native route where it builds the model; for a Python route, choose a shorter context length (see the memory estimate) or run serve mode on a larger host', action: null, route: null, command: null },
     });
   }
 

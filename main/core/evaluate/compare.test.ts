@@ -15,7 +15,7 @@ describe('compareLogits', () => {
     for (const broken of [NaN, Infinity, -Infinity]) {
       const numeric = compareLogits(ref, [new Float32Array([1, broken, 3]), new Float32Array([3, 2, 1])]);
       const roundTrip = JSON.parse(JSON.stringify(numeric)) as typeof numeric;
-      expect(roundTrip).toEqual({ positions: 2, maxAbsLogitError: NOT_FINITE_ERROR, meanKl: NOT_FINITE_ERROR, maxKl: NOT_FINITE_ERROR, top1Agreement: 0 });
+      expect(roundTrip).toEqual({ positions: 2, maxAbsLogitError: NOT_FINITE_ERROR, meanKl: NOT_FINITE_ERROR, maxKl: NOT_FINITE_ERROR, top1Agreement: 0, firstTop1Miss: null });
       expect(PromptOutcome.shape.numeric.safeParse(roundTrip).success).toBe(true);
     }
   });

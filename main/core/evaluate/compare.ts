@@ -69,7 +69,7 @@ export function compareLogits(reference: readonly Float32Array[], actual: readon
   // numbers JSON can carry: NaN would reach the result as null and the behaviour check's result would not parse.
   const finite = (rows: readonly Float32Array[]) => rows.slice(0, n).every((row) => row.every(Number.isFinite));
   if (!finite(reference) || !finite(actual)) {
-    return { positions: n, maxAbsLogitError: NOT_FINITE_ERROR, meanKl: NOT_FINITE_ERROR, maxKl: NOT_FINITE_ERROR, top1Agreement: 0 };
+    return { positions: n, maxAbsLogitError: NOT_FINITE_ERROR, meanKl: NOT_FINITE_ERROR, maxKl: NOT_FINITE_ERROR, top1Agreement: 0, firstTop1Miss: null };
   }
   let maxAbs = 0;
   let klSum = 0;
