@@ -10,23 +10,21 @@
  * that evidence and the fidelity checks (causes.ts). Runs inside the stage process (the engine
  * and LiteRT.js are wasm: never in the workbench's own process).
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LITERT_LM_JS_VERSION, type ChatResult } from '../../common/bundleRun.js';
 import { WorkbenchError } from '../../common/errors.js';
 import type { Answer, EvaluateParams, EvaluateResult, PromptNumeric, PromptOutcome } from '../../common/stages/evaluate.js';
-import { StageEvent } from '../../common/stageProtocol.js';
 import { BundleRunnerHost } from '../bundleRunner/host.js';
 import { analyze, loadAnalysisInput } from '../fidelity/analyze.js';
 import { modelIntent } from '../fidelity/intent.js';
 import { readLitertlmHeader, SectionType, sectionStream } from '../formats/litertlm.js';
 import { DecoderSession } from '../litertjs/decoderSession.js';
 import { TfliteModelRunner } from '../litertjs/litertjs.js';
-import { pythonEnvPath } from '../paths.js';
 import { corpusMetricsForBundle } from '../corpus/measure.js';
+import { runReference, type ReferenceAnswerFile, type ReferenceRequest } from '../corpus/reference.js';
 import type { CorpusMetrics } from '../../common/corpusMetrics.js';
 import { compareLogits, divergence, repetitionShare, summarize } from './compare.js';
 import { BUILT_IN_PROMPTS, readPromptsFile, type EvalPrompt } from './prompts.js';
@@ -38,13 +36,7 @@ export interface EvaluateReporter {
   metric(name: string, value: number, unit?: string): void;
 }
 
-interface ReferenceAnswer {
-  tokens: number[];
-  stopped: boolean;
-  stopId: number | null;
-  logitsPath: string;
-  vocab: number;
-}
+type ReferenceAnswer = ReferenceAnswerFile;
 
 export async function runEvaluation(params: EvaluateParams, options: { python: string | null; workDir: string; reporter: EvaluateReporter }): Promise<EvaluateResult> {
   const { reporter, workDir } = options;
@@ -194,59 +186,17 @@ async function bundleAnswer(
   };
 }
 
-async function referenceAnswers(python: string | null, params: Record<string, unknown>, reporter: EvaluateReporter): Promise<ReferenceAnswer[]> {
-  if (!python) {
-    throw new WorkbenchError('python_unavailable', 'No Python interpreter is available for the reference answers.', {
-      hint: 'Install Python 3 with PyTorch (Debian: apt install python3-torch), or set up the environment on the Environment page.',
-    });
-  }
-  const dir = params.outDir as string;
-  await mkdir(dir, { recursive: true });
-  const paramsFile = path.join(dir, 'reference-params.json');
-  await writeFile(paramsFile, JSON.stringify(params));
-  const child = spawn(python, [pythonEnvPath('stages', 'reference_answers.py'), '--params', paramsFile], { env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let result: { backend: string; answers: ReferenceAnswer[] } | null = null;
-  let failure: { code: string; message: string; hint?: string } | null = null;
-  let buffered = '';
-  const stderr: string[] = [];
-  const handle = (line: string) => {
-    if (!line.trim()) return;
-    let event: StageEvent;
-    try {
-      event = StageEvent.parse(JSON.parse(line));
-    } catch {
-      reporter.log('info', line);
-      return;
-    }
-    if (event.type === 'result') result = event.data as typeof result;
-    else if (event.type === 'error') failure = { code: event.code, message: event.message, ...(event.hint ? { hint: event.hint } : {}) };
-    else if (event.type === 'log') reporter.log(event.level, event.text);
-    else if (event.type === 'progress' && event.fraction !== null) reporter.progress(0.05 + 0.3 * event.fraction, 'reference', event.message);
-  };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    lines.forEach(handle);
+/** The source model's greedy answers from reference_answers.py (the one runner corpus metrics and recipes use too). */
+async function referenceAnswers(python: string | null, request: Omit<ReferenceRequest, 'windows'>, reporter: EvaluateReporter): Promise<ReferenceAnswer[]> {
+  const out = await runReference(python, { ...request, windows: [] }, {
+    log: (level, text) => reporter.log(level, text),
+    progress: (fraction, _phase, message) => {
+      if (fraction !== null) reporter.progress(0.05 + 0.3 * fraction, 'reference', message);
+    },
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line.trim()) stderr.push(line);
-  });
-  const onTerm = () => child.kill('SIGTERM');
-  process.once('SIGTERM', onTerm);
-  const code = await new Promise<number | null>((resolve) => {
-    child.once('error', () => resolve(-1));
-    child.once('close', resolve);
-  });
-  process.off('SIGTERM', onTerm);
-  handle(buffered);
-  const f = failure as { code: string; message: string; hint?: string } | null;
-  if (f) throw new WorkbenchError(f.code, `The reference answers could not be computed: ${f.message}`, f.hint ? { hint: f.hint } : undefined);
-  const r = result as { backend: string; answers: ReferenceAnswer[] } | null;
-  if (!r || code !== 0) throw new WorkbenchError('reference_failed', `The reference answers ended without a result (exit code ${code})${stderr.length ? `: ${stderr.slice(-3).join(' ')}` : ''}.`);
-  referenceBackendName = r.backend;
-  reporter.log('info', `Reference answers from ${r.backend}.`);
-  return r.answers;
+  referenceBackendName = out.backend;
+  reporter.log('info', `Reference answers from ${out.backend}.`);
+  return out.answers;
 }
 
 async function teacherForced(bundlePath: string, workDir: string, promptIds: number[][], reference: ReferenceAnswer[], reporter: EvaluateReporter): Promise<(PromptNumeric | null)[]> {
