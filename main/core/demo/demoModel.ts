@@ -171,7 +171,8 @@ export async function buildDemoBundles(outDir: string, python: string, onStep: (
   await convertNative({ modelDir, outPath: tflite, quantize: 'none', kvCacheMaxLen: DEMO_KV, prefillSeqLens: [8, 32], kvLayout: 'btnh' });
   const shipped = path.join(outDir, 'demo-shipped.litertlm');
   onStep('Packaging with the field team\'s shipped metadata and with the fixed metadata …');
-  await packageModel({ tflitePath: tflite, modelDir, outPath: shipped, metadata: shippedMetadata(DEMO_KV) });
+  // The folder is the demo's own: running it again replaces its bundles.
+  await packageModel({ tflitePath: tflite, modelDir, outPath: shipped, metadata: shippedMetadata(DEMO_KV), overwrite: true });
   const fixed = path.join(outDir, 'demo-fixed.litertlm');
   await fixBundleMetadata({ modelDir, bundlePath: shipped, outPath: fixed });
   return { modelDir, tflite, shipped, fixed, training };
