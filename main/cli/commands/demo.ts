@@ -128,7 +128,7 @@ async function runDemo(ctx: CliContext, outDir: string, json: boolean): Promise<
       'Where to look:',
       `  ${shipped.show}`,
       `  ${fixed.show}`,
-      `  workbench chat ${demo.fixed}`,
+      `  workbench chat --bundle ${demo.fixed} --prompt 'What is the capital of France?'`,
       `  ${compare}`,
     ];
     ctx.out(lines.join('\n'));
