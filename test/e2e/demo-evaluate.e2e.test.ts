@@ -77,7 +77,7 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     expect(shipped.summary.numeric!.maxAbsLogitError).toBeLessThan(1e-3);
 
     // The fix, through the CLI, then the check through `workbench evaluate --json` on the same history.
-    const fixed = path.join(dir, 'demo-fixed.litertlm');
+    const fixed = path.join(dir, 'demo-fixed-by-cli.litertlm');
     await run(process.execPath, [CLI, '--data-dir', server.dataDir, 'package', '--fix-metadata', demo.shipped, '--model', demo.modelDir, '--out', fixed]);
     const cli = await run(process.execPath, [CLI, '--data-dir', server.dataDir, 'evaluate', '--model', demo.modelDir, '--bundle', fixed, '--max-tokens', '24', '--json'], { maxBuffer: 1 << 24 }).catch((e: { stdout: string; code: number }) => e);
     const after = JSON.parse(cli.stdout) as EvaluateResult & { runId: number };

@@ -11,14 +11,11 @@ import type { LlmMetadataJson } from '../../main/common/formats.js';
 import { convertNative } from '../../main/core/nativeConvert/convertModel.js';
 import type { KvLayout, NativeQuantization } from '../../main/core/nativeConvert/decoderGraph.js';
 import { packageModel } from '../../main/core/packager/package.js';
+import { QWEN_VOCAB, TYPED_CHATML_TEMPLATE } from '../../main/core/demo/demoModel.js';
 import { CHATML_TEMPLATE, QWEN_TOKENIZER_DIR } from './fidelityModels.js';
 import { writeTinyDecoder, type TinyDecoderOptions } from './tinyDecoder.js';
 
-export const QWEN_VOCAB = 151936;
-
-/** A ChatML template that renders string content and the typed parts LiteRT-LM's Conversation API passes. */
-export const TYPED_CHATML_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' }}{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}{{ '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+export { QWEN_VOCAB, TYPED_CHATML_TEMPLATE };
 
 /** Adds the Qwen tokenizer, a ChatML tokenizer_config and a greedy generation_config to a model folder. */
 export function addQwenChatFiles(dir: string, options: { chatTemplate?: string; generationConfig?: Record<string, unknown> } = {}): void {

@@ -5,6 +5,7 @@ import type { CliCommand } from '../context.js';
 import { chatCommand } from './chat.js';
 import { checkCommand } from './check.js';
 import { convertCommand } from './convert.js';
+import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { estimateCommand } from './estimate.js';
 import { evaluateCommand } from './evaluate.js';
@@ -16,4 +17,4 @@ import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 
-export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, convertCommand, inspectCommand, packageCommand, checkCommand, chatCommand, evaluateCommand, recipesCommand];
+export const commands: CliCommand[] = [runsCommand, runCommand, serveCommand, doctorCommand, estimateCommand, mergeCommand, convertCommand, inspectCommand, packageCommand, checkCommand, chatCommand, evaluateCommand, recipesCommand, demoCommand];
