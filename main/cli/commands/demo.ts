@@ -45,7 +45,7 @@ async function checkBundle(ctx: CliContext, demo: DemoBundles, bundle: string, l
     matches: summary?.bundleMatches ?? null,
     prompts: summary?.prompts ?? null,
     summary: summary?.text ?? stage?.error?.message ?? null,
-    causes: summary?.causes ?? [],
+    causes: (summary?.causes ?? []).map((c) => (typeof c === 'string' ? c : c.text)),
     show: `workbench runs show ${run.id}`,
   };
 }

@@ -100,6 +100,19 @@ export type PromptInput = z.infer<typeof PromptInput>;
 export const CauseKind = z.enum(['context', 'prompt-format', 'tokenizer', 'conversion', 'stop-tokens', 'sampler', 'model', 'engine', 'unexplained']);
 export type CauseKind = z.infer<typeof CauseKind>;
 
+/** Each cause class's name as the CLI, the run page, Compare and reports show it. */
+export const CAUSE_TITLES: Record<CauseKind, string> = {
+  context: 'Context',
+  model: 'The model itself',
+  'prompt-format': 'Prompt format',
+  tokenizer: 'Tokenizer',
+  conversion: 'Conversion / quantization',
+  'stop-tokens': 'Stop tokens',
+  sampler: 'Sampler',
+  engine: 'Engine',
+  unexplained: 'Unexplained',
+};
+
 export const CauseEvidence = z.object({ label: z.string(), value: z.string() });
 export type CauseEvidence = z.infer<typeof CauseEvidence>;
 

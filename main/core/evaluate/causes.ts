@@ -15,7 +15,7 @@
  * answer shows it, and the sampler only where greedy decoding reproduces
  * the reference.
  */
-import type { Answer, Cause, CauseEvidence, CauseKind, PromptCause, PromptOutcome } from '../../common/stages/evaluate.js';
+import { CAUSE_TITLES, type Answer, type Cause, type CauseEvidence, type CauseKind, type PromptCause, type PromptOutcome } from '../../common/stages/evaluate.js';
 import type { BundleFacts } from './promptInputs.js';
 
 export interface FailingCheck {
@@ -30,17 +30,7 @@ export const LOOP_SHARE = 0.5;
 /** The attribution order: a cause earlier in the list is upstream of the later ones (docs/fidelity.md). */
 export const CAUSE_ORDER: readonly CauseKind[] = ['context', 'model', 'prompt-format', 'tokenizer', 'conversion', 'stop-tokens', 'sampler', 'engine', 'unexplained'];
 
-export const CAUSE_TITLES: Record<CauseKind, string> = {
-  context: 'Context',
-  model: 'The model itself',
-  'prompt-format': 'Prompt format',
-  tokenizer: 'Tokenizer',
-  conversion: 'Conversion / quantization',
-  'stop-tokens': 'Stop tokens',
-  sampler: 'Sampler',
-  engine: 'Engine',
-  unexplained: 'Unexplained',
-};
+export { CAUSE_TITLES };
 
 /** Fidelity checks (by id prefix) that speak to each class. */
 const CHECKS: Record<CauseKind, readonly string[]> = {

@@ -9,20 +9,10 @@
  */
 import { useState } from 'react';
 import type { FidelityFixResult } from '../../../main/common/api/fidelity';
-import { EvaluateResult, type Answer, type Cause, type CauseKind, type PromptOutcome } from '../../../main/common/stages/evaluate';
+import { CAUSE_TITLES, EvaluateResult, type Answer, type Cause, type PromptOutcome } from '../../../main/common/stages/evaluate';
 
-/** The classes' names as the causes list shows them (main/core/evaluate/causes.ts has the same; the renderer imports main/common only). */
-export const CAUSE_LABELS: Record<CauseKind, string> = {
-  context: 'Context',
-  model: 'The model itself',
-  'prompt-format': 'Prompt format',
-  tokenizer: 'Tokenizer',
-  conversion: 'Conversion / quantization',
-  'stop-tokens': 'Stop tokens',
-  sampler: 'Sampler',
-  engine: 'Engine',
-  unexplained: 'Unexplained',
-};
+/** The classes' names (one table in main/common, shared with the CLI and reports). */
+export const CAUSE_LABELS = CAUSE_TITLES;
 
 /** Results recorded before the verdict field read 'match' or 'differ' from the counts. */
 export function verdictOf(s: EvaluateResult['summary']): 'match' | 'latent' | 'differ' {
