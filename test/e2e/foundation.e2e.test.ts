@@ -37,6 +37,9 @@ describe('foundation in the browser', () => {
   it("explains a self-test value outside the stage's ranges and will not start with it", async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
+    // The New run page offers the demonstration, with the command that runs it.
+    await page.click('[data-testid=demo-card] summary');
+    expect(await page.textContent('[data-testid=demo-card]')).toContain('npm run -s workbench -- demo --out workbench-demo');
     await page.click('[data-testid=selftest-card] summary');
     await page.fill('[data-testid=selftest-failat]', '150');
     expect(await page.textContent('[data-testid=selftest-card] .field.invalid .field-error')).toBe('A percentage from 0 to 100, or empty for never.');

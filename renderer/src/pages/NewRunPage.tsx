@@ -38,6 +38,15 @@ export function NewRunPage() {
       <header className="page-header">
         <h1>New run</h1>
       </header>
+      <details className="card selftest-card" data-testid="demo-card">
+        <summary>Demo — watch the behaviour check find a real defect</summary>
+        <p className="muted">
+          <code>workbench demo</code> (from the app folder: <code>npm run -s workbench -- demo --out workbench-demo</code>) trains a tiny Qwen2 chat model with a Python
+          that has torch (about two minutes), packages it twice — with the metadata a field team shipped and with that metadata fixed — and runs the behaviour check on both.
+          Both runs then appear under Runs, with the shipped bundle's causes named; open them side by side in Compare. It runs in a terminal, not from this page: training
+          needs the Python the Environment page names for the behaviour check.
+        </p>
+      </details>
       <details className="card selftest-card" data-testid="selftest-card">
         <summary>Self-test — try the workbench without a model</summary>
         <p className="muted">Starts a stage that behaves like a conversion (phases, progress, logs, optional memory growth) but loads no model and writes no model file. Use it to check the runner, history, logs and memory guard on this host.</p>
