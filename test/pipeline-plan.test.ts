@@ -109,7 +109,9 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     expect(exitCode).toBe(3);
     expect(stderr).toMatch(/The edited metadata cannot be packaged: Stop token 1: id 999999999 is past the end of the vocabulary \(151,669 tokens/);
     expect(stderr).toContain("max_num_tokens 99,999,999 is more than the .tflite's KV cache holds (4,096 tokens).");
-    expect(run).toBeNull();
+    // No run was created: --json prints the one JSON error document instead.
+    expect(run).toMatchObject({ error: { code: expect.any(String) } });
+    expect(run).not.toHaveProperty('id');
     expect(existsSync(merged)).toBe(false);
   }, 60_000);
 
@@ -142,6 +144,8 @@ describe('a pipeline plan whose inputs come from earlier stages', () => {
     // The first stage that reads a file nobody writes refuses: the package stage's .tflite (a merge writing the
     // model folder does not make the .tflite one an earlier stage writes).
     expect(stderr).toContain(`${path.join(work, 'elsewhere', 'missing.tflite')} does not exist.`);
-    expect(run).toBeNull();
+    // No run was created: --json prints the one JSON error document instead.
+    expect(run).toMatchObject({ error: { code: expect.any(String) } });
+    expect(run).not.toHaveProperty('id');
   }, 60_000);
 });

@@ -61,7 +61,7 @@ export const FOREIGN_TEMPLATE =
 
 function keyOf(): string {
   const h = createHash('sha256');
-  for (const file of ['test/fixtures/demo_model/train_demo.py', 'test/support/faultBundles.ts', 'test/support/demoModel.ts']) h.update(readFileSync(path.join(REPO, file)));
+  for (const file of ['python-env/demo/train_demo.py', 'test/support/faultBundles.ts', 'test/support/demoModel.ts']) h.update(readFileSync(path.join(REPO, file)));
   return h.digest('hex').slice(0, 16);
 }
 
@@ -85,7 +85,7 @@ async function train(modelDir: string): Promise<void> {
   answerStart.push(loopPrompt.length);
   const dataFile = path.join(modelDir, '..', 'training.json');
   writeFileSync(dataFile, JSON.stringify({ sequences, answerStart, config: DEMO_CONFIG }));
-  await promisify(execFile)(TEST_PYTHON, [path.join(REPO, 'test', 'fixtures', 'demo_model', 'train_demo.py'), '--data', dataFile, '--out', modelDir], { maxBuffer: 1 << 20 });
+  await promisify(execFile)(TEST_PYTHON, [path.join(REPO, 'python-env', 'demo', 'train_demo.py'), '--data', dataFile, '--out', modelDir], { maxBuffer: 1 << 20 });
 }
 
 /** A copy of a model folder whose weights are perturbed (deterministic noise of `scale` × each tensor's RMS), as a damaging quantization would. */
