@@ -90,7 +90,9 @@ describe('evaluate with a file that is not a bundle (issue 18, item 8)', () => {
     for (const json of [[], ['--json']]) {
       const result = await cli(['evaluate', '--model', modelDir, '--bundle', random, ...json], dataDir);
       expect(result.exitCode, result.stderr).toBe(3);
-      expect(result.stderr + result.stdout).toContain(`${random} is not a LiteRT-LM bundle (it does not start with "LITERTLM").`);
+      // --json: the sentence is the message of the one JSON error document on stdout.
+      const said = json.length > 0 ? (JSON.parse(result.stdout) as { error: { message: string } }).error.message : result.stderr + result.stdout;
+      expect(said).toContain(`${random} is not a LiteRT-LM bundle (it does not start with "LITERTLM").`);
     }
     // Refused by the preflight: no run was recorded, so no reference ran.
     const runs = await cli(['runs', 'list', '--json'], dataDir);

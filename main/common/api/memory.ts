@@ -10,7 +10,8 @@ import { method } from './define.js';
 
 export const EstimateInput = z.object({
   modelDir: z.string().min(1),
-  route: ConvertRoute.default('example'),
+  /** Left out: the route convert takes (native where the native converter builds the model, else example). */
+  route: ConvertRoute.optional(),
   quantize: Quantization.default('dynamic_int8'),
   prefillSeqLens: z.array(z.number().int().min(1).max(262_144)).min(1).default([...DEFAULT_PREFILL_SEQ_LENS]),
   lightweightConversion: z.boolean().default(false),

@@ -2,6 +2,7 @@
  * Handlers for the memory API: estimates against this engine's host, live
  * host RAM, calibration read and reset.
  */
+import { nativeBuilds } from '../stages/defaultRoute.js';
 import type { memoryMethods } from '../../common/api/memory.js';
 import { readHfFolder } from '../formats/hfFolder.js';
 import { buildContextTable } from '../memory/contextTable.js';
@@ -20,7 +21,7 @@ export const memoryHandlers: HandlerFactory<keyof typeof memoryMethods> = (engin
       options: {
         prefillSeqLens: input.prefillSeqLens,
         quantize: input.quantize,
-        route: input.route,
+        route: input.route ?? ((await nativeBuilds(input.modelDir)) ? 'native' : 'example'),
         lightweightConversion: input.lightweightConversion,
         maskAsInput: input.maskAsInput,
       },

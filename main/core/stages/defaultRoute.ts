@@ -24,7 +24,8 @@ function configDir(stages: StageInput[], index: number, modelDir: string): strin
   return modelDir;
 }
 
-async function nativeBuilds(dir: string): Promise<boolean> {
+/** Whether the native converter builds the model in dir (its own decision, readDecoderConfig). */
+export async function nativeBuilds(dir: string): Promise<boolean> {
   try {
     await readDecoderConfig(dir);
     return true;
