@@ -102,9 +102,9 @@ describe('workbench demo', () => {
     expect(shipped.prompts.map((p) => p.reference.text)).toEqual(labels.map((l) => DEMO_ANSWERS[l]));
     expect(shipped.prompts.every((p) => p.reference.stopped && p.reference.stopToken === '<|im_end|>')).toBe(true);
     expect(shipped.summary.bundleNeverStopped).toBe(4);
-    expect(shipped.summary.causes[0]).toBe(
-      'The bundle never stopped in 4/4 prompts; the reference stopped on <|im_end|>, which is not a stop token of the bundle (<|endoftext|>) [stop-tokens.eos, stop-tokens.end-of-turn].',
-    );
+    // The same first cause as the demo e2e: the stop token, with what was seen (causes ranked by evidence).
+    expect(shipped.summary.causes[0]).toMatchObject({ kind: 'stop-tokens', latent: false, prompts: [0, 1, 2, 3], checks: ['stop-tokens.eos', 'stop-tokens.end-of-turn'] });
+    expect(shipped.summary.causes[0]!.text).toContain('the reference stopped on <|im_end|> after 7 tokens, which is not a stop token of the bundle (151643 "<|endoftext|>")');
     expect(shipped.summary.numeric!.top1Agreement).toBe(1);
     const fixed = await evaluation(doc.fixed.runId);
     expect(fixed.summary.text).toBe("The bundle's answers match the reference in all 4 prompts.");
