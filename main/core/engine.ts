@@ -17,6 +17,7 @@ import { memoryMonitors } from './memory/monitors.js';
 import { resolveDataDir } from './paths.js';
 import { isAlive } from './process/killTree.js';
 import type { StageMonitorFactory } from '../common/stageMonitor.js';
+import { removeLeftovers, type RemovedLeftover } from './runner/leftovers.js';
 import { stopOrphanedStages } from './runner/orphans.js';
 import { Runner } from './runner/runner.js';
 import { SettingsStore } from './settingsStore.js';
@@ -49,6 +50,11 @@ export interface Engine {
   readonly recoveredRunIds: number[];
   /** Resolves with the pids of orphaned stage processes that recovery stopped. */
   readonly orphansStopped: Promise<number[]>;
+  /**
+   * Resolves, after orphansStopped, with the temporary outputs (`<out>.partial`…)
+   * of the recovered runs' stages that were removed (runner/leftovers.ts).
+   */
+  readonly leftoversRemoved: Promise<RemovedLeftover[]>;
   availableMemBytes(): number;
   close(): Promise<void>;
 }
@@ -78,6 +84,9 @@ export function createEngine(options: EngineOptions): Engine {
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   let closed = false;
+  // In the background, so a start-up never waits on killing or deleting: first the orphans, then what they left.
+  const orphansStopped = stopOrphanedStages(history, dataDir, recoveredRunIds).catch(() => []);
+  const leftoversRemoved = orphansStopped.then(() => removeLeftovers(history, dataDir, recoveredRunIds)).catch(() => []);
   const engine: Engine = {
     dataDir,
     databaseFile,
@@ -89,14 +98,15 @@ export function createEngine(options: EngineOptions): Engine {
     settings,
     bundles: new BundleRunnerHost(),
     recoveredRunIds,
-    orphansStopped: stopOrphanedStages(history, dataDir, recoveredRunIds).catch(() => []),
+    orphansStopped,
+    leftoversRemoved,
     availableMemBytes: () => os.freemem(),
     async close() {
       if (closed) return;
       closed = true;
       await runner.shutdown();
       await engine.bundles.close();
-      await engine.orphansStopped;
+      await engine.leftoversRemoved;
       (await memory)();
       history.close();
     },

@@ -69,6 +69,17 @@ function hostTag(): string {
   return os.hostname().replace(/[^A-Za-z0-9_-]/g, '_') || 'host';
 }
 
+/** `.<out>.partial-<host>-`: what every partial folder of `outDir` written on this host starts with. */
+export function partialDirPrefix(outDir: string): string {
+  return `.${path.basename(outDir)}.partial-${hostTag()}-`;
+}
+
+/** Whether `name` (in outDir's parent) is a partial folder of `outDir` written on this host by process `pid`. */
+export function isPartialDirOf(name: string, outDir: string, pid: number): boolean {
+  const prefix = partialDirPrefix(outDir);
+  return name.startsWith(prefix) && new RegExp(`^${pid}-[0-9a-f]{8}$`).test(name.slice(prefix.length));
+}
+
 /**
  * Creates the hidden partial folder next to outDir (creating outDir's
  * parents), named `.<out>.partial-<host>-<pid>-<random>`. Partial folders for
@@ -77,7 +88,7 @@ function hostTag(): string {
  */
 export async function createPartialDir(outDir: string): Promise<{ partial: string; removedStale: string[] }> {
   const parent = path.dirname(outDir);
-  const prefix = `.${path.basename(outDir)}.partial-${hostTag()}-`;
+  const prefix = partialDirPrefix(outDir);
   const partial = path.join(parent, `${prefix}${process.pid}-${randomBytes(4).toString('hex')}`);
   const removedStale: string[] = [];
   try {

@@ -76,6 +76,15 @@ export function roundUpToBlock(offset: number): number {
   return Math.ceil(offset / LITERTLM_BLOCK_SIZE) * LITERTLM_BLOCK_SIZE;
 }
 
+/**
+ * The temporary sibling a bundle is written under: the writing process's pid
+ * and the time it started, so start-up recovery can tell which one a dead
+ * stage owned.
+ */
+export function partialBundlePath(outPath: string, pid: number, startedAt: number): string {
+  return siblingPath(outPath, `.partial-${pid}-${startedAt}`, '.');
+}
+
 export async function writeLitertlm(outPath: string, options: WriteOptions): Promise<WrittenBundle> {
   const { systemMetadata, sections, onProgress, signal } = options;
   if (sections.length === 0) throw new WorkbenchError('bad_package_input', 'A .litertlm bundle needs at least one section.');
@@ -90,7 +99,7 @@ export async function writeLitertlm(outPath: string, options: WriteOptions): Pro
   const firstOffset = roundUpToBlock(LITERTLM_PREAMBLE_BYTES + placeholder.byteLength);
 
   createOutputFolder(outPath);
-  const tmpPath = siblingPath(outPath, `.partial-${process.pid}-${Date.now()}`, '.');
+  const tmpPath = partialBundlePath(outPath, process.pid, Date.now());
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmpPath, 'wx');

@@ -132,3 +132,41 @@ export async function killProcessTree(rootPid: number, options: KillTreeOptions 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Whether any live (non-zombie) process is still in process group `pgid`: a
+ * stage's children stay in its group after the stage itself died, and may
+ * still be writing. Unknown (no way to list groups) counts as alive.
+ */
+export async function processGroupAlive(pgid: number): Promise<boolean> {
+  if (process.platform === 'win32') return false;
+  if (process.platform === 'linux') {
+    let entries: string[];
+    try {
+      entries = await readdir('/proc');
+    } catch {
+      return true;
+    }
+    for (const name of entries) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+        // After the command name: state, ppid, pgrp.
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(rest[2]) === pgid && rest[0] !== 'Z') return true;
+      } catch {
+        // Exited while listing.
+      }
+    }
+    return false;
+  }
+  try {
+    const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pgid=,stat=']);
+    return stdout.split('\n').some((line) => {
+      const [group, state] = line.trim().split(/\s+/);
+      return Number(group) === pgid && !state?.startsWith('Z');
+    });
+  } catch {
+    return true;
+  }
+}

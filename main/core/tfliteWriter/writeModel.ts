@@ -60,13 +60,18 @@ export function layoutBuffers(graph: ModelGraph, headerBytes: number): { placeme
   return { placements, fileBytes: cursor };
 }
 
+/** The temporary name a model is written under (start-up recovery derives it the same way). */
+export function partialModelPath(outPath: string): string {
+  return siblingPath(outPath, '.partial');
+}
+
 export async function writeModel(graph: ModelGraph, outPath: string, options: WriteModelOptions = {}): Promise<WrittenModel> {
   const provisional = serializeModel(
     graph,
     graph.buffers.map((s) => ({ offset: s ? PLACEHOLDER_OFFSET : 0n, size: BigInt(s ? (s.kind === 'inline' ? s.bytes.byteLength : s.byteLength) : 0) })),
   );
   const { placements, fileBytes } = layoutBuffers(graph, provisional.byteLength);
-  const partial = siblingPath(outPath, '.partial');
+  const partial = partialModelPath(outPath);
   const handle = await open(partial, 'w').catch((error: NodeJS.ErrnoException) => {
     throw new WorkbenchError('output_unwritable', `Cannot create ${partial}: ${error.message}`, { path: partial, errno: error.code });
   });
