@@ -153,7 +153,7 @@ describe('start-up recovery removes what a killed run left half-written', () => 
     await new Promise((resolve) => gone.once('exit', resolve));
     const deadPid = gone.pid!;
 
-    const record = (kind: 'convert' | 'package' | 'merge', params: Record<string, unknown>, pid: number): number => {
+    const record = (kind: 'convert' | 'package' | 'merge' | 'recipes', params: Record<string, unknown>, pid: number): number => {
       const runId = history.createRun({ plan: { stages: [{ kind, params } as never], allowPredictedOom: false }, host: hostSnapshot(), owner: crashed });
       const paramsFile = stageParamsFile(dataDir, runId, 0, kind);
       mkdirSync(path.dirname(paramsFile), { recursive: true });
@@ -202,13 +202,39 @@ describe('start-up recovery removes what a killed run left half-written', () => 
     expect(isAlive(Number(childPid.trim()))).toBe(true);
     expect(isAlive(leader.pid!)).toBe(false);
     history.updateStage(history.getRun(unsureRun).stages[0]!.id, { pid: leader.pid! });
+    // 5. The recipes stage: its recipes' <name>.partial and its own temporary bundles go; a recipe already finished stays.
+    const model = await writeTinyDecoder(path.join(work, 'tiny'), { family: 'qwen3', layers: 1 });
+    const recipesOut = path.join(work, 'recipes');
+    const recipesRun = record('recipes', { modelDir: model, outDir: recipesOut, recipes: ['none', 'dynamic_int8'], kvCacheMaxLen: 64 }, deadPid);
+    for (const recipe of ['none', 'dynamic_int8']) mkdirSync(path.join(recipesOut, recipe), { recursive: true });
+    const recipeFinished = path.join(recipesOut, 'none', 'qwen3_f32_ekv64.tflite');
+    const recipePartial = path.join(recipesOut, 'dynamic_int8', 'qwen3_q8_ekv64.tflite.partial');
+    const recipeBundlePartial = partialBundlePath(path.join(recipesOut, 'none', 'qwen3_f32_ekv64.litertlm'), deadPid, Date.now() - 3000);
+    writeFileSync(recipeFinished, 'finished recipe');
+    writeFileSync(recipePartial, Buffer.alloc(2 * 1024 * 1024));
+    writeFileSync(recipeBundlePartial, Buffer.alloc(512 * 1024));
+
+    // 6. A conversion to the same output as a run another live process is running now: that file is in use, so it stays.
+    const shared = path.join(work, 'shared', 'model.tflite');
+    mkdirSync(path.dirname(shared), { recursive: true });
+    writeFileSync(`${shared}.partial`, 'being written by the live run');
+    const sharedRun = record('convert', { modelDir: work, outDir: path.dirname(shared), outFile: shared, route: 'native' }, deadPid);
+    const liveOwner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    stagePids.push(liveOwner.pid!);
+    const liveRun = history.createRun({
+      plan: { stages: [{ kind: 'convert', params: { modelDir: work, outDir: path.dirname(shared), outFile: shared, route: 'native' } } as never], allowPredictedOom: false },
+      host: hostSnapshot(),
+      owner: { pid: liveOwner.pid!, token: 'alive' },
+    });
+    history.setRunStatus(liveRun, 'running');
+    history.updateStage(history.getRun(liveRun).stages[0]!.id, { status: 'running', startedAt: Date.now(), pid: liveOwner.pid! });
     history.close();
 
     const engine = createEngine({ mode: 'cli', dataDir, monitors: [] });
     try {
-      expect(engine.recoveredRunIds.sort((a, b) => a - b)).toEqual([convertRun, packageRun, mergeRun, unsureRun]);
+      expect(engine.recoveredRunIds.sort((a, b) => a - b)).toEqual([convertRun, packageRun, mergeRun, unsureRun, recipesRun, sharedRun]);
       const removed = await engine.leftoversRemoved;
-      expect(removed.map((r) => r.path).sort()).toEqual([ownBundlePartial, ownMergeDir].sort());
+      expect(removed.map((r) => r.path).sort()).toEqual([ownBundlePartial, ownMergeDir, recipePartial, recipeBundlePartial].sort());
       expect(removed.find((r) => r.path === ownBundlePartial)!.bytes).toBe(3 * 1024 * 1024);
       expect(removed.find((r) => r.path === ownMergeDir)!.bytes).toBe(1024 * 1024);
       expect(readFileSync(finished, 'utf8')).toBe('finished model');
@@ -221,6 +247,12 @@ describe('start-up recovery removes what a killed run left half-written', () => 
       expect(texts(mergeRun)).toContain(`Removed ${ownMergeDir} (1.0 MiB), the half-written output the interrupted merge stage left behind.`);
       expect(texts(convertRun).some((text) => text.startsWith('Removed'))).toBe(false);
       expect(readFileSync(`${unsure}.partial`, 'utf8')).toBe('maybe still being written');
+      expect(readFileSync(recipeFinished, 'utf8')).toBe('finished recipe');
+      expect(texts(recipesRun)).toContain(`Removed ${recipePartial} (2.0 MiB), the half-written output the interrupted recipes stage left behind.`);
+      expect(texts(recipesRun)).toContain(`Removed ${recipeBundlePartial} (512 KiB), the half-written output the interrupted recipes stage left behind.`);
+      expect(readFileSync(`${shared}.partial`, 'utf8')).toBe('being written by the live run');
+      expect(texts(sharedRun)).toContain(`Left ${shared}.partial in place: run ${liveRun}, still running, is writing ${shared}.partial now.`);
+      expect(engine.history.getRun(liveRun).status).toBe('running');
       expect(texts(unsureRun)).toContain(`Left ${unsure}.partial in place: a process started by the stage (process group ${leader.pid}) is still running; delete it by hand once that process has stopped.`);
     } finally {
       await engine.close();
