@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,9 +26,12 @@ import { writeTinyDecoder } from './support/tinyDecoder.js';
 
 let servers: ServeProcess[] = [];
 const stagePids: number[] = [];
+/** Work folders (checkpoints of ≈ 250 MiB): removed after each test. */
+const folders: string[] = [];
 afterEach(async () => {
   for (const server of servers) await server.stop();
   servers = [];
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
   for (const pid of stagePids.splice(0)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -72,7 +75,9 @@ async function allLogs(server: ServeProcess, id: number): Promise<LogLine[]> {
 describe('start-up recovery removes what a killed run left half-written', () => {
   it('removes the dead stage’s <out>.partial, logs it, and leaves the finished output and an unrelated .partial alone', async () => {
     const dataDir = freshDataDir('wb-leftovers');
+    folders.push(dataDir);
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-leftovers-work-'));
+    folders.push(work);
     const outDir = path.join(work, 'out');
     const out = path.join(outDir, 'model.tflite');
     const first = await startServe({ dataDir });
@@ -115,7 +120,9 @@ describe('start-up recovery removes what a killed run left half-written', () => 
 
   it('stops a stage that outlived the engine (an orphan), then removes its partial output', async () => {
     const dataDir = freshDataDir('wb-leftovers-orphan');
+    folders.push(dataDir);
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-leftovers-orphan-work-'));
+    folders.push(work);
     const out = path.join(work, 'out', 'orphan.tflite');
     const model = await slowModel(work);
     const first = await startServe({ dataDir });
@@ -144,7 +151,9 @@ describe('start-up recovery removes what a killed run left half-written', () => 
 
   it('never removes a finished output, another process’s temporary files, or anything while the stage may still run', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wb-leftovers-owned-'));
+    folders.push(dataDir);
     const work = mkdtempSync(path.join(os.tmpdir(), 'wb-leftovers-owned-work-'));
+    folders.push(work);
     const history = new History(path.join(dataDir, 'history.sqlite'));
     const crashed = { pid: 999_999_999, token: 'crashed' };
 
