@@ -58,6 +58,10 @@ describe('verification with the numeric comparison on a host without its package
     await page.click('[data-testid=step-tab-review]');
     await page.waitForSelector('[data-testid=step-review][data-checked=yes]');
     await page.screenshot({ path: path.join(REPO_ROOT, 'docs', 'screenshots', 'review-verification-options.png'), fullPage: true });
+    // The verification's estimate is the checklist's: the numeric comparison will be skipped, so its GiB are not predicted.
+    const verifyCard = page.locator('[data-testid=review-stage-verify]');
+    expect(await verifyCard.locator('[data-testid=review-estimate-note]').textContent()).toBe('Checklist only: the numeric comparison is skipped until the Python environment is set up.');
+    expect(await verifyCard.textContent()).not.toMatch(/GiB/);
     const blocking = await page.$$eval('[data-testid=review-problem][data-severity=block]', (items) => items.map((i) => i.textContent));
     expect(blocking).toEqual([]);
     expect(await page.isDisabled('[data-testid=start-run]')).toBe(false);

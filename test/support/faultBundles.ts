@@ -15,10 +15,8 @@
  * into the OS temp dir under a key made of this file's, the trainer's and
  * demoModel.ts's hashes, and shared by every test that asks for it.
  */
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LlmMetadataJson } from '../../main/common/formats.js';
@@ -30,6 +28,7 @@ import { packageModel } from '../../main/core/packager/package.js';
 import { HfTokenizer } from '../../main/core/tokenizer/hfTokenizer.js';
 import { DEMO_ANSWERS, DEMO_CONFIG } from './demoModel.js';
 import { QWEN_TOKENIZER_DIR } from './fidelityModels.js';
+import { cachedFixture } from './fixtureCache.js';
 import { REPO, TEST_PYTHON } from './python.js';
 import { addQwenChatFiles, TYPED_CHATML_TEMPLATE } from './runnableBundle.js';
 
@@ -59,11 +58,6 @@ const KV = 128;
 export const FOREIGN_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + (message['role'] | capitalize) + ':\\n' }}{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}{{ part['text'] }}{% endfor %}{% endif %}{{ '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>Assistant:\\n' }}{% endif %}";
 
-function keyOf(): string {
-  const h = createHash('sha256');
-  for (const file of ['python-env/demo/train_demo.py', 'test/support/faultBundles.ts', 'test/support/demoModel.ts']) h.update(readFileSync(path.join(REPO, file)));
-  return h.digest('hex').slice(0, 16);
-}
 
 async function train(modelDir: string): Promise<void> {
   mkdirSync(modelDir, { recursive: true });
@@ -159,19 +153,13 @@ async function build(dir: string): Promise<void> {
 
 let building: Promise<FaultSet> | null = null;
 
-/** The fault set, built once per key (a complete set is renamed into place, so a half-built one is never used). */
+/** What decides the fault set's bytes: the training script and reference, the product code, this file. */
+const FAULT_SOURCES = ['python-env/demo', 'python-env/reference', 'main/common', 'main/core', 'resources/demo', 'test/support/faultBundles.ts', 'test/support/demoModel.ts', 'test/support/runnableBundle.ts'];
+
+/** The fault set, built once per content key (test/support/fixtureCache.ts); the cached folder is only read. */
 export function faultBundles(): Promise<FaultSet> {
   building ??= (async () => {
-    const dir = path.join(os.tmpdir(), `workbench-fault-bundles-${keyOf()}`);
-    if (!existsSync(path.join(dir, 'ready'))) {
-      const tmp = `${dir}.tmp-${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      await build(tmp);
-      writeFileSync(path.join(tmp, 'ready'), '');
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
-    }
+    const dir = await cachedFixture('fault-bundles', FAULT_SOURCES, build);
     const modelDir = path.join(dir, 'model');
     const names: Fault[] = ['clean', 'sampler', 'stop', 'template', 'context', 'tokenizer', 'conversion', 'model', 'latent'];
     const cases = {} as Record<Fault, FaultCase>;

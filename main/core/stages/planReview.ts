@@ -19,6 +19,7 @@ import type { PreflightContext, PreflightFinding, StageDefinition } from './defi
 import { mergeBaseOf, producedByEarlierStage } from './planOutputs.js';
 import { requireAbsolutePlanPaths } from './planPaths.js';
 import { withDefaultRoutes } from './defaultRoute.js';
+import { numericWillBeSkipped } from './verify.js';
 
 export type PlanReviewContext = Omit<PreflightContext, 'plan' | 'stageIndex' | 'allowPredictedOom'> & {
   stageDefinition(kind: StagePlan['kind']): StageDefinition;
@@ -59,7 +60,7 @@ async function fileBytes(file: string): Promise<number | null> {
   return stat(file).then((s) => (s.isFile() ? s.size : null), () => null);
 }
 
-async function stageEstimate(stage: StagePlan, plan: RunPlan, stageIndex: number, findings: PreflightFinding[], refusalDetails: unknown): Promise<Estimate> {
+async function stageEstimate(stage: StagePlan, plan: RunPlan, stageIndex: number, findings: PreflightFinding[], refusalDetails: unknown, ctx: PlanReviewContext): Promise<Estimate> {
   switch (stage.kind) {
     case 'merge': {
       const base = await readSafetensorsModel(path.resolve(stage.params.baseDir)).catch(() => null);
@@ -92,10 +93,13 @@ async function stageEstimate(stage: StagePlan, plan: RunPlan, stageIndex: number
       return { peakBytes: e.peakBytes, durationSec: e.durationSec, estimateNote: null };
     }
     case 'verify': {
-      const params = stage.params.numeric ? await paramsOf(stage.params.modelDir, plan, stageIndex) : 0;
+      // Without a Python to run it, the numeric comparison is skipped (the preflight warns): predict the checklist only.
+      const skipped = numericWillBeSkipped(stage.params, ctx);
+      const numeric = stage.params.numeric && !skipped;
+      const params = numeric ? await paramsOf(stage.params.modelDir, plan, stageIndex) : 0;
       if (params === null) return NONE('The model’s size is not known, so the numeric comparison’s memory is not predicted.');
-      const e = estimateVerify({ params, numeric: stage.params.numeric });
-      return { peakBytes: e.peakBytes, durationSec: e.durationSec, estimateNote: null };
+      const e = estimateVerify({ params, numeric });
+      return { peakBytes: e.peakBytes, durationSec: e.durationSec, estimateNote: skipped ? 'Checklist only: the numeric comparison is skipped until the Python environment is set up.' : null };
     }
     case 'evaluate':
       return NONE('the behaviour check’s memory is not modelled (the bundle runs in the engine’s wasm heap, at most 4.0 GiB, the reference model in PyTorch); the memory guard watches it.');
@@ -137,7 +141,7 @@ export async function reviewPlan(planInput: unknown, ctx: PlanReviewContext): Pr
     }
     stages.push({
       kind: stage.kind,
-      ...(await stageEstimate(stage, plan, stageIndex, findings, refusalDetails)),
+      ...(await stageEstimate(stage, plan, stageIndex, findings, refusalDetails, ctx)),
       findings: findings.map(({ level, message }) => ({ level, message })),
       refusal,
     });

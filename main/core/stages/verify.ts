@@ -12,6 +12,11 @@ import { nodeStageScript } from '../paths.js';
 import { nodeLaunch, type StageDefinition } from './definition.js';
 import { producedByEarlierStage } from './planOutputs.js';
 
+/** True when the numeric comparison is asked for but no Python can run it: the stage then runs the checklist only. */
+export function numericWillBeSkipped(params: { numeric: boolean }, ctx: { settings: { pythonPath?: string | null | undefined }; dataDir: string }): boolean {
+  return params.numeric && !ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir));
+}
+
 export const verifyStage: StageDefinition<'verify'> = {
   kind: 'verify',
   title: 'Verify fidelity',
@@ -25,7 +30,7 @@ export const verifyStage: StageDefinition<'verify'> = {
       if (producedByEarlierStage(file, ctx)) continue;
       if (!existsSync(path.resolve(file))) throw new WorkbenchError('file_not_found', `The ${what} ${file} does not exist.`, { path: file });
     }
-    if (params.numeric && !ctx.settings.pythonPath && !existsSync(venvPython(ctx.dataDir))) {
+    if (numericWillBeSkipped(params, ctx)) {
       return [{ level: 'warn', message: 'The numeric comparison needs the Python environment (transformers, ai-edge-litert); set it up on the Environment page. Without it the verification runs the checklist, skips the numeric comparison and says so, and the run goes on.' }];
     }
     return [];

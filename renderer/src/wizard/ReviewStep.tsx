@@ -73,7 +73,11 @@ function StageCard({ stage, index, review, loading }: { stage: StagePlanInput; i
           </div>
         ))}
       </dl>
-      {review && !review.peakBytes && review.estimateNote ? <p className="help">No estimate: {review.estimateNote}</p> : null}
+      {review?.estimateNote ? (
+        <p className="help" data-testid="review-estimate-note">
+          {review.peakBytes ? review.estimateNote : `No estimate: ${review.estimateNote}`}
+        </p>
+      ) : null}
     </li>
   );
 }
