@@ -17,13 +17,14 @@ export interface PlanPosition {
   stageIndex: number;
 }
 
-/** Resolved paths written by the stages before `stageIndex`: folders (merge, convert) and files (package). */
+/** Resolved paths written by the stages before `stageIndex`: folders (merge, convert, demo) and files (package). */
 export function earlierStageOutputs({ plan, stageIndex }: PlanPosition): string[] {
   const outputs: string[] = [];
   for (const stage of plan.stages.slice(0, stageIndex)) {
     if (stage.kind === 'merge') outputs.push(path.resolve(stage.params.outDir));
     else if (stage.kind === 'convert') outputs.push(path.resolve(stage.params.outDir));
     else if (stage.kind === 'package') outputs.push(path.resolve(stage.params.outPath));
+    else if (stage.kind === 'demo') outputs.push(path.resolve(stage.params.outDir));
   }
   return outputs;
 }

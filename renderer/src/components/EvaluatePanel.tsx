@@ -164,7 +164,9 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
         const labels = r.prompts.map((p) => p.label);
         return (
           <section key={stage.id} id="evaluate-panel" className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`} data-verdict={verdict}>
-            <h2>Behaviour check</h2>
+            <h2>
+              Behaviour check{stages.length > 1 ? <span className="muted"> — {r.bundlePath.split(/[\\/]/).pop()}</span> : null}
+            </h2>
             <p className={verdict === 'match' ? 'ok-text' : verdict === 'latent' ? 'warn-text' : 'error-text'} data-testid="evaluate-verdict">
               {s.text}
             </p>
@@ -181,6 +183,8 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
               {s.numeric ? ` · teacher-forced .tflite: top-1 ${(s.numeric.top1Agreement * 100).toFixed(1)}% over ${s.numeric.positions} positions, max |logit error| ${s.numeric.maxAbsLogitError.toFixed(4)}, mean KL ${s.numeric.meanKl.toExponential(1)}` : ''}
               {' · '}
               <a href={`#/try?bundle=${encodeURIComponent(r.bundlePath)}`}>Try this bundle</a>
+              {' · '}
+              <a href={`#/inspect?path=${encodeURIComponent(r.bundlePath)}`}>Inspect it</a>
             </p>
             <table className="evaluate-table">
               <thead>
