@@ -57,7 +57,7 @@ await runStage(async () => {
   stageOut.artifact('tflite', demo.tflite);
   stageOut.artifact('bundle', demo.shipped);
   stageOut.artifact('bundle', demo.fixed);
-  stageOut.progress(1, 'done', 'the behaviour check of each bundle follows');
+  stageOut.progress(1, 'done', `Trained in ${demo.training.seconds.toFixed(1)} s (loss ${demo.training.loss.toFixed(4)}); wrote demo-shipped.litertlm and demo-fixed.litertlm; the behaviour check of each follows`);
   const result: DemoResult = { outDir: params.outDir, modelDir: demo.modelDir, tflite: demo.tflite, shipped: demo.shipped, fixed: demo.fixed, python, training: demo.training };
   stageOut.result({ demo: result });
 });

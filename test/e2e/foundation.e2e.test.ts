@@ -37,8 +37,8 @@ describe('foundation in the browser', () => {
   it("explains a self-test value outside the stage's ranges and will not start with it", async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
-    // The New run page offers the demonstration, with the command that runs it.
-    await page.click('[data-testid=demo-card] summary');
+    // The New run page offers the demonstration (open: its button is in sight), with the command that runs it in a terminal.
+    expect(await page.isVisible('[data-testid=demo-start]')).toBe(true);
     expect(await page.textContent('[data-testid=demo-card]')).toContain('npm run -s workbench -- demo --out workbench-demo');
     await page.click('[data-testid=selftest-card] summary');
     await page.fill('[data-testid=selftest-failat]', '150');

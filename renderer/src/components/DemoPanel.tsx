@@ -36,46 +36,36 @@ export function DemoPanel({ run }: { run: RunDetail }) {
       <p className="muted">
         A tiny Qwen2 chat model (2 layers, the real Qwen tokenizer) trained here to give four short answers, each ending in &lt;|im_end|&gt;, converted natively and packaged twice. The behaviour check then runs on each bundle: the shipped bundle never stops, and the check names why; the fixed one answers like the model.
       </p>
-      <table className="kv">
-        <tbody>
-          {rows.map((row) => {
-            const check = checkOf(run, row.bundle);
-            const built = result !== null;
-            return (
-              <tr key={row.id} data-testid={`demo-bundle-${row.id}`} data-verdict={check?.verdict ?? ''} data-matches={check?.matches ?? ''}>
-                <th>
-                  {row.label}
-                  <div className="muted small">{row.note}</div>
-                </th>
-                <td>
-                  <div className="mono">{row.bundle}</div>
-                  <div className={check ? (check.verdict === 'match' ? 'ok-text' : 'error-text') : 'muted'} data-testid={`demo-verdict-${row.id}`}>
-                    {check ? check.text : built ? `Behaviour check pending (${row.expected}).` : 'Not built yet.'}
-                  </div>
-                  {built ? (
-                    <div className="small">
-                      <a href={`#/try?bundle=${encodeURIComponent(row.bundle)}`} data-testid={`demo-try-${row.id}`}>Try</a>
-                      {' · '}
-                      <a href={`#/inspect?path=${encodeURIComponent(row.bundle)}`} data-testid={`demo-inspect-${row.id}`}>Inspect</a>
-                    </div>
-                  ) : null}
-                </td>
-              </tr>
-            );
-          })}
-          {result ? (
-            <tr>
-              <th>Model</th>
-              <td>
-                <span className="mono">{result.modelDir}</span>
-                <div className="muted small" data-testid="demo-training">
-                  trained with {result.python} in {result.training.seconds.toFixed(1)} s, final loss {result.training.loss.toFixed(4)} · converted to <span className="mono">{result.tflite}</span>
+      <div className="demo-bundles">
+        {rows.map((row) => {
+          const check = checkOf(run, row.bundle);
+          const built = result !== null;
+          return (
+            <div key={row.id} className="demo-bundle" data-testid={`demo-bundle-${row.id}`} data-verdict={check?.verdict ?? ''} data-matches={check?.matches ?? ''}>
+              <h3>
+                {row.label} {check ? <span className={`badge ${check.verdict === 'match' ? 'badge-succeeded' : 'badge-failed'}`}>{check.matches.replace('/', ' of ')} match</span> : null}
+              </h3>
+              <div className="muted small">{row.note}</div>
+              <div className="mono small demo-path">{row.bundle}</div>
+              <p className={check ? (check.verdict === 'match' ? 'ok-text' : 'error-text') : 'muted'} data-testid={`demo-verdict-${row.id}`}>
+                {check ? check.text : built ? `Behaviour check pending (${row.expected}).` : `Not built yet (${row.expected}).`}
+              </p>
+              {built ? (
+                <div className="actions">
+                  <a href={`#/try?bundle=${encodeURIComponent(row.bundle)}`} data-testid={`demo-try-${row.id}`}>Try it</a>
+                  <a href={`#/inspect?path=${encodeURIComponent(row.bundle)}`} data-testid={`demo-inspect-${row.id}`}>Inspect it</a>
                 </div>
-              </td>
-            </tr>
-          ) : null}
-        </tbody>
-      </table>
+              ) : null}
+            </div>
+          );
+        })}
+      </div>
+      {result ? (
+        <p className="muted small" data-testid="demo-training">
+          Model <span className="mono">{result.modelDir}</span>, trained with {result.python} in {result.training.seconds.toFixed(1)} s (final loss {result.training.loss.toFixed(4)}), converted to{' '}
+          <span className="mono">{result.tflite}</span>.
+        </p>
+      ) : null}
     </section>
   );
 }
