@@ -99,6 +99,8 @@ describe('Run the demo (New run page)', () => {
     expect(await panels.nth(0).locator('h2').textContent()).toBe('Behaviour check — demo-shipped.litertlm');
     expect(await panels.nth(0).locator('[data-testid=evaluate-cause-0]').getAttribute('data-kind')).toBe('stop-tokens');
     expect(await panels.nth(0).locator('[data-testid=evaluate-cause-0]').textContent()).toContain('which is not a stop token of the bundle');
+    // The fix is the run's own fixed bundle, not a button writing another one.
+    expect(await panels.nth(0).locator('[data-testid=evaluate-fix]').textContent()).toContain('The fix is already made: demo-fixed.litertlm');
     expect(await panels.nth(1).getAttribute('data-verdict')).toBe('match');
     expect(await panels.nth(1).getAttribute('data-matches')).toBe('4/4');
     expect(await panels.nth(1).locator('[data-testid=evaluate-verdict]').textContent()).toBe("The bundle's answers match the reference in all 4 prompts.");
@@ -111,7 +113,13 @@ describe('Run the demo (New run page)', () => {
     expect(path.dirname(demo.outDir)).toBe(path.join(server.dataDir, 'demo'));
     expect(await page.getAttribute('[data-testid=demo-try-fixed]', 'href')).toBe(`#/try?bundle=${encodeURIComponent(demo.fixed)}`);
     expect(await page.getAttribute('[data-testid=demo-inspect-shipped]', 'href')).toBe(`#/inspect?path=${encodeURIComponent(demo.shipped)}`);
-    await page.screenshot({ path: path.join(DOCS_SHOTS, 'demo-run-finished.png'), fullPage: true });
+    // The top of the page: stages, the demo panel with both verdicts, the shipped bundle's check and its causes.
+    const shippedBottom = await panels.nth(0).locator('[data-testid=evaluate-causes]').evaluate((el) => el.getBoundingClientRect().bottom + window.scrollY);
+    await page.screenshot({ path: path.join(DOCS_SHOTS, 'demo-run-finished.png'), fullPage: true, clip: { x: 0, y: 0, width: 1400, height: Math.ceil(shippedBottom) + 16 } });
+
+    // The run's report names the three stages and carries both checks.
+    const report = await api<{ text: string }>(server, 'runs.exportReport', { id: runId, format: 'md' });
+    expect(report.text.match(/^## Behaviour check \(stage \d\)$/gm)).toEqual(['## Behaviour check (stage 2)', '## Behaviour check (stage 3)']);
 
     // The evaluations answer with what the model was trained to say.
     const evaluation = (i: number) => (detail.stages[i]!.result as { evaluation: EvaluateResult }).evaluation;

@@ -55,7 +55,8 @@ describe('foundation in the browser', () => {
   it('runs a self-test with live progress, cancels a second run, finds both, searches logs', async () => {
     await page.goto(server.openUrl);
     await page.waitForSelector('[data-testid=runs-page]');
-    expect(await page.textContent('body')).toContain('No runs yet');
+    // The list arrives after the page (connecting first): wait for it rather than read the page at once.
+    await page.waitForFunction(() => (document.body.textContent ?? '').includes('No runs yet'));
 
     const first = await startSelftest(page, 5, 400);
     // Live progress: the stage shows a percentage while running.
