@@ -37,8 +37,8 @@ describe('foundation in the browser', () => {
   it("explains a self-test value outside the stage's ranges and will not start with it", async () => {
     await page.goto(server.openUrl);
     await page.click('[data-testid=nav-new]');
-    // The New run page offers the demonstration, with the command that runs it.
-    await page.click('[data-testid=demo-card] summary');
+    // The New run page offers the demonstration (open: its button is in sight), with the command that runs it in a terminal.
+    expect(await page.isVisible('[data-testid=demo-start]')).toBe(true);
     expect(await page.textContent('[data-testid=demo-card]')).toContain('npm run -s workbench -- demo --out workbench-demo');
     await page.click('[data-testid=selftest-card] summary');
     await page.fill('[data-testid=selftest-failat]', '150');
@@ -55,7 +55,8 @@ describe('foundation in the browser', () => {
   it('runs a self-test with live progress, cancels a second run, finds both, searches logs', async () => {
     await page.goto(server.openUrl);
     await page.waitForSelector('[data-testid=runs-page]');
-    expect(await page.textContent('body')).toContain('No runs yet');
+    // The list arrives after the page (connecting first): wait for it rather than read the page at once.
+    await page.waitForFunction(() => (document.body.textContent ?? '').includes('No runs yet'));
 
     const first = await startSelftest(page, 5, 400);
     // Live progress: the stage shows a percentage while running.

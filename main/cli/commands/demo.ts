@@ -14,13 +14,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkbenchError } from '../../common/errors.js';
+import { DEMO_MAX_TOKENS } from '../../common/stages/demo.js';
 import { EvaluateResult } from '../../common/stages/evaluate.js';
 import { buildDemoBundles, requireTorch, type DemoBundles } from '../../core/demo/demoModel.js';
 import { referencePython } from '../../core/env/python.js';
 import { runInTerminal } from '../runInTerminal.js';
 import { EXIT, type CliCommand, type CliContext } from '../context.js';
 
-export const DEMO_MAX_TOKENS = 24;
 
 interface DemoCheck {
   bundle: string;

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { appMethods } from './app.js';
 import { bundleRunMethods } from './bundleRun.js';
+import { demoMethods } from './demo.js';
 import { envMethods } from './env.js';
 import { evaluationsMethods } from './evaluations.js';
 import { fidelityMethods } from './fidelity.js';
@@ -26,6 +27,7 @@ export const contract = {
   ...filesMethods,
   ...bundleRunMethods,
   ...evaluationsMethods,
+  ...demoMethods,
 };
 
 export type Contract = typeof contract;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BootstrapParams } from './bootstrap.js';
 import { ConvertParams } from './convert.js';
+import { DemoParams } from './demo.js';
 import { EvaluateParams } from './evaluate.js';
 import { MergeParams } from './merge.js';
 import { PackageParams } from './package.js';
@@ -12,7 +13,7 @@ import { RecipesParams } from '../recipes.js';
 import { SelftestParams } from './selftest.js';
 import { VerifyParams } from './verify.js';
 
-export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap', 'evaluate', 'recipes']);
+export const StageKind = z.enum(['selftest', 'merge', 'convert', 'package', 'verify', 'bootstrap', 'evaluate', 'recipes', 'demo']);
 export type StageKind = z.infer<typeof StageKind>;
 
 export const StagePlan = z.discriminatedUnion('kind', [
@@ -24,6 +25,7 @@ export const StagePlan = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('bootstrap'), params: BootstrapParams }),
   z.object({ kind: z.literal('evaluate'), params: EvaluateParams }),
   z.object({ kind: z.literal('recipes'), params: RecipesParams }),
+  z.object({ kind: z.literal('demo'), params: DemoParams }),
 ]);
 export type StagePlan = z.infer<typeof StagePlan>;
 export type StagePlanInput = z.input<typeof StagePlan>;

@@ -5,6 +5,7 @@
 import type { Engine } from '../engine.js';
 import { appHandlers } from './appHandlers.js';
 import { bundleRunHandlers } from './bundleRunHandlers.js';
+import { demoHandlers } from './demoHandlers.js';
 import { envHandlers } from './envHandlers.js';
 import { evaluationsHandlers } from './evaluationsHandlers.js';
 import { fidelityHandlers } from './fidelityHandlers.js';
@@ -27,5 +28,6 @@ export function createHandlers(engine: Engine): Handlers {
     ...filesHandlers(engine),
     ...bundleRunHandlers(engine),
     ...evaluationsHandlers(engine),
+    ...demoHandlers(engine),
   } satisfies Handlers;
 }

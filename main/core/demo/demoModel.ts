@@ -11,14 +11,17 @@
  * by the same code as `workbench package --fix-metadata`.
  *
  * Python (training) runs as a child process; conversion and packaging run in
- * the calling process, so only the CLI (its own process) calls buildDemoBundles.
+ * the calling process, so only processes of their own call buildDemoBundles:
+ * the CLI, and the `demo` stage (main/stages/demo.ts) for a run started from
+ * the New run page — never the server process.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { WorkbenchError } from '../../common/errors.js';
 import type { LlmMetadataJson } from '../../common/formats.js';
+import { DEMO_FILES } from '../../common/stages/demo.js';
 import type { ReferencePython } from '../env/python.js';
 import { BUILT_IN_PROMPTS } from '../evaluate/prompts.js';
 import { hfTemplateRenderer } from '../fidelity/templates.js';
@@ -121,12 +124,34 @@ export interface DemoTraining {
   loss: number;
 }
 
+/** One progress line of train_demo.py. */
+export interface DemoTrainingProgress {
+  step: number;
+  steps: number;
+  loss: number;
+}
+
+export interface DemoTrainingOptions {
+  onProgress?: (progress: DemoTrainingProgress) => void;
+  /** Aborting kills the Python child. */
+  signal?: AbortSignal;
+}
+
+function parseTrainingLine(line: string): DemoTrainingProgress | null {
+  try {
+    const value = JSON.parse(line) as Partial<DemoTrainingProgress>;
+    return typeof value.step === 'number' && typeof value.steps === 'number' && typeof value.loss === 'number' ? { step: value.step, steps: value.steps, loss: value.loss } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Writes the model folder and trains it: the token ids of each built-in
  * prompt and its answer (up to and including <|im_end|>) go to
  * train_demo.py, which writes model.safetensors.
  */
-export async function trainDemoModel(modelDir: string, python: string): Promise<DemoTraining> {
+export async function trainDemoModel(modelDir: string, python: string, options: DemoTrainingOptions = {}): Promise<DemoTraining> {
   const tokenizerJson = await writeDemoModelFolder(modelDir);
   const tokenizer = HfTokenizer.fromJson(tokenizerJson);
   const render = hfTemplateRenderer(TYPED_CHATML_TEMPLATE, { bosToken: '', eosToken: '<|im_end|>' });
@@ -143,11 +168,28 @@ export async function trainDemoModel(modelDir: string, python: string): Promise<
   await writeFile(dataFile, JSON.stringify({ sequences, answerStart, config: DEMO_CONFIG }));
   const script = pythonEnvPath('demo', 'train_demo.py');
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(python, [script, '--data', dataFile, '--out', modelDir], { maxBuffer: 1 << 20, windowsHide: true }, (error, out, err) => {
-      if (error) {
-        const last = String(err).trim().split('\n').pop() ?? error.message;
-        reject(new WorkbenchError('demo_training_failed', `Training the demonstration model with ${python} failed: ${last}`, { python, stderr: String(err).slice(-4000) }));
-      } else resolve(String(out));
+    const child = spawn(python, [script, '--data', dataFile, '--out', modelDir], { windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}) });
+    let out = '';
+    let err = '';
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      err = (err + text).slice(-64_000);
+      // train_demo.py reports {"step", "steps", "loss"} lines on stderr as it trains.
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const progress = parseTrainingLine(line);
+        if (progress) options.onProgress?.(progress);
+      }
+    });
+    child.on('error', (error) => reject(options.signal?.aborted ? new WorkbenchError('cancelled', 'The demonstration was cancelled while training.') : error));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(out);
+      if (options.signal?.aborted) return reject(new WorkbenchError('cancelled', 'The demonstration was cancelled while training.'));
+      const last = err.trim().split('\n').pop() || `it exited with ${code ?? signal}`;
+      reject(new WorkbenchError('demo_training_failed', `Training the demonstration model with ${python} failed: ${last}`, { python, stderr: err.slice(-4000) }));
     });
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as DemoTraining;
@@ -161,19 +203,44 @@ export interface DemoBundles {
   training: DemoTraining;
 }
 
+/** What buildDemoBundles is doing, for a stage's progress (the CLI prints only the sentences). */
+export type DemoPhase =
+  | { phase: 'train'; progress: DemoTrainingProgress }
+  | { phase: 'convert'; fraction: number }
+  | { phase: 'package-shipped' }
+  | { phase: 'package-fixed' };
+
+export interface DemoBuildOptions {
+  onPhase?: (phase: DemoPhase) => void;
+  /** Aborting stops training (kills Python) or conversion; packaging is short and finishes. */
+  signal?: AbortSignal;
+}
+
 /** Trains, converts (float, KV 128, prefill 8/32) and packages the shipped bundle and the fixed one into outDir. */
-export async function buildDemoBundles(outDir: string, python: string, onStep: (text: string) => void = () => {}): Promise<DemoBundles> {
-  const modelDir = path.join(outDir, 'demo-model');
+export async function buildDemoBundles(outDir: string, python: string, onStep: (text: string) => void = () => {}, options: DemoBuildOptions = {}): Promise<DemoBundles> {
+  const modelDir = path.join(outDir, DEMO_FILES.modelDir);
+  const signal = options.signal ? { signal: options.signal } : {};
   onStep(`Training the demonstration model with ${python} …`);
-  const training = await trainDemoModel(modelDir, python);
+  const training = await trainDemoModel(modelDir, python, { ...signal, onProgress: (progress) => options.onPhase?.({ phase: 'train', progress }) });
   onStep(`Trained in ${training.seconds.toFixed(1)} s (loss ${training.loss.toFixed(4)}); converting …`);
-  const tflite = path.join(outDir, 'demo.tflite');
-  await convertNative({ modelDir, outPath: tflite, quantize: 'none', kvCacheMaxLen: DEMO_KV, prefillSeqLens: [8, 32], kvLayout: 'btnh' });
-  const shipped = path.join(outDir, 'demo-shipped.litertlm');
+  const tflite = path.join(outDir, DEMO_FILES.tflite);
+  await convertNative({
+    modelDir,
+    outPath: tflite,
+    quantize: 'none',
+    kvCacheMaxLen: DEMO_KV,
+    prefillSeqLens: [8, 32],
+    kvLayout: 'btnh',
+    ...signal,
+    onProgress: (p) => options.onPhase?.({ phase: 'convert', fraction: p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 0 }),
+  });
+  const shipped = path.join(outDir, DEMO_FILES.shipped);
   onStep('Packaging with the field team\'s shipped metadata and with the fixed metadata …');
+  options.onPhase?.({ phase: 'package-shipped' });
   // The folder is the demo's own: running it again replaces its bundles.
   await packageModel({ tflitePath: tflite, modelDir, outPath: shipped, metadata: shippedMetadata(DEMO_KV), overwrite: true });
-  const fixed = path.join(outDir, 'demo-fixed.litertlm');
+  const fixed = path.join(outDir, DEMO_FILES.fixed);
+  options.onPhase?.({ phase: 'package-fixed' });
   await fixBundleMetadata({ modelDir, bundlePath: shipped, outPath: fixed });
   return { modelDir, tflite, shipped, fixed, training };
 }

@@ -106,6 +106,9 @@ export function describePlan(plan: RunPlan): { model: string | null; isSelftest:
       case 'evaluate':
         model ??= path.basename(stage.params.modelDir);
         break;
+      case 'demo':
+        model ??= 'demonstration model';
+        break;
       case 'selftest':
         keyParams.selftestSeconds = stage.params.durationSeconds;
         break;

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { demoPlan } from '../../common/stages/demo.js';
 import { RunPlan } from '../../common/stages/plan.js';
 import { freshMergeOutputs } from './planOutputs.js';
 
@@ -29,6 +30,19 @@ describe('freshMergeOutputs ("Run again" of a run that merged)', () => {
     expect(fresh.stages.slice(1).map((s) => path.resolve((s.params as { modelDir: string }).modelDir))).toEqual([next, next, next]);
     // Outputs outside the merged folder stay where they were.
     expect((fresh.stages[2]!.params as { outPath: string }).outPath).toBe(path.join(out, 'm.litertlm'));
+  });
+
+  it("moves a demo run's folder that holds a finished demo, and its behaviour checks with it", () => {
+    const out = path.join(dir, 'demo', '2026-12-05-20-00-00');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 'demo-shipped.litertlm'), 'x');
+    const fresh = freshMergeOutputs(RunPlan.parse(demoPlan(out)));
+    const next = `${out}-2`;
+    expect(fresh.stages.map((s) => s.params)).toMatchObject([
+      { outDir: next },
+      { modelDir: path.join(next, 'demo-model'), bundlePath: path.join(next, 'demo-shipped.litertlm') },
+      { modelDir: path.join(next, 'demo-model'), bundlePath: path.join(next, 'demo-fixed.litertlm') },
+    ]);
   });
 
   it('leaves a plan alone when the merge output is empty or absent', () => {

@@ -17,13 +17,14 @@ export interface PlanPosition {
   stageIndex: number;
 }
 
-/** Resolved paths written by the stages before `stageIndex`: folders (merge, convert) and files (package). */
+/** Resolved paths written by the stages before `stageIndex`: folders (merge, convert, demo) and files (package). */
 export function earlierStageOutputs({ plan, stageIndex }: PlanPosition): string[] {
   const outputs: string[] = [];
   for (const stage of plan.stages.slice(0, stageIndex)) {
     if (stage.kind === 'merge') outputs.push(path.resolve(stage.params.outDir));
     else if (stage.kind === 'convert') outputs.push(path.resolve(stage.params.outDir));
     else if (stage.kind === 'package') outputs.push(path.resolve(stage.params.outPath));
+    else if (stage.kind === 'demo') outputs.push(path.resolve(stage.params.outDir));
   }
   return outputs;
 }
@@ -54,16 +55,18 @@ function holdsSomething(dir: string): boolean {
 }
 
 /**
- * The plan with each merge whose output folder already holds something
+ * The plan with each merge (or demo) whose output folder already holds something
  * writing to a fresh sibling instead (`merged` → `merged-2`, `-3`, …), and
  * every path of the later stages that pointed into the old folder pointing
  * into the new one. "Run again" of a run that merged: the merge refuses to
  * write over a folder that is not empty, and the old result stays untouched.
+ * A demo run's folder moves the same way (its evaluate stages follow it).
  */
 export function freshMergeOutputs(plan: RunPlan): RunPlan {
   const moved = new Map<string, string>();
   for (const stage of plan.stages) {
-    if (stage.kind !== 'merge') continue;
+    // A demo's folder too: its stage refuses one that holds a finished demo (never overwritten silently).
+    if (stage.kind !== 'merge' && stage.kind !== 'demo') continue;
     const old = path.resolve(stage.params.outDir);
     if (!holdsSomething(old)) continue;
     let n = 2;

@@ -19,6 +19,7 @@ export const STAGE_PATH_PARAMS: Readonly<Record<StageKind, readonly string[]>> =
   bootstrap: ['pythonPath'],
   evaluate: ['modelDir', 'bundlePath', 'promptsFile'],
   recipes: ['modelDir', 'outDir', 'promptsFile'],
+  demo: ['outDir'],
 };
 
 /** A relative path in a path parameter; a bare interpreter name ("python3") is looked up on PATH, so it is not one. */

@@ -7,6 +7,7 @@ import type { StageKind } from '../../common/stages/plan.js';
 import type { StageDefinition } from './definition.js';
 import { bootstrapStage } from './bootstrap.js';
 import { convertStage } from './convert.js';
+import { demoStage } from './demo.js';
 import { evaluateStage } from './evaluate.js';
 import { mergeStage } from './merge.js';
 import { packageStage } from './package.js';
@@ -23,6 +24,7 @@ const definitions = new Map<StageKind, StageDefinition>([
   [verifyStage.kind, verifyStage as StageDefinition],
   [evaluateStage.kind, evaluateStage as StageDefinition],
   [recipesStage.kind, recipesStage as StageDefinition],
+  [demoStage.kind, demoStage as StageDefinition],
 ]);
 
 export function registerStage(definition: StageDefinition): void {

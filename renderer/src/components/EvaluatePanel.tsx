@@ -9,6 +9,7 @@
  */
 import { useState } from 'react';
 import type { FidelityFixResult } from '../../../main/common/api/fidelity';
+import { demoPaths } from '../../../main/common/stages/demo';
 import { CAUSE_TITLES, EvaluateResult, type Answer, type Cause, type PromptOutcome } from '../../../main/common/stages/evaluate';
 
 /** The classes' names (one table in main/common, shared with the CLI and reports). */
@@ -150,9 +151,21 @@ function PromptRow({ p }: { p: PromptOutcome }) {
   );
 }
 
+/** In a demo run the fix is already made: the fixed bundle, checked in the next stage. */
+function DemoFix({ shipped, fixed }: { shipped: EvaluateResult; fixed: string }) {
+  return (
+    <p data-testid="evaluate-fix">
+      The fix is already made: <span className="mono">{fixed.split(/[\\/]/).pop()}</span> is this bundle with its metadata rewritten from the model folder (
+      <code className="mono">workbench package --fix-metadata {shipped.bundlePath} --model {shipped.modelDir} --out {fixed}</code>, no re-conversion); its behaviour check follows.
+    </p>
+  );
+}
+
 export function EvaluatePanel({ run }: { run: RunDetail }) {
   const stages = run.stages.filter((s) => s.kind === 'evaluate' && s.result);
   if (stages.length === 0) return null;
+  const demoStage = run.stages.find((s) => s.kind === 'demo');
+  const demoFixed = demoStage && typeof demoStage.params.outDir === 'string' ? demoPaths(demoStage.params.outDir) : null;
   return (
     <>
       {stages.map((stage) => {
@@ -164,11 +177,13 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
         const labels = r.prompts.map((p) => p.label);
         return (
           <section key={stage.id} id="evaluate-panel" className="card" data-testid="evaluate-panel" data-matches={`${s.bundleMatches}/${s.prompts}`} data-verdict={verdict}>
-            <h2>Behaviour check</h2>
+            <h2>
+              Behaviour check{stages.length > 1 ? <span className="muted"> — {r.bundlePath.split(/[\\/]/).pop()}</span> : null}
+            </h2>
             <p className={verdict === 'match' ? 'ok-text' : verdict === 'latent' ? 'warn-text' : 'error-text'} data-testid="evaluate-verdict">
               {s.text}
             </p>
-            {verdict === 'differ' ? <DifferFix r={r} /> : null}
+            {verdict === 'differ' ? demoFixed && r.bundlePath === demoFixed.shipped ? <DemoFix shipped={r} fixed={demoFixed.fixed} /> : <DifferFix r={r} /> : null}
             {s.causes.length > 0 ? (
               <ol data-testid="evaluate-causes" className="cause-list">
                 {s.causes.map((c, i) => (
@@ -181,6 +196,8 @@ export function EvaluatePanel({ run }: { run: RunDetail }) {
               {s.numeric ? ` · teacher-forced .tflite: top-1 ${(s.numeric.top1Agreement * 100).toFixed(1)}% over ${s.numeric.positions} positions, max |logit error| ${s.numeric.maxAbsLogitError.toFixed(4)}, mean KL ${s.numeric.meanKl.toExponential(1)}` : ''}
               {' · '}
               <a href={`#/try?bundle=${encodeURIComponent(r.bundlePath)}`}>Try this bundle</a>
+              {' · '}
+              <a href={`#/inspect?path=${encodeURIComponent(r.bundlePath)}`}>Inspect it</a>
             </p>
             <table className="evaluate-table">
               <thead>

@@ -6,6 +6,7 @@
 import type { ComponentType } from 'react';
 import type { RunDetail } from '../../../main/common/runs';
 import { CorpusPanel } from './CorpusPanel';
+import { DemoPanel } from './DemoPanel';
 import { EvaluatePanel } from './EvaluatePanel';
 import { FidelityPanel } from './FidelityPanel';
 import { MergePanel } from './MergePanel';
@@ -20,6 +21,7 @@ export interface RunPanel {
 }
 
 export const runPanels: RunPanel[] = [
+  { id: 'demo', claims: ['demo'], component: DemoPanel },
   { id: 'memory', claims: [], component: RunMemoryPanel },
   { id: 'merge', claims: ['merge'], component: MergePanel },
   { id: 'package', claims: ['package'], component: PackagePanel },

@@ -1,5 +1,6 @@
 /**
- * New run: the guided pipeline, and a self-test that needs no model.
+ * New run: the guided pipeline, the demonstration (one button: a run that
+ * trains, packages and checks the demo model), and a self-test that needs no model.
  */
 import { useState } from 'react';
 import { SelftestParams as SelftestParamsSchema, type SelftestParams } from '../../../main/common/stages/selftest';
@@ -7,6 +8,12 @@ import { useApi, useAction } from '../api/hooks';
 import { ErrorBox, Field } from '../components/common';
 import { navigate } from '../router';
 import { Wizard } from '../wizard/Wizard';
+
+/** The hint a WorkbenchError carries in its details, for ErrorBox. */
+function hintOf(details: unknown): { hint?: string } {
+  const hint = (details as { hint?: unknown } | undefined)?.hint;
+  return typeof hint === 'string' ? { hint } : {};
+}
 
 export function NewRunPage() {
   const api = useApi();
@@ -33,19 +40,39 @@ export function NewRunPage() {
     });
     navigate(`/runs/${id}`);
   });
+  // One call: the server picks a fresh folder and refuses, with the CLI's sentence, a Python without torch (no run is created then).
+  const demo = useAction(async () => {
+    const { id } = await api.call('demo.start', {});
+    navigate(`/runs/${id}`);
+  });
   return (
     <div className="page" data-testid="new-run-page">
       <header className="page-header">
         <h1>New run</h1>
       </header>
-      <details className="card selftest-card" data-testid="demo-card">
+      <details className="card selftest-card" data-testid="demo-card" open>
         <summary>Demo — watch the behaviour check find a real defect</summary>
         <p className="muted">
-          <code>workbench demo</code> (from the app folder: <code>npm run -s workbench -- demo --out workbench-demo</code>) trains a tiny Qwen2 chat model with a Python
-          that has torch (about two minutes), packages it twice — with the metadata a field team shipped and with that metadata fixed — and runs the behaviour check on both.
-          Both runs then appear under Runs, with the shipped bundle's causes named; open them side by side in Compare. It runs in a terminal, not from this page: training
-          needs the Python the Environment page names for the behaviour check.
+          Trains a tiny Qwen2 chat model with the Python the Environment page names for the behaviour check (it needs torch; about a minute or two), packages it twice — with the
+          metadata a field team shipped and with that metadata fixed — and runs the behaviour check on both, as one run you can watch. Its page then shows why the shipped
+          bundle's answers differ and that the fixed bundle's all match. The files go to a new folder in the workbench's data folder.
         </p>
+        <div className="actions">
+          <button type="button" onClick={() => void demo.run()} disabled={demo.pending} data-testid="demo-start">
+            {demo.pending ? 'Starting the demo…' : 'Run the demo'}
+          </button>
+          <span className="muted small">
+            In a terminal: <code>workbench demo</code> (from the app folder: <code>npm run -s workbench -- demo --out workbench-demo</code>)
+          </span>
+        </div>
+        {demo.error ? (
+          <div data-testid="demo-error">
+            <ErrorBox error={{ code: demo.error.code, message: demo.error.message, ...hintOf(demo.error.details) }} title="The demo did not start" />
+            <p className="small">
+              <a href="#/environment">Environment</a> shows which Python the behaviour check uses; <a href="#/settings">Settings</a> chooses another.
+            </p>
+          </div>
+        ) : null}
       </details>
       <details className="card selftest-card" data-testid="selftest-card">
         <summary>Self-test — try the workbench without a model</summary>
