@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
+import { WASM_ENGINE_NODE_FLAGS } from './main/core/process/wasmEngineFlags.js';
+import LongestFirst from './test/sequencer.js';
 
 // Unit tests sit next to the code they test (`*.test.ts`); integration and
 // end-to-end tests live in `test/`. Everything runs in plain Node: the
@@ -12,6 +14,10 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Two cores here and in CI: e2e files start servers and Chromium.
     maxWorkers: 2,
+    // Tests run LiteRT.js in their workers too: the engines' V8 flags (main/core/process/wasmEngineFlags.ts).
+    execArgv: [...WASM_ENGINE_NODE_FLAGS],
     reporters: ['default'],
+    // Longest files first, from committed durations on a fresh clone (test/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
   },
 });

@@ -118,7 +118,7 @@ class PlainGemma3(PlainLM):
         return x * torch.rsqrt(var + self.eps) * (1.0 + weight)
 
     @torch.no_grad()
-    def logits(self, ids: list[int]) -> torch.Tensor:
+    def logits(self, ids: list[int], last_only: bool = False) -> torch.Tensor:
         t = len(ids)
         pos = torch.arange(t)
         x = self.w["model.embed_tokens.weight"][torch.tensor(ids)] * self.embed_scale
@@ -152,6 +152,10 @@ class PlainGemma3(PlainLM):
             mlp = self._linear(gate * self._linear(h, f"{p}.mlp.up_proj"), f"{p}.mlp.down_proj")
             x = x + self._norm(mlp, self.w[f"{p}.post_feedforward_layernorm.weight"])
         x = self._norm(x, self.w["model.norm.weight"])
+        if last_only:
+            # Greedy needs the last position only: the vocabulary projection dominates a small model's cost,
+            # and every step here is per row (the norm, the activation quantization), so the row is the same.
+            x = x[-1:]
         if self._dynamic():
             x = quantize_activations_asymmetric(x)
         return x @ self.lm_head.T

@@ -198,8 +198,8 @@ class PlainLM:
         return x * cos + rotated * sin
 
     @torch.no_grad()
-    def logits(self, ids: list[int]) -> torch.Tensor:
-        """Logits [T, V] of a causal forward over `ids` (positions 0..T-1)."""
+    def logits(self, ids: list[int], last_only: bool = False) -> torch.Tensor:
+        """Logits [T, V] of a causal forward over `ids` (positions 0..T-1); [1, V] of the last with last_only."""
         t = len(ids)
         pos = torch.arange(t)
         x = self.w["model.embed_tokens.weight"][torch.tensor(ids)]
@@ -226,6 +226,10 @@ class PlainLM:
             up = self._linear(h, f"{p}.mlp.up_proj")
             x = x + self._linear(torch.nn.functional.silu(gate) * up, f"{p}.mlp.down_proj")
         x = self._norm(x, self.w["model.norm.weight"])
+        if last_only:
+            # Greedy needs the last position only: the vocabulary projection dominates a small model's cost,
+            # and every step here is per row (the norm, the activation quantization), so the row is the same.
+            x = x[-1:]
         if self._dynamic():
             x = quantize_activations_asymmetric(x)
         return x @ self.lm_head.T
@@ -235,7 +239,7 @@ class PlainLM:
         seq = list(prompt)
         out_tokens, out_logits = [], []
         for step in range(max_new_tokens):
-            row = self.logits(seq)[-1]
+            row = self.logits(seq, last_only=True)[-1]
             token = int(torch.argmax(row))
             out_logits.append(row)
             out_tokens.append(token)

@@ -18,6 +18,7 @@ import { formatBytes } from '../../common/format.js';
 import { nodeStageScript } from '../paths.js';
 import { bundleFacts, contextLengthFor, conversationFor, renderPromptText, resolveSampler, type BundleFacts } from './bundleFacts.js';
 import { predictHeap } from './heapFit.js';
+import { WASM_ENGINE_NODE_FLAGS } from '../process/wasmEngineFlags.js';
 import { RunnerEvent, type RunnerRequest } from './protocol.js';
 
 interface Pending {
@@ -262,7 +263,7 @@ export class BundleRunnerHost {
   }
 
   private spawnChild(): Child {
-    const proc = spawn(process.execPath, [nodeStageScript('bundle-runner')], {
+    const proc = spawn(process.execPath, [...WASM_ENGINE_NODE_FLAGS, nodeStageScript('bundle-runner')], {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -9,6 +9,7 @@ import type { RunPlan, StageKind, StagePlan } from '../../common/stages/plan.js'
 import type { HostSnapshot } from '../../common/runs.js';
 import type { AppliedCalibration } from '../memory/estimator.js';
 import type { HostMemory } from '../memory/sampler.js';
+import { WASM_ENGINE_NODE_FLAGS } from '../process/wasmEngineFlags.js';
 
 export type { PreflightFinding } from '../../common/preflight.js';
 
@@ -66,7 +67,8 @@ export interface StageDefinition<K extends StageKind = StageKind> {
 export function nodeLaunch(script: string, ctx: StageContext): StageLaunch {
   return {
     file: process.execPath,
-    args: [script, '--params', ctx.paramsFile],
+    // The flags first: Node reads its own options before the script's (see wasmEngineFlags.ts for why).
+    args: [...WASM_ENGINE_NODE_FLAGS, script, '--params', ctx.paramsFile],
     env: { ELECTRON_RUN_AS_NODE: '1' },
   };
 }
