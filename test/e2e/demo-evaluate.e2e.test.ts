@@ -118,6 +118,8 @@ describe('the demonstration model: shipped metadata vs --fix-metadata', () => {
     expect(compare).toContain('behaviour: answers matching the reference');
     expect(compare).toContain('0/4 (greedy 0/4)');
     expect(compare).toContain('4/4 (greedy 4/4)');
+    // Stages by their titles, as on the run page (main/common/stages/titles.ts), not by their kind.
+    expect(compare).toContain('Behaviour check');
     await page.screenshot({ path: path.join(SHOTS, 'compare-evaluate.png'), fullPage: true });
     mkdirSync(path.join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
     if (process.env.WORKBENCH_UPDATE_SCREENSHOTS) {

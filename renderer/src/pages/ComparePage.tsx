@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../../main/common/format';
+import { stageTitle } from '../../../main/common/stages/titles';
 import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { ApiError } from '../api/client';
 import { useApi } from '../api/hooks';
@@ -30,7 +31,6 @@ function duration(start: number | null, end: number | null): string {
   return start && end ? formatDuration(end - start) : '—';
 }
 
-const STAGE_TITLES: Record<string, string> = { selftest: 'Self-test', merge: 'LoRA merge', convert: 'Conversion', package: 'Packaging', verify: 'Verification', bootstrap: 'Python environment' };
 
 /**
  * Stages matched by kind (the second verify of a run with the second verify
@@ -48,7 +48,7 @@ function stageSlots(runs: RunDetail[]): { label: string; pick: (run: RunDetail) 
     }
   }
   return slots.map(({ kind, nth }) => ({
-    label: `${STAGE_TITLES[kind] ?? kind}${nth > 1 ? ` (${nth})` : ''}`,
+    label: `${stageTitle(kind)}${nth > 1 ? ` (${nth})` : ''}`,
     pick: (run) => run.stages.filter((stage) => stage.kind === kind)[nth - 1],
   }));
 }

@@ -5,6 +5,7 @@
  */
 import { useState } from 'react';
 import { formatBytes, formatDuration, formatTimestamp, STATUS_LABELS } from '../../../main/common/format';
+import { stageTitle } from '../../../main/common/stages/titles';
 import type { RunDetail, StageRecord } from '../../../main/common/runs';
 import { useApi, useAction, useCall, useEvents } from '../api/hooks';
 import { ErrorBox, ProgressBar, StatusBadge } from '../components/common';
@@ -18,17 +19,6 @@ import { useNow } from '../useNow';
 import { keyParamsText } from './RunsPage';
 
 const ACTIVE = new Set(['running', 'queued']);
-const STAGE_TITLES: Record<string, string> = {
-  selftest: 'Self-test',
-  merge: 'LoRA merge',
-  convert: 'Conversion',
-  package: 'Packaging',
-  verify: 'Verification',
-  bootstrap: 'Python environment',
-  evaluate: 'Behaviour check',
-  recipes: 'Compare quantizations',
-  demo: 'Demonstration model: train, convert, package',
-};
 
 export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLineId?: number }) {
   const api = useApi();
@@ -172,11 +162,11 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
 
       {failedStage?.error && !active && failedStage.status === 'cancelled' ? (
         <div className="banner" data-testid="run-cancelled">
-          <strong>{STAGE_TITLES[failedStage.kind] ?? failedStage.kind} was cancelled.</strong> {failedStage.error.message} Nothing it was writing was kept; “Resume” starts again from this stage.
+          <strong>{stageTitle(failedStage.kind)} was cancelled.</strong> {failedStage.error.message} Nothing it was writing was kept; “Resume” starts again from this stage.
         </div>
       ) : failedStage?.error && !active ? (
         <ErrorBox
-          title={`${STAGE_TITLES[failedStage.kind] ?? failedStage.kind} ${STATUS_LABELS[failedStage.status] ?? failedStage.status}`}
+          title={`${stageTitle(failedStage.kind)} ${STATUS_LABELS[failedStage.status] ?? failedStage.status}`}
           error={{ code: failedStage.error.code, message: failedStage.error.message, ...(failedStage.error.hint ? { hint: failedStage.error.hint } : {}) }}
         />
       ) : null}
@@ -188,7 +178,7 @@ export function RunDetailPage({ runId, focusLineId }: { runId: number; focusLine
             <li key={stage.id} className={`stage stage-${stage.status}`} data-testid="stage" data-stage-status={stage.status}>
               <div className="stage-head">
                 <span className="stage-index">{stage.idx + 1}</span>
-                <span className="stage-title">{STAGE_TITLES[stage.kind] ?? stage.kind}</span>
+                <span className="stage-title">{stageTitle(stage.kind)}</span>
                 <StatusBadge status={stage.status} />
                 <span className="muted">{formatDuration(stage.startedAt ? (stage.finishedAt ?? now) - stage.startedAt : null)}</span>
                 {stage.peakRssBytes ? <span className="muted">peak {formatBytes(stage.peakRssBytes)}</span> : null}

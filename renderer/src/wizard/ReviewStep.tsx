@@ -6,6 +6,7 @@
  * runs.start makes, via runs.review). The exact JSON plan is one click away.
  */
 import { formatBytes, formatDuration } from '../../../main/common/format';
+import { stageTitle } from '../../../main/common/stages/titles';
 import type { Band } from '../../../main/common/memoryEstimate';
 import type { StageReview } from '../../../main/common/planReview';
 import type { StagePlanInput } from '../../../main/common/stages/plan';
@@ -15,7 +16,6 @@ import { navigate } from '../router';
 import { buildPlan, type StepProps } from './draft';
 import { reviewProblems, type FixPlace, type ReviewProblem } from './reviewProblems';
 
-const STAGE_TITLES: Record<string, string> = { merge: 'LoRA merge', convert: 'Conversion', package: 'Packaging', verify: 'Verification', evaluate: 'Behaviour check', selftest: 'Self-test', bootstrap: 'Python environment set-up' };
 
 /** What a stage reads and writes, in words, from its parameters. */
 function stageFiles(stage: StagePlanInput): { inputs: [string, string][]; outputs: [string, string][] } {
@@ -51,7 +51,7 @@ function StageCard({ stage, index, review, loading }: { stage: StagePlanInput; i
     <li className="review-stage" data-testid={`review-stage-${stage.kind}`} data-refused={review?.refusal ? 'yes' : 'no'}>
       <div className="review-stage-head">
         <span className="step-number">{index + 1}</span>
-        <strong>{STAGE_TITLES[stage.kind] ?? stage.kind}</strong>
+        <strong>{stageTitle(stage.kind)}</strong>
         <span className="muted" data-testid="review-peak">
           Peak RAM {peak}
         </span>
@@ -140,7 +140,7 @@ export function ReviewStep({ draft, update, goTo }: StepProps & { goTo: (place: 
     <div className="step" data-testid="step-review" data-blocking={blocking.length} data-checked={loading ? 'no' : 'yes'}>
       <h2>Review & start</h2>
       <p className="lead">
-        {plan.stages.length} stage{plan.stages.length === 1 ? '' : 's'}: {plan.stages.map((stage) => STAGE_TITLES[stage.kind] ?? stage.kind).join(' → ') || 'none'}.
+        {plan.stages.length} stage{plan.stages.length === 1 ? '' : 's'}: {plan.stages.map((stage) => stageTitle(stage.kind)).join(' → ') || 'none'}.
       </p>
       <ol className="review-stages" data-testid="review-stages">
         {plan.stages.map((stage, index) => (
