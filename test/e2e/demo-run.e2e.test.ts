@@ -90,6 +90,9 @@ describe('Run the demo (New run page)', () => {
     const titles = await page.$$eval('[data-testid=stage] .stage-title', (items) => items.map((i) => i.textContent));
     expect(titles).toEqual(['Demonstration model: train, convert, package', 'Behaviour check', 'Behaviour check']);
     expect(await page.$$eval('[data-testid=stage]', (items) => items.map((i) => i.getAttribute('data-stage-status')))).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    // Each finished behaviour check closes with its verdict, not the title of its last step.
+    const notes = await page.$$eval('[data-testid=stage] [data-testid=stage-note]', (items) => items.map((i) => i.textContent));
+    expect(notes.slice(1)).toEqual(['0 of 4 answers match the reference.', '4 of 4 answers match the reference.']);
 
     // The two behaviour checks, in plan order: shipped (answers differ, the stop tokens first), fixed (all match).
     const panels = page.locator('[data-testid=evaluate-panel]');

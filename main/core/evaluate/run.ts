@@ -138,7 +138,9 @@ export async function runEvaluation(params: EvaluateParams, options: { python: s
   });
   const { summary, perPrompt } = summarize(outcomes, failingChecks, facts);
   outcomes.forEach((o, i) => (o.cause = perPrompt[i] ?? null));
-  reporter.progress(1, 'done');
+  // The stage's closing note (the run page shows the last message): the verdict, not the last step's title.
+  const latent = summary.verdict === 'latent' ? '; a latent finding remains' : '';
+  reporter.progress(1, 'done', `${summary.bundleMatches} of ${summary.prompts} answers match the reference${latent}.`);
   return {
     modelDir,
     bundlePath,

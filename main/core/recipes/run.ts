@@ -150,6 +150,6 @@ export async function runRecipes(params: RecipesParams, options: { python: strin
   }
   const { recommended, reason } = recommendRecipe(results, params.maxKld);
   reporter.log('info', reason);
-  reporter.progress(1, 'done');
+  reporter.progress(1, 'done', reason);
   return { modelDir, outDir, kvCacheMaxLen: kv, prefillSeqLens: prefill, maxKld: params.maxKld, referenceBackend: reference.backend, recipes: results, recommended, reason, pareto: paretoFront(results) };
 }
