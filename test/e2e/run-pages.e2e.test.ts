@@ -139,7 +139,9 @@ describe('run pages', () => {
     const warn = Number(await chart.getAttribute('data-warn-bytes'));
     const stop = Number(await chart.getAttribute('data-stop-bytes'));
     expect(Number(await chart.getAttribute('data-y-max-bytes'))).toBeLessThan(warn);
-    // Without the cursor on the chart, the legend shows the latest values, in binary units.
+    // Without the cursor on the chart, the legend shows the latest values, in binary units
+    // (filled in once the chart has drawn its data: wait for it, a busy machine draws later).
+    await page.waitForFunction(() => /Stage RSS\s*[\d.]+ /.test(document.querySelector('[data-testid=memory-chart] .u-legend')?.textContent ?? ''));
     const legend = (await page.textContent('[data-testid=memory-chart] .u-legend')) ?? '';
     expect(legend).toMatch(/Stage RSS\s*[\d.]+ (B|KiB|MiB|GiB)/);
     expect(legend).toMatch(/System RAM in use\s*[\d.]+ (B|KiB|MiB|GiB)/);
