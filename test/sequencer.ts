@@ -4,7 +4,7 @@
  * does this from its own timing cache, but a fresh clone (CI) has none and
  * falls back to file size, which puts the slowest files (small files that
  * train a model or start engines) late. test/durations.json holds measured
- * seconds per file (from a full run's JSON report); a file missing from it
+ * seconds per file (from an idle full run, two workers); a file missing from it
  * runs first, as vitest runs unknown files first. Vitest's cache, when
  * present, still wins: it is this machine's own measurement.
  */
