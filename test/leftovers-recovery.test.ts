@@ -162,7 +162,7 @@ describe('start-up recovery removes what a killed run left half-written', () => 
     await new Promise((resolve) => gone.once('exit', resolve));
     const deadPid = gone.pid!;
 
-    const record = (kind: 'convert' | 'package' | 'merge' | 'recipes', params: Record<string, unknown>, pid: number): number => {
+    const record = (kind: 'convert' | 'package' | 'merge' | 'recipes' | 'demo', params: Record<string, unknown>, pid: number): number => {
       const runId = history.createRun({ plan: { stages: [{ kind, params } as never], allowPredictedOom: false }, host: hostSnapshot(), owner: crashed });
       const paramsFile = stageParamsFile(dataDir, runId, 0, kind);
       mkdirSync(path.dirname(paramsFile), { recursive: true });
@@ -223,6 +223,16 @@ describe('start-up recovery removes what a killed run left half-written', () => 
     writeFileSync(recipePartial, Buffer.alloc(2 * 1024 * 1024));
     writeFileSync(recipeBundlePartial, Buffer.alloc(512 * 1024));
 
+    // 7. The demo stage (New run page's button): its conversion's partial and its bundles' go; a finished bundle stays.
+    const demoOut = path.join(work, 'demo', '2026-12-05-21-00-00');
+    mkdirSync(demoOut, { recursive: true });
+    const demoRun = record('demo', { outDir: demoOut }, deadPid);
+    const demoTflitePartial = path.join(demoOut, 'demo.tflite.partial');
+    const demoFixedPartial = partialBundlePath(path.join(demoOut, 'demo-fixed.litertlm'), deadPid, Date.now() - 2000);
+    writeFileSync(demoTflitePartial, Buffer.alloc(1024 * 1024));
+    writeFileSync(demoFixedPartial, Buffer.alloc(256 * 1024));
+    writeFileSync(path.join(demoOut, 'demo-shipped.litertlm'), 'finished shipped bundle');
+
     // 6. A conversion to the same output as a run another live process is running now: that file is in use, so it stays.
     const shared = path.join(work, 'shared', 'model.tflite');
     mkdirSync(path.dirname(shared), { recursive: true });
@@ -241,9 +251,9 @@ describe('start-up recovery removes what a killed run left half-written', () => 
 
     const engine = createEngine({ mode: 'cli', dataDir, monitors: [] });
     try {
-      expect(engine.recoveredRunIds.sort((a, b) => a - b)).toEqual([convertRun, packageRun, mergeRun, unsureRun, recipesRun, sharedRun]);
+      expect(engine.recoveredRunIds.sort((a, b) => a - b)).toEqual([convertRun, packageRun, mergeRun, unsureRun, recipesRun, demoRun, sharedRun]);
       const removed = await engine.leftoversRemoved;
-      expect(removed.map((r) => r.path).sort()).toEqual([ownBundlePartial, ownMergeDir, recipePartial, recipeBundlePartial].sort());
+      expect(removed.map((r) => r.path).sort()).toEqual([ownBundlePartial, ownMergeDir, recipePartial, recipeBundlePartial, demoTflitePartial, demoFixedPartial].sort());
       expect(removed.find((r) => r.path === ownBundlePartial)!.bytes).toBe(3 * 1024 * 1024);
       expect(removed.find((r) => r.path === ownMergeDir)!.bytes).toBe(1024 * 1024);
       expect(readFileSync(finished, 'utf8')).toBe('finished model');
@@ -259,6 +269,9 @@ describe('start-up recovery removes what a killed run left half-written', () => 
       expect(readFileSync(recipeFinished, 'utf8')).toBe('finished recipe');
       expect(texts(recipesRun)).toContain(`Removed ${recipePartial} (2.0 MiB), the half-written output the interrupted recipes stage left behind.`);
       expect(texts(recipesRun)).toContain(`Removed ${recipeBundlePartial} (512 KiB), the half-written output the interrupted recipes stage left behind.`);
+      expect(texts(demoRun)).toContain(`Removed ${demoTflitePartial} (1.0 MiB), the half-written output the interrupted demo stage left behind.`);
+      expect(texts(demoRun)).toContain(`Removed ${demoFixedPartial} (256 KiB), the half-written output the interrupted demo stage left behind.`);
+      expect(readFileSync(path.join(demoOut, 'demo-shipped.litertlm'), 'utf8')).toBe('finished shipped bundle');
       expect(readFileSync(`${shared}.partial`, 'utf8')).toBe('being written by the live run');
       expect(texts(sharedRun)).toContain(`Left ${shared}.partial in place: run ${liveRun}, still running, is writing ${shared}.partial now.`);
       expect(engine.history.getRun(liveRun).status).toBe('running');

@@ -3,7 +3,7 @@
  * clean up after itself: a native conversion leaves `<out>.partial` (hundreds
  * of MiB to GiBs), the packager `.<out>.partial-<pid>-<ms>`, the merge its
  * hidden `.<out>.partial-<host>-<pid>-<hex>` folder (with its `.partial`
- * shards). Nobody else will ever remove them, so on the next start, once
+ * shards), the demo its `demo.tflite.partial` and bundles. Nobody else will ever remove them, so on the next start, once
  * recovery has marked the run interrupted and its stage's process is proven
  * gone (stopped by recovery or already dead), this removes them.
  *
@@ -21,6 +21,7 @@ import path from 'node:path';
 import { formatBytes } from '../../common/format.js';
 import { RecipesParams } from '../../common/recipes.js';
 import { ConvertParams, nativeTfliteName } from '../../common/stages/convert.js';
+import { DemoParams, demoPaths } from '../../common/stages/demo.js';
 import { MergeParams } from '../../common/stages/merge.js';
 import { PackageParams } from '../../common/stages/package.js';
 import type { StageKind } from '../../common/stages/plan.js';
@@ -163,6 +164,11 @@ async function leftoversOf(kind: StageKind, params: unknown, stage: StageFacts):
         found.push({ path: partialModelPath(tflite), type: 'file' }, ...(await bundlePartials(tflite.replace(/\.tflite$/, '.litertlm'), stage)));
       }
       return found;
+    }
+    case 'demo': {
+      // The demo's conversion and its two bundles (the model folder is written by training, under its own names).
+      const files = demoPaths(resolve(DemoParams.parse(params).outDir));
+      return [{ path: partialModelPath(files.tflite), type: 'file' }, ...(await bundlePartials(files.shipped, stage)), ...(await bundlePartials(files.fixed, stage))];
     }
     default:
       // selftest, verify, bootstrap, evaluate: no output written under a temporary name.
