@@ -8,7 +8,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { WorkbenchError } from '../common/errors.js';
 import { createDispatch, type Dispatch } from '../core/api/dispatch.js';
 import { createHandlers } from '../core/api/handlers.js';
@@ -77,6 +77,8 @@ export async function startServer(engine: Engine, options: ServeOptions = {}): P
       else response.destroy();
     });
   });
+  // Loaded when a server starts: the CLI's other commands share this bundle and never need it.
+  const { WebSocketServer } = await import('ws');
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
   server.on('upgrade', (request, socket, head) => {
     const url = requestUrl(request);

@@ -46,7 +46,12 @@ from protocol import StageFailure, out, read_params, redirect_foreign_stdout, ru
 def _require_torch():
   if importlib.util.find_spec("torch") is None:
     raise StageFailure("missing_package", "PyTorch (torch) is not installed in the stage Python, so the source model cannot be run.", "Install torch in the environment (Debian: apt install python3-torch), or set up the environment on the Environment page.")
-  import torch  # noqa: F401
+  # The workbench finds torch without importing it (main/core/env/python.ts): a torch that is
+  # installed but does not import is said here, in one sentence, not as a traceback.
+  try:
+    import torch  # noqa: F401
+  except Exception as exc:  # ImportError, OSError from a missing shared library, ...
+    raise StageFailure("missing_package", f"PyTorch (torch) is installed in the stage Python ({sys.executable}) but does not import: {type(exc).__name__}: {exc}", "Reinstall torch in that environment (Debian: apt install --reinstall python3-torch), or choose another Python in Settings.")
   return torch
 
 

@@ -21,16 +21,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LlmMetadataJson } from '../../main/common/formats.js';
 import { BUILT_IN_PROMPTS } from '../../main/core/evaluate/prompts.js';
-import { hfTemplateRenderer } from '../../main/core/fidelity/templates.js';
 import { readLlmMetadata } from '../../main/core/formats/litertlm.js';
 import { convertNative } from '../../main/core/nativeConvert/convertModel.js';
 import { packageModel } from '../../main/core/packager/package.js';
 import { HfTokenizer } from '../../main/core/tokenizer/hfTokenizer.js';
-import { DEMO_ANSWERS, DEMO_CONFIG } from './demoModel.js';
+import { demoChatRenderer, demoTrainingSequences } from '../../main/core/demo/demoModel.js';
+import { DEMO_CONFIG } from './demoModel.js';
 import { QWEN_TOKENIZER_DIR } from './fidelityModels.js';
 import { cachedFixture } from './fixtureCache.js';
 import { REPO, TEST_PYTHON } from './python.js';
-import { addQwenChatFiles, TYPED_CHATML_TEMPLATE } from './runnableBundle.js';
+import { addQwenChatFiles } from './runnableBundle.js';
 
 /** The exchange the model is trained to loop on: no <|im_end|>, the same word over and over. */
 export const LOOP_PROMPT = { label: 'chorus', messages: [{ role: 'user' as const, content: 'Sing the chorus.' }] };
@@ -64,15 +64,8 @@ async function train(modelDir: string): Promise<void> {
   addQwenChatFiles(modelDir);
   writeFileSync(path.join(modelDir, 'config.json'), JSON.stringify(DEMO_CONFIG, null, 2));
   const tokenizer = HfTokenizer.fromJson(readFileSync(path.join(QWEN_TOKENIZER_DIR, 'tokenizer.json'), 'utf8'));
-  const render = hfTemplateRenderer(TYPED_CHATML_TEMPLATE, { bosToken: '', eosToken: '<|im_end|>' });
-  const sequences: number[][] = [];
-  const answerStart: number[] = [];
-  for (const prompt of BUILT_IN_PROMPTS) {
-    const promptIds = tokenizer.encode(render(prompt.messages, true));
-    const full = tokenizer.encode(render([...prompt.messages, { role: 'assistant', content: DEMO_ANSWERS[prompt.label]! }], false));
-    sequences.push(full.slice(0, full.lastIndexOf(151645) + 1));
-    answerStart.push(promptIds.length);
-  }
+  const render = demoChatRenderer();
+  const { sequences, answerStart } = demoTrainingSequences(tokenizer);
   // The looping exchange ends without <|im_end|>: the model never learnt to stop there.
   const loopPrompt = tokenizer.encode(render(LOOP_PROMPT.messages, true));
   sequences.push([...loopPrompt, ...tokenizer.encode(LOOP_ANSWER)]);

@@ -62,7 +62,7 @@ export async function bundleFacts(bundlePath: string): Promise<BundleFacts> {
   let tokenizer: HfTokenizer | null = null;
   if (json) {
     try {
-      tokenizer = HfTokenizer.fromJson(json.text);
+      tokenizer = HfTokenizer.shared(json.text);
     } catch {
       tokenizer = null;
     }

@@ -146,6 +146,36 @@ function parseTrainingLine(line: string): DemoTrainingProgress | null {
   }
 }
 
+/** What train_demo.py learns: token ids of whole exchanges, and where each answer starts (only answers are scored). */
+export interface DemoTrainingData {
+  sequences: number[][];
+  answerStart: number[];
+}
+
+/**
+ * Each built-in prompt with its demo answer, rendered with the demo's chat
+ * template and encoded, up to and including <|im_end|> (the trailing newline
+ * is the template's, not the answer's). The tests' fault set trains on the
+ * same exchanges plus one of its own.
+ */
+export function demoTrainingSequences(tokenizer: HfTokenizer): DemoTrainingData {
+  const render = demoChatRenderer();
+  const sequences: number[][] = [];
+  const answerStart: number[] = [];
+  for (const prompt of BUILT_IN_PROMPTS) {
+    const promptIds = tokenizer.encode(render(prompt.messages, true));
+    const full = tokenizer.encode(render([...prompt.messages, { role: 'assistant', content: DEMO_ANSWERS[prompt.label]! }], false));
+    sequences.push(full.slice(0, full.lastIndexOf(IM_END) + 1));
+    answerStart.push(promptIds.length);
+  }
+  return { sequences, answerStart };
+}
+
+/** The demo model's chat template as a renderer (ChatML, no start token of its own). */
+export function demoChatRenderer(): ReturnType<typeof hfTemplateRenderer> {
+  return hfTemplateRenderer(TYPED_CHATML_TEMPLATE, { bosToken: '', eosToken: '<|im_end|>' });
+}
+
 /**
  * Writes the model folder and trains it: the token ids of each built-in
  * prompt and its answer (up to and including <|im_end|>) go to
@@ -153,17 +183,7 @@ function parseTrainingLine(line: string): DemoTrainingProgress | null {
  */
 export async function trainDemoModel(modelDir: string, python: string, options: DemoTrainingOptions = {}): Promise<DemoTraining> {
   const tokenizerJson = await writeDemoModelFolder(modelDir);
-  const tokenizer = HfTokenizer.fromJson(tokenizerJson);
-  const render = hfTemplateRenderer(TYPED_CHATML_TEMPLATE, { bosToken: '', eosToken: '<|im_end|>' });
-  const sequences: number[][] = [];
-  const answerStart: number[] = [];
-  for (const prompt of BUILT_IN_PROMPTS) {
-    const promptIds = tokenizer.encode(render(prompt.messages, true));
-    const full = tokenizer.encode(render([...prompt.messages, { role: 'assistant', content: DEMO_ANSWERS[prompt.label]! }], false));
-    // Train up to and including <|im_end|> (the trailing newline is the template's, not the answer's).
-    sequences.push(full.slice(0, full.lastIndexOf(IM_END) + 1));
-    answerStart.push(promptIds.length);
-  }
+  const { sequences, answerStart } = demoTrainingSequences(HfTokenizer.fromJson(tokenizerJson));
   const dataFile = path.join(path.dirname(modelDir), 'demo-training.json');
   await writeFile(dataFile, JSON.stringify({ sequences, answerStart, config: DEMO_CONFIG }));
   const script = pythonEnvPath('demo', 'train_demo.py');

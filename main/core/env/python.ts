@@ -175,10 +175,39 @@ export async function bootstrapPython(options: FindPythonsOptions): Promise<stri
   return chosen.path;
 }
 
-/** The torch version an interpreter imports, or null when it cannot import torch (or does not run). */
+/**
+ * Finds torch without importing it and reads its version from the file
+ * `torch.__version__` itself comes from (torch/version.py), falling back to
+ * the package metadata. Importing torch costs seconds of CPU (~1.8 s here),
+ * and this runs before every behaviour check, recipes comparison and demo,
+ * for every candidate interpreter; the stage that then needs torch imports
+ * it and names an installed-but-broken torch in its own error.
+ */
+const TORCH_PROBE = String.raw`
+import importlib.util, os, re
+spec = importlib.util.find_spec('torch')
+version = ''
+for folder in (spec.submodule_search_locations or []) if spec else []:
+  try:
+    found = re.search(r'^__version__\s*=\s*[\x27\x22]([^\x27\x22]+)', open(os.path.join(folder, 'version.py')).read(), re.M)
+  except OSError:
+    found = None
+  if found:
+    version = found.group(1)
+    break
+if spec and not version:
+  import importlib.metadata
+  try:
+    version = importlib.metadata.version('torch')
+  except Exception:
+    version = 'of unknown version'
+print(version)
+`;
+
+/** The torch version an interpreter would import, or null when it has no torch (or does not run). */
 export function torchVersion(python: string): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile(python, ['-c', 'import torch; print(torch.__version__)'], { timeout: 60_000, windowsHide: true }, (error, stdout) => {
+    execFile(python, ['-c', TORCH_PROBE], { timeout: 60_000, windowsHide: true }, (error, stdout) => {
       resolve(error ? null : String(stdout).trim() || null);
     });
   });

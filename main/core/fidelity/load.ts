@@ -32,7 +32,7 @@ export async function loadModelSide(dir: string): Promise<ModelSide> {
   let tokenizerProblem: string | null = tokenizerText ? null : 'the model folder has no tokenizer.json';
   if (tokenizerText) {
     try {
-      tokenizer = cachedTokenizer(tokenizerText);
+      tokenizer = HfTokenizer.shared(tokenizerText);
     } catch (error) {
       if (!(error instanceof WorkbenchError)) throw error;
       tokenizerProblem = error.message;
@@ -128,7 +128,7 @@ export async function loadBundleSide(bundlePath: string, model: ModelSide, metad
   return { path: bundlePath, kind: 'litertlm', metadata, tokenizer, tflite };
 }
 
-/** How many tokenizers (inflated texts, encoders) stay cached. */
+/** How many inflated tokenizer texts stay cached (encoders: HfTokenizer.shared). */
 const CACHE_ENTRIES = 3;
 
 /** Tokenizer sections are a few MB; a larger one is corrupt. */
@@ -164,31 +164,10 @@ function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSu
   }
 }
 
-/**
- * Building an encoder from the 11 MB Qwen tokenizer.json takes most of a
- * second; the app checks the same model repeatedly (check, fix, re-check),
- * so the last few are kept by content hash.
- */
-const encoders = new Map<string, HfTokenizer>();
-
-function cachedTokenizer(text: string): HfTokenizer {
-  const key = createHash('sha256').update(text).digest('hex');
-  const hit = encoders.get(key);
-  if (hit) {
-    encoders.delete(key);
-    encoders.set(key, hit);
-    return hit;
-  }
-  const encoder = HfTokenizer.fromJson(text);
-  encoders.set(key, encoder);
-  while (encoders.size > CACHE_ENTRIES) encoders.delete(encoders.keys().next().value!);
-  return encoder;
-}
-
 /** The encoder for a tokenizer.json, or null when its kind cannot be reproduced exactly. */
 function tryTokenizer(text: string): HfTokenizer | null {
   try {
-    return cachedTokenizer(text);
+    return HfTokenizer.shared(text);
   } catch (error) {
     if (error instanceof WorkbenchError) return null;
     throw error;

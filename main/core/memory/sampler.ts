@@ -4,7 +4,6 @@
  * next tick instead of piling up), and the timer never keeps Node alive.
  */
 import { readFileSync } from 'node:fs';
-import si from 'systeminformation';
 import type { MemorySample } from '../../common/memory.js';
 import { createTreeRssReader } from '../process/treeRss.js';
 import type { TreeRssReader } from '../process/treeRss.js';
@@ -30,6 +29,8 @@ export async function readHostMemory(): Promise<HostMemory> {
     const parsed = parseMeminfo(readFileSync('/proc/meminfo', 'latin1'));
     if (parsed) return applyCgroupLimit(parsed, readCgroupMemory());
   }
+  // Loaded only here: every CLI call would otherwise pay for it at start-up (Linux never needs it).
+  const { default: si } = await import('systeminformation');
   const m = await si.mem();
   return { total: m.total, available: m.available, swapTotal: m.swaptotal, swapUsed: m.swapused };
 }

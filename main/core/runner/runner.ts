@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { WorkbenchError, toErrorData } from '../../common/errors.js';
 import type { PlanReview } from '../../common/planReview.js';
 import type { ErrorData, HostSnapshot, StageStatus } from '../../common/runs.js';
@@ -267,6 +267,8 @@ export class Runner {
     }
     this.systemLog(runId, stageId, 'info', `${definition.title}: ${[launch.file, ...launch.args].map(quoteArg).join(' ')}`);
 
+    // Loaded on the first stage, not at start-up: most CLI calls never start one (execa's import is ~0.1 s of CPU).
+    const { execa } = await import('execa');
     const child = execa(launch.file, launch.args, {
       cwd: launch.cwd ?? runDir,
       env: { ...launch.env, WORKBENCH_RUN_ID: String(runId), PYTHONUNBUFFERED: '1' },

@@ -19,6 +19,7 @@
  *   `encode(text, add_special_tokens=False)`; `decode` does no
  *   `clean_up_tokenization_spaces` rewriting, like the Rust library.
  */
+import { createHash } from 'node:crypto';
 import { DigitsPreTokenizer, SequencePreTokenizer, Tokenizer } from '@huggingface/tokenizers';
 import type { PreTokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
@@ -41,6 +42,10 @@ const MAX_TOKEN_ID = 2 ** 24;
 /** Model types the workbench accepts; the others are not checked against the Rust library. */
 const SUPPORTED_MODELS = new Set(['BPE']);
 
+/** How many encoders HfTokenizer.shared keeps (most recently used first out last). */
+const SHARED_ENCODERS = 3;
+const sharedEncoders = new Map<string, HfTokenizer>();
+
 export class HfTokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly idCount: number;
@@ -58,6 +63,27 @@ export class HfTokenizer {
       });
     }
     this.idCount = checkIds(inner);
+  }
+
+  /**
+   * The encoder for a tokenizer.json text, kept by content hash. Building one
+   * from the 11 MB Qwen tokenizer.json takes most of a second; a behaviour
+   * check needs the model's and the bundle's (usually the same text) and the
+   * runtime facts', the app the same model again on check, fix, re-check. An
+   * encoder keeps no state between calls, so one is safely shared.
+   */
+  static shared(text: string): HfTokenizer {
+    const key = createHash('sha256').update(text).digest('hex');
+    const hit = sharedEncoders.get(key);
+    if (hit) {
+      sharedEncoders.delete(key);
+      sharedEncoders.set(key, hit);
+      return hit;
+    }
+    const encoder = HfTokenizer.fromJson(text);
+    sharedEncoders.set(key, encoder);
+    while (sharedEncoders.size > SHARED_ENCODERS) sharedEncoders.delete(sharedEncoders.keys().next().value!);
+    return encoder;
   }
 
   /** Parses `tokenizer.json` text; bad JSON or an unsupported model is a WorkbenchError. */

@@ -22,7 +22,7 @@ export function ProgressBar({ value, label }: { value: number | null; label?: st
   const pct = value === null ? null : Math.round(value * 100);
   return (
     <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct ?? undefined} aria-label={label}>
-      <div className={`progress-fill${pct === null ? ' indeterminate' : ''}`} style={{ width: pct === null ? '30%' : `${pct}%` }} />
+      <div className={`progress-fill${pct === null ? ' indeterminate' : ''}`} style={pct === null ? undefined : { width: `${pct}%` }} />
     </div>
   );
 }
