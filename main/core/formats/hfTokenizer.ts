@@ -48,6 +48,11 @@ export function parseHfTokenizer(bytes: Uint8Array, source: string): ParsedHfTok
   return result;
 }
 
+/** tokenizer.json parsed by parseHfTokenizer, by the sha256 of its bytes, if still cached (the encoder reuses it). */
+export function parsedTokenizerJson(sha256: string): HfTokenizerJson | undefined {
+  return parsed.get(sha256)?.json;
+}
+
 /** The last few parsed tokenizers by content hash; callers treat `json` as read-only. */
 const parsed = new Map<string, ParsedHfTokenizer>();
 const PARSED_ENTRIES = 2;

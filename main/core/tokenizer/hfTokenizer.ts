@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { DigitsPreTokenizer, SequencePreTokenizer, Tokenizer } from '@huggingface/tokenizers';
 import type { PreTokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
+import { parsedTokenizerJson } from '../formats/hfTokenizer.js';
 
 export interface AddedToken {
   id: number;
@@ -80,7 +81,9 @@ export class HfTokenizer {
       sharedEncoders.set(key, hit);
       return hit;
     }
-    const encoder = HfTokenizer.fromJson(text);
+    // The same text parsed a moment ago for its summary (formats/hfTokenizer.ts) is not parsed twice.
+    const parsed = parsedTokenizerJson(key);
+    const encoder = parsed ? HfTokenizer.fromParsed(parsed) : HfTokenizer.fromJson(text);
     sharedEncoders.set(key, encoder);
     while (sharedEncoders.size > SHARED_ENCODERS) sharedEncoders.delete(sharedEncoders.keys().next().value!);
     return encoder;
@@ -94,6 +97,11 @@ export class HfTokenizer {
     } catch (error) {
       throw new WorkbenchError('tokenizer_invalid', `tokenizer.json is not valid JSON (${(error as Error).message}); use the file saved by the model's tokenizer.`);
     }
+    return HfTokenizer.fromParsed(json);
+  }
+
+  /** Builds the encoder from tokenizer.json already parsed (read, never changed). */
+  static fromParsed(json: unknown): HfTokenizer {
     const prepared = prepare(json);
     let inner: Tokenizer;
     try {
