@@ -12,7 +12,8 @@ import type { PythonRoute } from '../../common/stages/convert.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { DoctorReport, type Capability, type DoctorFix, type DoctorProblem, type PackageCheck, type PythonInfo } from '../../common/env.js';
 import { pythonEnvPath } from '../paths.js';
-import { findPythons, installPythonHint, probePython, referencePython, venvDir, whichOnPath, type ReferencePython } from './python.js';
+import { findPythons, installPythonHint, probePython, referencePython, venvDir, whichOnPath, workbenchEnvironmentSalt, type ReferencePython } from './python.js';
+import { cachedProbe } from './probeCache.js';
 
 export interface DoctorOptions {
   dataDir: string;
@@ -114,7 +115,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const fromSettings = pythons.find((p) => p.source === 'settings');
   const stage = fromSettings ?? pythons.find((p) => p.usable) ?? null;
   const stagePython = stage?.usable ? stage.path : null;
-  const pyReport = stagePython ? await runPythonDoctor(stagePython) : null;
+  const salt = await workbenchEnvironmentSalt(options.dataDir);
+  const pyReport = stagePython ? await cachedProbe('doctor', stagePython, salt, () => runPythonDoctor(stagePython)) : null;
   const venvExists = pythons.some((p) => p.source === 'venv');
   const marker = await readMarker(options.dataDir);
   const outputDir = options.outputDir ?? path.join(options.dataDir, 'runs');

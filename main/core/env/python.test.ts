@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStageLine } from '../runner/lineProtocol.js';
-import { torchVersion } from './python.js';
+import { probeTorchVersion as torchVersion } from './python.js';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const REPO = path.resolve(import.meta.dirname, '..', '..', '..');

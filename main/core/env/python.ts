@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkbenchError } from '../../common/errors.js';
+import { cachedProbe, environmentSalt } from './probeCache.js';
 
 export const MIN_PYTHON: readonly [number, number] = [3, 10];
 
@@ -89,6 +90,15 @@ export function versionAtLeast(version: string, min: readonly [number, number] =
   return major > min[0] || (major === min[0] && minor >= min[1]);
 }
 
+/**
+ * What a setup or rebuild of the workbench's environment changes (its folder
+ * and its marker): probes whose answer depends on installed packages are
+ * kept only while this stays the same (probeCache.ts).
+ */
+export function workbenchEnvironmentSalt(dataDir: string): Promise<string> {
+  return environmentSalt(venvDir(dataDir), path.join(venvDir(dataDir), 'workbench-env.json'));
+}
+
 export interface FindPythonsOptions {
   dataDir: string;
   settingsPath: string | null;
@@ -118,7 +128,7 @@ export async function findPythons(options: FindPythonsOptions): Promise<PythonCa
       result.push({ ...candidate, version: null, usable: false, problem: `${candidate.path} does not exist or is not executable.` });
       continue;
     }
-    const { version, executable, error } = await probePython(candidate.path);
+    const { version, executable, error } = await cachedProbe('version', candidate.path, '', () => probePython(candidate.path));
     // python3 and python on PATH are often the same interpreter behind two names or shims.
     if (candidate.source === 'path' && executable) {
       const real = await realpath(executable).catch(() => executable);
@@ -204,8 +214,8 @@ if spec and not version:
 print(version)
 `;
 
-/** The torch version an interpreter would import, or null when it has no torch (or does not run). */
-export function torchVersion(python: string): Promise<string | null> {
+/** The torch version an interpreter would import, or null when it has no torch (or does not run); uncached. */
+export function probeTorchVersion(python: string): Promise<string | null> {
   return new Promise((resolve) => {
     execFile(python, ['-c', TORCH_PROBE], { timeout: 60_000, windowsHide: true }, (error, stdout) => {
       resolve(error ? null : String(stdout).trim() || null);
@@ -231,6 +241,8 @@ export interface ReferencePython {
  */
 export async function referencePython(options: FindPythonsOptions): Promise<ReferencePython> {
   const candidates = await findPythons(options);
+  const salt = await workbenchEnvironmentSalt(options.dataDir);
+  const torchVersion = (python: string) => cachedProbe('torch', python, salt, () => probeTorchVersion(python));
   const chosen = candidates.find((c) => c.source === 'settings') ?? candidates.find((c) => c.source === 'venv' && c.usable);
   if (chosen) {
     const interpreter = await stagePython(options);

@@ -7,8 +7,9 @@
  * enum names, int64 as strings) that LlmMetadataJson in main/common/formats.ts
  * describes for the API and the metadata editor.
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { FormatErrorCode, LlmMetadataJson } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { resourcesPath } from '../paths.js';
@@ -19,7 +20,9 @@ let cachedType: protobuf.Type | undefined;
 export function llmMetadataType(): protobuf.Type {
   if (cachedType) return cachedType;
   const dir = resourcesPath('proto');
-  const root = new protobuf.Root();
+  // Required on first use, not imported: most CLI calls never read metadata, and every one would pay ~30 ms.
+  const { Root } = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+  const root = new Root();
   // Upstream imports are "runtime/proto/<name>.proto"; ours sit flat in resources/proto/.
   root.resolvePath = (_origin, target) => path.join(dir, path.basename(target));
   root.loadSync('llm_metadata.proto', { keepCase: false });
