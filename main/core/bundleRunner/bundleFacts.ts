@@ -16,6 +16,7 @@ import { metadataProblems } from '../../common/metadataChecks.js';
 import { readBundleTokenizerJson, readLitertlmHeader, readLlmMetadata, SectionType } from '../formats/litertlm.js';
 import { readTfliteAt } from '../formats/tflite.js';
 import { renderJinja } from '../templates/jinjaSandbox.js';
+import { RecentCache } from '../recentCache.js';
 import { HfTokenizer } from '../tokenizer/hfTokenizer.js';
 import type { RunnerSampler } from './protocol.js';
 
@@ -33,7 +34,7 @@ export interface BundleFacts {
   stopTokens: string[];
 }
 
-const cache = new Map<string, BundleFacts>();
+const cache = new RecentCache<string, BundleFacts>(4);
 
 export async function bundleFacts(bundlePath: string): Promise<BundleFacts> {
   let stat;
@@ -70,9 +71,7 @@ export async function bundleFacts(bundlePath: string): Promise<BundleFacts> {
   const stopTokens = (metadata?.stopTokens ?? []).map((t) => tokenText(t, tokenizer));
   const readBytes = Math.max(header.headerEnd, ...header.sections.map((section) => section.endOffset));
   const facts: BundleFacts = { path: bundlePath, sizeBytes: stat.size, readBytes, metadata, tflite, tokenizer, stopTokens };
-  cache.set(key, facts);
-  while (cache.size > 4) cache.delete(cache.keys().next().value!);
-  return facts;
+  return cache.set(key, facts);
 }
 
 export function tokenText(token: TokenUnionJson, tokenizer: HfTokenizer | null): string {

@@ -17,6 +17,7 @@ import type { SectionHeader } from '../formats/litertlm.js';
 import { decodeLlmMetadata } from '../formats/llmMetadata.js';
 import { parseSentencePiece } from '../formats/sentencepiece.js';
 import { readTflite, readTfliteAt } from '../formats/tflite.js';
+import { RecentCache } from '../recentCache.js';
 import { HfTokenizer } from '../tokenizer/hfTokenizer.js';
 import type { BundleSide, BundleTokenizer, ModelSide } from './input.js';
 import { hfTemplateRenderer } from './templates.js';
@@ -141,7 +142,7 @@ const MAX_TOKENIZER_SECTION_BYTES = 256 * 1024 * 1024;
  * copies it byte for byte), so the last inflated ones are kept by the hash
  * of the compressed bytes.
  */
-const inflatedTokenizers = new Map<string, { text: string; summary: HfTokenizerSummary }>();
+const inflatedTokenizers = new RecentCache<string, { text: string; summary: HfTokenizerSummary }>(CACHE_ENTRIES);
 
 async function bundleTokenizerJson(bundlePath: string, section: SectionHeader): Promise<{ text: string; summary: HfTokenizerSummary }> {
   const payload = await readSectionBytes(bundlePath, section, MAX_TOKENIZER_SECTION_BYTES);
@@ -149,10 +150,7 @@ async function bundleTokenizerJson(bundlePath: string, section: SectionHeader): 
   const hit = inflatedTokenizers.get(key);
   if (hit) return hit;
   const parsed = inflateHfTokenizer(payload, `section ${section.index} of ${bundlePath}`);
-  const entry = { text: new TextDecoder().decode(parsed.bytes), summary: parsed.summary };
-  inflatedTokenizers.set(key, entry);
-  while (inflatedTokenizers.size > CACHE_ENTRIES) inflatedTokenizers.delete(inflatedTokenizers.keys().next().value!);
-  return entry;
+  return inflatedTokenizers.set(key, { text: new TextDecoder().decode(parsed.bytes), summary: parsed.summary });
 }
 
 function readTfliteSection(bundlePath: string, section: SectionHeader): TfliteSummary {

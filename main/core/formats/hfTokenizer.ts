@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { FormatErrorCode } from '../../common/formats.js';
 import type { AddedToken, HfTokenizerSummary } from '../../common/formats.js';
 import { WorkbenchError } from '../../common/errors.js';
+import { RecentCache } from '../recentCache.js';
 
 /** The parts of tokenizer.json the workbench reads; everything else is kept as unknown. */
 export interface HfTokenizerJson {
@@ -36,16 +37,7 @@ export function parseHfTokenizer(bytes: Uint8Array, source: string): ParsedHfTok
   // One behaviour check reads the same tokenizer from the model folder and from the bundle (and the
   // runtime facts once more): JSON.parse of an 11 MB Qwen tokenizer.json is ~0.4 s each time.
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const hit = parsed.get(sha256);
-  if (hit) {
-    parsed.delete(sha256);
-    parsed.set(sha256, hit);
-    return hit;
-  }
-  const result = parseUncached(bytes, source, sha256);
-  parsed.set(sha256, result);
-  while (parsed.size > PARSED_ENTRIES) parsed.delete(parsed.keys().next().value!);
-  return result;
+  return parsed.get(sha256) ?? parsed.set(sha256, parseUncached(bytes, source, sha256));
 }
 
 /** tokenizer.json parsed by parseHfTokenizer, by the sha256 of its bytes, if still cached (the encoder reuses it). */
@@ -54,8 +46,7 @@ export function parsedTokenizerJson(sha256: string): HfTokenizerJson | undefined
 }
 
 /** The last few parsed tokenizers by content hash; callers treat `json` as read-only. */
-const parsed = new Map<string, ParsedHfTokenizer>();
-const PARSED_ENTRIES = 2;
+const parsed = new RecentCache<string, ParsedHfTokenizer>(2);
 
 function parseUncached(bytes: Uint8Array, source: string, sha256: string): ParsedHfTokenizer {
   let json: unknown;

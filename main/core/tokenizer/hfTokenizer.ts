@@ -24,6 +24,7 @@ import { DigitsPreTokenizer, SequencePreTokenizer, Tokenizer } from '@huggingfac
 import type { PreTokenizer } from '@huggingface/tokenizers';
 import { WorkbenchError } from '../../common/errors.js';
 import { parsedTokenizerJson } from '../formats/hfTokenizer.js';
+import { RecentCache } from '../recentCache.js';
 
 export interface AddedToken {
   id: number;
@@ -43,9 +44,8 @@ const MAX_TOKEN_ID = 2 ** 24;
 /** Model types the workbench accepts; the others are not checked against the Rust library. */
 const SUPPORTED_MODELS = new Set(['BPE']);
 
-/** How many encoders HfTokenizer.shared keeps (most recently used first out last). */
-const SHARED_ENCODERS = 3;
-const sharedEncoders = new Map<string, HfTokenizer>();
+/** The encoders HfTokenizer.shared keeps, by the text's sha256. */
+const sharedEncoders = new RecentCache<string, HfTokenizer>(3);
 
 export class HfTokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
@@ -76,17 +76,10 @@ export class HfTokenizer {
   static shared(text: string): HfTokenizer {
     const key = createHash('sha256').update(text).digest('hex');
     const hit = sharedEncoders.get(key);
-    if (hit) {
-      sharedEncoders.delete(key);
-      sharedEncoders.set(key, hit);
-      return hit;
-    }
+    if (hit) return hit;
     // The same text parsed a moment ago for its summary (formats/hfTokenizer.ts) is not parsed twice.
     const parsed = parsedTokenizerJson(key);
-    const encoder = parsed ? HfTokenizer.fromParsed(parsed) : HfTokenizer.fromJson(text);
-    sharedEncoders.set(key, encoder);
-    while (sharedEncoders.size > SHARED_ENCODERS) sharedEncoders.delete(sharedEncoders.keys().next().value!);
-    return encoder;
+    return sharedEncoders.set(key, parsed ? HfTokenizer.fromParsed(parsed) : HfTokenizer.fromJson(text));
   }
 
   /** Parses `tokenizer.json` text; bad JSON or an unsupported model is a WorkbenchError. */
