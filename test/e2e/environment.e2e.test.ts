@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, SHOTS } from '../helpers/browser.js';
-import { REPO_ROOT, type ServeProcess } from '../helpers/serve.js';
+import { REPO_ROOT, waitFor, type ServeProcess } from '../helpers/serve.js';
 
 let server: ServeProcess;
 let browser: Browser;
@@ -69,5 +69,17 @@ describe('Environment page', () => {
     // What the doctor now suggests (start from scratch) is preselected on the one action.
     expect(await page.isChecked('[data-testid=bootstrap-rebuild]')).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'environment-setup-failed.png'), fullPage: true });
+
+    // "Check again" asks the server to probe every interpreter anew, not to repeat the last seconds' answers.
+    // The API goes over the page's WebSocket: watch what it sends from a fresh load of the page.
+    const sent: string[] = [];
+    page.on('websocket', (socket) => socket.on('framesent', (frame) => sent.push(String(frame.payload))));
+    await page.reload();
+    await page.waitForSelector('[data-testid=doctor] button:has-text("Check again"):not([disabled])');
+    expect(sent.filter((f) => f.includes('env.doctor') && f.includes('"fresh":true'))).toHaveLength(0);
+    await page.click('[data-testid=doctor] button:has-text("Check again")');
+    await waitFor(async () => sent.some((f) => f.includes('env.doctor') && f.includes('"fresh":true')), 'the doctor asked with fresh: true');
+    await page.waitForSelector('[data-testid=doctor] button:has-text("Check again"):not([disabled])');
+    expect(await page.textContent('[data-capability=reference]')).toMatch(/ready|not ready/);
   }, 180_000);
 });

@@ -8,6 +8,7 @@ import { PythonRoute } from '../stages/convert.js';
 import { method } from './define.js';
 
 export const envMethods = {
-  'env.doctor': method(z.object({ outputDir: z.string().min(1).optional() }), DoctorReport),
+  // fresh: probe every interpreter again (the Environment page's "Check again"), not the answers of the last seconds.
+  'env.doctor': method(z.object({ outputDir: z.string().min(1).optional(), fresh: z.boolean().optional() }), DoctorReport),
   'env.bootstrap': method(z.object({ route: PythonRoute.default('example'), rebuild: z.boolean().default(false) }), z.object({ id: z.number() })),
 };

@@ -3,7 +3,7 @@
  * folders: not set up, an unfinished venv, and a broken Settings choice.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,24 @@ describe('doctor', () => {
     const report = await runDoctor({ dataDir, settingsPythonPath: null });
     expect(report.venv.exists).toBe(true);
     expect(report.problems.find((p) => p.id === 'env_unfinished')?.fix).toMatchObject({ action: 'rebuild', command: 'workbench doctor --bootstrap example --rebuild' });
+  });
+
+  it('answers again from the last seconds\' probes, and probes anew when asked to (Check again)', async () => {
+    const dataDir = await mkdtemp(path.join(dir, 'probes-'));
+    // A Settings interpreter that counts its runs: the doctor's version, torch and package probes all go through it.
+    const counter = path.join(dataDir, 'runs.txt');
+    const python = path.join(dataDir, 'python3');
+    writeFileSync(python, `#!/bin/sh\nprintf x >> '${counter}'\nexec ${PYTHON} "$@"\n`);
+    chmodSync(python, 0o755);
+    const runs = () => (existsSync(counter) ? readFileSync(counter, 'utf8').length : 0);
+    const first = await runDoctor({ dataDir, settingsPythonPath: python });
+    const probed = runs();
+    expect(probed).toBeGreaterThan(0);
+    const again = await runDoctor({ dataDir, settingsPythonPath: python });
+    expect(runs()).toBe(probed);
+    expect(again.pythons).toEqual(first.pythons);
+    await runDoctor({ dataDir, settingsPythonPath: python, fresh: true });
+    expect(runs()).toBe(2 * probed);
   });
 
   it('flags a Settings interpreter that does not exist and sends the user to Settings', async () => {

@@ -13,7 +13,7 @@ import { WorkbenchError } from '../../common/errors.js';
 import { DoctorReport, type Capability, type DoctorFix, type DoctorProblem, type PackageCheck, type PythonInfo } from '../../common/env.js';
 import { pythonEnvPath } from '../paths.js';
 import { findPythons, installPythonHint, probePython, referencePython, venvDir, whichOnPath, workbenchEnvironmentSalt, type ReferencePython } from './python.js';
-import { cachedProbe } from './probeCache.js';
+import { cachedProbe, forgetProbes } from './probeCache.js';
 
 export interface DoctorOptions {
   dataDir: string;
@@ -22,6 +22,8 @@ export interface DoctorOptions {
   outputDir?: string;
   /** How the doctor command is spelled in fixes (the CLI's own name). */
   cli?: string;
+  /** Probe every interpreter again ("Check again"), not the answers of the last seconds (probeCache.ts). */
+  fresh?: boolean;
 }
 
 /** Below this, a 1.5B conversion (env ~6 GB + output ~2 GB + temporaries) may not fit. */
@@ -111,6 +113,7 @@ const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const cli = options.cli ?? 'workbench';
+  if (options.fresh) forgetProbes();
   const pythons = await findPythons({ dataDir: options.dataDir, settingsPath: options.settingsPythonPath });
   const fromSettings = pythons.find((p) => p.source === 'settings');
   const stage = fromSettings ?? pythons.find((p) => p.usable) ?? null;

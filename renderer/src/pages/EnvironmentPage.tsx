@@ -205,7 +205,9 @@ function SetupAction({ report, pending, onStart }: { report: DoctorReport; pendi
 
 function DoctorCard() {
   const api = useApi();
-  const doctor = useCall('env.doctor', {});
+  // "Check again" asks the server to probe every interpreter anew (a package installed in a terminal shows at once).
+  const [recheck, setRecheck] = useState(false);
+  const doctor = useCall('env.doctor', recheck ? { fresh: true } : {}, 'doctor');
   const [runId, setRunId] = useState<number | null>(null);
   const [setupFailed, setSetupFailed] = useState(false);
   const start = useAction(async (chosen: PythonRoute, rebuild: boolean) => {
@@ -220,7 +222,15 @@ function DoctorCard() {
     <section className="card" data-testid="doctor">
       <div className="page-header">
         <h2>What can run here</h2>
-        <button type="button" className="secondary" onClick={doctor.reload} disabled={doctor.loading}>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            setRecheck(true);
+            doctor.reload();
+          }}
+          disabled={doctor.loading}
+        >
           {doctor.loading ? 'Checking…' : 'Check again'}
         </button>
       </div>
