@@ -12,7 +12,7 @@ import type { PythonRoute } from '../../common/stages/convert.js';
 import { WorkbenchError } from '../../common/errors.js';
 import { DoctorReport, type Capability, type DoctorFix, type DoctorProblem, type PackageCheck, type PythonInfo } from '../../common/env.js';
 import { pythonEnvPath } from '../paths.js';
-import { findPythons, installPythonHint, probePython, referencePython, venvDir, whichOnPath, workbenchEnvironmentSalt, type ReferencePython } from './python.js';
+import { findPythons, installPythonHint, probePython, referencePython, venvDir, venvMarker, whichOnPath, workbenchEnvironmentSalt, type ReferencePython } from './python.js';
 import { cachedProbe, forgetProbes } from './probeCache.js';
 
 export interface DoctorOptions {
@@ -67,7 +67,7 @@ async function disk(label: 'data' | 'output', dir: string) {
 
 async function readMarker(dataDir: string) {
   try {
-    const json = JSON.parse(await readFile(path.join(venvDir(dataDir), 'workbench-env.json'), 'utf8')) as Record<string, unknown>;
+    const json = JSON.parse(await readFile(venvMarker(dataDir), 'utf8')) as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
     const route: PythonRoute | null = json.route === 'example' || json.route === 'export_hf' ? json.route : null;
     return { route, pythonVersion: str(json.pythonVersion), installer: str(json.installer), createdAt: str(json.createdAt) };

@@ -90,13 +90,18 @@ export function versionAtLeast(version: string, min: readonly [number, number] =
   return major > min[0] || (major === min[0] && minor >= min[1]);
 }
 
+/** The marker bootstrap.py writes into the environment when its install is done (route, pins, versions). */
+export function venvMarker(dataDir: string): string {
+  return path.join(venvDir(dataDir), 'workbench-env.json');
+}
+
 /**
  * What a setup or rebuild of the workbench's environment changes (its folder
  * and its marker): probes whose answer depends on installed packages are
  * kept only while this stays the same (probeCache.ts).
  */
 export function workbenchEnvironmentSalt(dataDir: string): Promise<string> {
-  return environmentSalt(venvDir(dataDir), path.join(venvDir(dataDir), 'workbench-env.json'));
+  return environmentSalt(venvDir(dataDir), venvMarker(dataDir));
 }
 
 export interface FindPythonsOptions {
